@@ -1,0 +1,3 @@
+from shopqr import create_app
+
+app = create_app()

@@ -1,0 +1,96 @@
+"""shopqr: QR table ordering with self-confirming Bakong KHQR payments."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from shopqr.config import Defaults, env_overrides
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """App factory: defaults, then instance/config.py, then the environment or the test mapping."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(env_overrides(os.environ))
+    else:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    from shopqr import cli, extensions, filters, i18n, ops
+    from shopqr.services import events
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
+    extensions.sock.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    filters.init_app(app)
+    events.init_app(app)
+
+    from shopqr.guest import bp as guest_bp
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(guest_bp)
+    ops.register_error_handlers(app)
+    cli.init_app(app)
+
+    @app.after_request
+    def _vary_on_htmx(response):  # type: ignore[no-untyped-def]
+        response.vary.add("HX-Request")
+        if request.path.startswith("/s/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _migrations_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def _finish_config(app: Flask) -> None:
+    cfg = app.config
+    os.makedirs(app.instance_path, exist_ok=True)
+    if cfg["SHOPQR_ENV"] == "production":
+        if cfg["SECRET_KEY"] == Defaults.SECRET_KEY:
+            raise RuntimeError("Set SECRET_KEY (environment or instance/config.py) in production")
+        cfg["SESSION_COOKIE_SECURE"] = True
+        cfg["BAKONG_SIMULATOR"] = False
+    uri = cfg.get("SQLALCHEMY_DATABASE_URI") or cfg.get("DATABASE_URL")
+    if not uri:
+        uri = "sqlite:///" + os.path.join(app.instance_path, "shopqr.sqlite")
+    if uri.startswith("mysql"):
+        if "charset=" not in uri:
+            uri += ("&" if "?" in uri else "?") + "charset=utf8mb4"
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_recycle": 1800,
+            **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        }
+    elif uri.startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"timeout": 15, "check_same_thread": False},
+            **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        }
+    cfg["SQLALCHEMY_DATABASE_URI"] = uri
+    if cfg.get("REDIS_URL") and cfg["RATELIMIT_STORAGE_URI"] == "memory://":
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+    """Foreign keys on, WAL so guests' reads never wait on a writer."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()

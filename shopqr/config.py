@@ -1,0 +1,69 @@
+"""Default settings. ``create_app`` layers instance/config.py and the environment on top."""
+
+from __future__ import annotations
+
+import os
+
+# Settings that may come from the environment, with their types.
+ENV_SETTINGS: dict[str, type] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "BAKONG_API_URL": str,
+    "BAKONG_TOKEN": str,
+    "BAKONG_EMAIL": str,
+    "BAKONG_SIMULATOR": bool,
+    "SCHEDULER_ENABLED": bool,
+    "SESSION_COOKIE_SECURE": bool,
+    "PUBLIC_BASE_URL": str,
+    "SHOPQR_ENV": str,
+}
+
+
+class Defaults:
+    SHOPQR_ENV = "development"  # "production" turns off the simulator and forces secure cookies
+    SECRET_KEY = "dev-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = None  # filled from DATABASE_URL or instance/shopqr.sqlite
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    GUEST_COOKIE_NAME = "shopqr_table"
+    LANG_COOKIE_NAME = "shopqr_lang"
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
+    LANGUAGES = ("en", "km")
+    SHOP_TIMEZONE = "Asia/Phnom_Penh"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    REDIS_URL = None
+    # Bakong
+    BAKONG_API_URL = None  # None: the built-in simulator at <PUBLIC_BASE_URL>/_bakong
+    BAKONG_TOKEN = None
+    BAKONG_EMAIL = None
+    BAKONG_SIMULATOR = True
+    BAKONG_CONNECT_TIMEOUT = 3.0
+    BAKONG_READ_TIMEOUT = 8.0
+    KHQR_TTL_SECONDS = 600  # NBC: at most 10 minutes
+    PAYMENT_GRACE_SECONDS = 30 * 60  # keep polling this long after a QR expires
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    SCHEDULER_ENABLED = True
+    # Ordering limits
+    MAX_LINE_QUANTITY = 50
+    MAX_CART_LINES = 60
+    MAX_NOTE_LENGTH = 200
+
+
+def env_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, object]:
+    """Read the settings named in ENV_SETTINGS from the environment."""
+    out: dict[str, object] = {}
+    for name, kind in ENV_SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        out[name] = raw.strip().lower() in ("1", "true", "yes", "on") if kind is bool else raw
+    return out

@@ -1,0 +1,281 @@
+"""The guest's phone: scan, menu, shared cart, checkout, order page. No login."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from shopqr.extensions import db
+from shopqr.guest import bp
+from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
+from shopqr.services import DomainError, NotFound, cart, checkout, tables
+from shopqr.services.numbering import business_date
+from shopqr.web import fragments, is_htmx, load_shop, partial
+
+PARTIALS = "guest/_partials.html"
+
+
+@bp.url_value_preprocessor
+def _pull_shop(endpoint: str | None, values: dict | None) -> None:
+    g.shop = load_shop(values.pop("slug")) if values else None
+
+
+@bp.url_defaults
+def _add_slug(endpoint: str, values: dict) -> None:
+    if "slug" not in values and getattr(g, "shop", None) is not None:
+        values["slug"] = g.shop.slug
+
+
+def _cookie_path(shop: Shop) -> str:
+    return f"/s/{shop.slug}/"
+
+
+def _require_open(shop: Shop) -> Response | None:
+    if not shop.subscription_ok(business_date(utcnow())):
+        return Response(render_template("guest/unavailable.html", shop=shop), 403)
+    return None
+
+
+def _guest_session(shop: Shop) -> TableSession:
+    """The table session named by this phone's cookie; a friendly page if there is none."""
+    token = request.cookies.get(current_app.config["GUEST_COOKIE_NAME"])
+    session = tables.session_by_token(db.session, shop, token)
+    if session is None:
+        raise DomainError(_("Scan the QR code on your table to start ordering."), 403)
+    if not session.is_active:
+        raise DomainError(
+            _("This table's session has ended. Scan the QR code on your table to start again."),
+            410,
+        )
+    return session
+
+
+def _cart_regions(shop: Shop, session: TableSession, *, panel_oob: bool) -> list:
+    """The cart badge (always out-of-band) and the cart panel, priced from the database."""
+    summary = cart.summarize(db.session, session)
+    return [
+        partial(PARTIALS, "cart_panel", shop=shop, summary=summary, oob=panel_oob,
+                checkout_key=secrets.token_urlsafe(24), error=None),
+        partial(PARTIALS, "cart_badge", shop=shop, summary=summary, oob=True),
+    ]
+
+
+@bp.get("/t/<qr_token>")
+def scan(qr_token: str) -> Response:
+    """A phone scanned a table's QR code: join the table's session (or start it)."""
+    shop: Shop = g.shop
+    table = tables.find_table(db.session, shop.slug, qr_token)
+    if table is None:
+        raise NotFound(_("This QR code is not valid any more. Please ask the staff for help."))
+    closed = _require_open(shop)
+    if closed is not None:
+        return closed
+    session = tables.join_or_start(db.session, table)
+    db.session.commit()
+    response = redirect(url_for("guest.menu"), 303)
+    response.set_cookie(
+        current_app.config["GUEST_COOKIE_NAME"],
+        session.token,
+        max_age=12 * 3600,
+        path=_cookie_path(shop),
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+@bp.get("/menu")
+def menu() -> str | Response:
+    shop: Shop = g.shop
+    closed = _require_open(shop)
+    if closed is not None:
+        return closed
+    session = _guest_session(shop)
+    categories = db.session.scalars(
+        select(Category)
+        .where(Category.shop_id == shop.id)
+        .order_by(Category.sort_order, Category.id)
+        .options(selectinload(Category.products))
+    ).all()
+    summary = cart.summarize(db.session, session)
+    return render_template(
+        "guest/menu.html",
+        shop=shop,
+        session=session,
+        categories=categories,
+        summary=summary,
+        orders=checkout.session_orders(db.session, session),
+    )
+
+
+@bp.get("/menu/products/<int:product_id>")
+def product_sheet(product_id: int) -> str:
+    shop: Shop = g.shop
+    _guest_session(shop)
+    product = db.session.scalar(
+        select(Product)
+        .where(Product.id == product_id, Product.shop_id == shop.id,
+               Product.is_deleted.is_(False))
+        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
+    )
+    if product is None:
+        raise NotFound(_("That item is not on the menu."))
+    if is_htmx():
+        return partial(PARTIALS, "product_sheet", shop=shop, product=product)
+    return render_template("guest/product.html", shop=shop, product=product)
+
+
+def _chosen_options() -> dict[int, str]:
+    chosen: dict[int, str] = {}
+    for key, value in request.form.items():
+        if key.startswith("group-"):
+            try:
+                chosen[int(key.removeprefix("group-"))] = value
+            except ValueError:
+                raise DomainError(_("That choice is not available for this item.")) from None
+    return chosen
+
+
+@bp.post("/cart/items")
+def add_to_cart() -> Response:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    item = cart.add_item(
+        db.session,
+        session,
+        request.form.get("product_id"),
+        _chosen_options(),
+        request.form.get("quantity", "1"),
+        request.form.get("note"),
+    )
+    name = item.product.name
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("guest.menu"), 303)
+    message = _("Added %(name)s", name=name)
+    return fragments(
+        *_cart_regions(shop, session, panel_oob=True),
+        partial(PARTIALS, "toast", message=message),
+        headers={"HX-Trigger": "cart-changed"},
+    )
+
+
+@bp.get("/cart")
+def view_cart() -> str | Response:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    if is_htmx():
+        return fragments(*_cart_regions(shop, session, panel_oob=False))
+    summary = cart.summarize(db.session, session)
+    return render_template("guest/cart.html", shop=shop, summary=summary,
+                           checkout_key=secrets.token_urlsafe(24), error=None)
+
+
+@bp.get("/cart/badge")
+def cart_badge() -> str:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    return partial(PARTIALS, "cart_badge", shop=shop,
+                   summary=cart.summarize(db.session, session), oob=False)
+
+
+def _after_cart_change(shop: Shop, session: TableSession) -> Response:
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("guest.view_cart"), 303)
+    return fragments(*_cart_regions(shop, session, panel_oob=False))
+
+
+@bp.post("/cart/items/<int:item_id>/quantity")
+def change_quantity(item_id: int) -> Response:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    cart.set_quantity(db.session, session, item_id, request.form.get("quantity"))
+    return _after_cart_change(shop, session)
+
+
+@bp.post("/cart/items/<int:item_id>/note")
+def change_note(item_id: int) -> Response:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    cart.set_note(db.session, session, item_id, request.form.get("note"))
+    return _after_cart_change(shop, session)
+
+
+@bp.post("/cart/items/<int:item_id>/delete")
+def remove_item(item_id: int) -> Response:
+    shop: Shop = g.shop
+    session = _guest_session(shop)
+    cart.remove_item(db.session, session, item_id)
+    return _after_cart_change(shop, session)
+
+
+@bp.post("/checkout")
+def place_order() -> Response | tuple[str, int]:
+    shop: Shop = g.shop
+    closed = _require_open(shop)
+    if closed is not None:
+        return closed
+    session = _guest_session(shop)
+    key = request.form.get("checkout_key")
+    try:
+        order = checkout.checkout(
+            db.session, shop, session,
+            method=request.form.get("method"), checkout_key=key, note=request.form.get("note"),
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        summary = cart.summarize(db.session, session)
+        return render_template("guest/cart.html", shop=shop, summary=summary,
+                               checkout_key=secrets.token_urlsafe(24),
+                               error=exc.message), exc.status
+    except IntegrityError:  # the same form submitted twice at the same instant
+        db.session.rollback()
+        order = checkout.order_by_key(db.session, checkout.clean_key(key))
+        if order is None or order.shop_id != shop.id:
+            raise
+    return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+
+
+def _load_order(shop: Shop, public_token: str) -> Order:
+    order = checkout.load_order(db.session, shop, public_token)
+    if order is None:
+        raise NotFound(_("We could not find that order."))
+    return order
+
+
+@bp.get("/orders/<public_token>")
+def order_page(public_token: str) -> str:
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    return render_template("guest/order.html", shop=shop, order=order)
+
+
+@bp.get("/orders/<public_token>/status")
+def order_status(public_token: str) -> str:
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    return partial(PARTIALS, "order_status", shop=shop, order=order, oob=False)
+
+
+@bp.post("/lang")
+def set_language() -> Response:
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        raise DomainError(_("Unknown language."), 400)
+    back = request.form.get("next") or ""
+    if not back.startswith(f"/s/{g.shop.slug}/") or "//" in back or "\\" in back:
+        back = url_for("guest.menu")
+    response = redirect(back, 303)
+    response.set_cookie(current_app.config["LANG_COOKIE_NAME"], lang, max_age=365 * 86400,
+                        httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response

@@ -1,0 +1,37 @@
+"""All models, importable from one place (Flask-Migrate sees them through this module)."""
+
+from shopqr.models.base import Base, utcnow
+from shopqr.models.menu import Category, Option, OptionGroup, Product
+from shopqr.models.ordering import (
+    CartItem,
+    CartItemOption,
+    Order,
+    OrderCounter,
+    OrderLine,
+    TableSession,
+)
+from shopqr.models.payments import PollerLease, Transaction
+from shopqr.models.tenancy import AdminUser, AuditLog, Shop, ShopTable, ThrottleCounter, User
+
+__all__ = [
+    "AdminUser",
+    "AuditLog",
+    "Base",
+    "CartItem",
+    "CartItemOption",
+    "Category",
+    "Option",
+    "OptionGroup",
+    "Order",
+    "OrderCounter",
+    "OrderLine",
+    "PollerLease",
+    "Product",
+    "Shop",
+    "ShopTable",
+    "TableSession",
+    "ThrottleCounter",
+    "Transaction",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,167 @@
+"""Table sessions with their shared cart, orders with snapshot lines, order numbering."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shopqr.models.base import Base, utcnow
+from shopqr.models.menu import Option, Product
+from shopqr.models.tenancy import ShopTable
+
+PAYMENT_METHODS = ("khqr", "cash")
+# payment_status: pending -> paid | cancelled; "mismatch" flags a KHQR payment of the wrong amount
+PAYMENT_STATUSES = ("pending", "paid", "mismatch", "cancelled")
+# kitchen status of a paid order
+KITCHEN_STATUSES = ("queued", "preparing", "ready", "served")
+
+
+class TableSession(Base):
+    """The group sitting at a table right now. ``active_table_id`` is set only while active,
+    so a unique constraint on it allows one active session per table (NULLs never clash)."""
+
+    __tablename__ = "table_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_tables.id", ondelete="CASCADE"), index=True
+    )
+    active_table_id: Mapped[int | None] = mapped_column(unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    checkout_version: Mapped[int] = mapped_column(default=0)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(String(40))
+
+    table: Mapped[ShopTable] = relationship()
+    cart_items: Mapped[list[CartItem]] = relationship(
+        back_populates="session", order_by="CartItem.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_table_id is not None
+
+
+class CartItem(Base):
+    __tablename__ = "cart_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("table_sessions.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[TableSession] = relationship(back_populates="cart_items")
+    product: Mapped[Product] = relationship()
+    options: Mapped[list[CartItemOption]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="CartItemOption.id"
+    )
+
+
+class CartItemOption(Base):
+    __tablename__ = "cart_item_options"
+    __table_args__ = (UniqueConstraint("cart_item_id", "option_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_item_id: Mapped[int] = mapped_column(ForeignKey("cart_items.id", ondelete="CASCADE"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("options.id", ondelete="CASCADE"))
+
+    item: Mapped[CartItem] = relationship(back_populates="options")
+    option: Mapped[Option] = relationship()
+
+
+class OrderCounter(Base):
+    """Per-shop, per-business-day sequence behind human-friendly order numbers."""
+
+    __tablename__ = "order_counters"
+    __table_args__ = (UniqueConstraint("shop_id", "business_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    business_date: Mapped[date]
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "number"),
+        UniqueConstraint("checkout_key"),
+        UniqueConstraint("public_token"),
+        Index("ix_orders_shop_created", "shop_id", "created_at"),
+        Index("ix_orders_shop_payment", "shop_id", "payment_status"),
+        Index("ix_orders_shop_kitchen", "shop_id", "kitchen_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    table_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shop_tables.id", ondelete="SET NULL"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("table_sessions.id", ondelete="SET NULL"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(20))  # "241124-007": unique per shop
+    seq: Mapped[int]  # 7: what the kitchen and the guest call out
+    public_token: Mapped[str] = mapped_column(String(64))  # the guest's capability URL
+    checkout_key: Mapped[str | None] = mapped_column(String(64))  # one order per submitted form
+    source: Mapped[str] = mapped_column(String(10), default="table")  # table | pos
+    table_name: Mapped[str | None] = mapped_column(String(40))
+    payment_method: Mapped[str] = mapped_column(String(10))
+    payment_status: Mapped[str] = mapped_column(String(10), default="pending")
+    kitchen_status: Mapped[str | None] = mapped_column(String(10))  # set once paid
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal]
+    note: Mapped[str | None] = mapped_column(String(200))
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+    preparing_at: Mapped[datetime | None]
+    ready_at: Mapped[datetime | None]
+    served_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cash_tendered: Mapped[str | None] = mapped_column(Text)  # JSON-ish note of what was handed
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+    table: Mapped[ShopTable | None] = relationship()
+
+    @property
+    def is_paid(self) -> bool:
+        return self.payment_status == "paid"
+
+
+class OrderLine(Base):
+    """A snapshot of what was ordered: later menu edits never change it."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    product_name: Mapped[str] = mapped_column(String(80))
+    product_name_km: Mapped[str | None] = mapped_column(String(80))
+    base_price: Mapped[Decimal]
+    unit_price: Mapped[Decimal]  # base + options
+    quantity: Mapped[int]
+    line_total: Mapped[Decimal]
+    # [{"group": "Size", "option": "Large", "extra": "0.50"}, ...]
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(200))
+    done: Mapped[bool] = mapped_column(default=False)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def options_text(self) -> str:
+        return ", ".join(o["option"] for o in self.options)

@@ -1,0 +1,134 @@
+"""Shops, their staff and tables, platform admins, the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shopqr.models.base import Base, utcnow
+
+ROLES = ("owner", "cashier", "barista")
+CURRENCIES = ("USD", "KHR")
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_km: Mapped[str | None] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    khr_per_usd: Mapped[Decimal] = mapped_column(default=Decimal("4100"))
+    round_riel_change: Mapped[bool] = mapped_column(default=True)
+    allow_short_pins: Mapped[bool] = mapped_column(default=False)
+    # Bakong wallet that receives KHQR payments
+    bakong_account_id: Mapped[str | None] = mapped_column(String(32))
+    bakong_account_type: Mapped[str] = mapped_column(String(10), default="individual")
+    bakong_merchant_id: Mapped[str | None] = mapped_column(String(32))
+    bakong_bank: Mapped[str | None] = mapped_column(String(32))
+    khqr_merchant_name: Mapped[str | None] = mapped_column(String(25))
+    khqr_merchant_city: Mapped[str] = mapped_column(String(15), default="Phnom Penh")
+    # Subscription
+    subscription_expires_on: Mapped[date | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tables: Mapped[list[ShopTable]] = relationship(
+        back_populates="shop", order_by="ShopTable.sort_order, ShopTable.id"
+    )
+
+    def subscription_ok(self, today: date) -> bool:
+        """True while guests may order: active and not past the paid-up date."""
+        if not self.is_active:
+            return False
+        return self.subscription_expires_on is None or self.subscription_expires_on >= today
+
+    @property
+    def khqr_ready(self) -> bool:
+        return bool(self.bakong_account_id)
+
+
+class User(Base):
+    """A member of a shop's staff. Owners also have email + password for the settings pages."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "name"),
+        UniqueConstraint("email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(10))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_pin_attempts: Mapped[int] = mapped_column(default=0)
+    failed_password_attempts: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shop: Mapped[Shop] = relationship()
+
+
+class AdminUser(Base):
+    """A platform administrator: not tied to any shop."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShopTable(Base):
+    __tablename__ = "shop_tables"
+    __table_args__ = (UniqueConstraint("shop_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    qr_token: Mapped[str] = mapped_column(String(64), unique=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shop: Mapped[Shop] = relationship(back_populates="tables")
+
+
+class ThrottleCounter(Base):
+    """Failed sign-in attempts counted per shop and per device/IP key (PIN pad, password form)."""
+
+    __tablename__ = "throttle_counters"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_shop_created", "shop_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()

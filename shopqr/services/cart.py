@@ -1,0 +1,175 @@
+"""The shared table cart. Prices always come from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shopqr.models import CartItem, CartItemOption, Option, OptionGroup, Product, TableSession
+from shopqr.services import DomainError, NotFound
+
+MAX_QUANTITY = 50
+MAX_LINES = 60
+MAX_NOTE = 200
+
+
+@dataclass
+class PricedLine:
+    item: CartItem
+    product: Product
+    options: list[Option]
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass
+class CartSummary:
+    lines: list[PricedLine] = field(default_factory=list)
+    total: Decimal = Decimal("0")
+
+    @property
+    def count(self) -> int:
+        return sum(line.item.quantity for line in self.lines)
+
+
+def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
+    """A whole number of items, 1..MAX_QUANTITY (0 allowed where it means remove)."""
+    text = str(raw if raw is not None else "").strip()
+    low = 0 if allow_zero else 1
+    if not text.isdigit() or not (low <= int(text) <= MAX_QUANTITY):
+        raise DomainError(f"Quantity must be a whole number from {low} to {MAX_QUANTITY}.")
+    return int(text)
+
+
+def clean_note(raw: str | None) -> str | None:
+    note = (raw or "").strip()
+    if len(note) > MAX_NOTE:
+        raise DomainError(f"Notes can be at most {MAX_NOTE} characters.")
+    return note or None
+
+
+def load_product(db: Session, shop_id: int, product_id: object) -> Product:
+    """A product of this shop that guests may order."""
+    try:
+        pid = int(str(product_id))
+    except ValueError:
+        raise NotFound("That item is not on the menu.") from None
+    product = db.scalar(
+        select(Product)
+        .where(Product.id == pid, Product.shop_id == shop_id)
+        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
+    )
+    if product is None or product.is_deleted:
+        raise NotFound("That item is not on the menu.")
+    if not product.is_available:
+        raise DomainError(f"Sorry, {product.name} is sold out.", status=409)
+    return product
+
+
+def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
+    """One option per group: the chosen one (must belong to that group) or the default.
+
+    ``chosen`` maps option-group id to the submitted option id."""
+    groups = {g.id: g for g in product.option_groups}
+    unknown = set(chosen) - set(groups)
+    if unknown:
+        raise DomainError("That choice is not available for this item.")
+    picked: list[Option] = []
+    for group in product.option_groups:
+        raw = chosen.get(group.id)
+        if raw in (None, ""):
+            default = group.default_option
+            if default is not None:
+                picked.append(default)
+            continue
+        option = next((o for o in group.options if str(o.id) == str(raw).strip()), None)
+        if option is None:
+            raise DomainError(f"Please pick a valid {group.name}.")
+        picked.append(option)
+    return picked
+
+
+def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
+    return product.price + sum((o.extra_price for o in options), Decimal("0"))
+
+
+def add_item(
+    db: Session,
+    session: TableSession,
+    product_id: object,
+    chosen: Mapping[int, object],
+    quantity: object,
+    note: str | None,
+) -> CartItem:
+    """Add to the cart, merging with an identical line (same product, options and note)."""
+    product = load_product(db, session.shop_id, product_id)
+    options = choose_options(product, chosen)
+    qty = parse_quantity(quantity)
+    note_text = clean_note(note)
+    option_ids = sorted(o.id for o in options)
+    for item in session.cart_items:
+        same_options = sorted(io.option_id for io in item.options) == option_ids
+        if item.product_id == product.id and same_options and item.note == note_text:
+            if item.quantity + qty > MAX_QUANTITY:
+                raise DomainError(f"At most {MAX_QUANTITY} of one item per order.")
+            item.quantity += qty
+            return item
+    if len(session.cart_items) >= MAX_LINES:
+        raise DomainError(f"A cart holds at most {MAX_LINES} different items.")
+    item = CartItem(product=product, quantity=qty, note=note_text)
+    item.options = [CartItemOption(option=o) for o in options]
+    session.cart_items.append(item)
+    db.flush()
+    return item
+
+
+def get_item(session: TableSession, item_id: object) -> CartItem:
+    for item in session.cart_items:
+        if str(item.id) == str(item_id):
+            return item
+    raise NotFound("That item is no longer in the cart.")
+
+
+def set_quantity(db: Session, session: TableSession, item_id: object, quantity: object) -> None:
+    item = get_item(session, item_id)
+    qty = parse_quantity(quantity, allow_zero=True)
+    if qty == 0:
+        session.cart_items.remove(item)
+    else:
+        item.quantity = qty
+    db.flush()
+
+
+def set_note(db: Session, session: TableSession, item_id: object, note: str | None) -> None:
+    get_item(session, item_id).note = clean_note(note)
+    db.flush()
+
+
+def remove_item(db: Session, session: TableSession, item_id: object) -> None:
+    session.cart_items.remove(get_item(session, item_id))
+    db.flush()
+
+
+def summarize(db: Session, session: TableSession) -> CartSummary:
+    """The cart priced from the database as it is now."""
+    items = db.scalars(
+        select(CartItem)
+        .where(CartItem.session_id == session.id)
+        .order_by(CartItem.id)
+        .options(
+            selectinload(CartItem.product),
+            selectinload(CartItem.options).selectinload(CartItemOption.option),
+        )
+    ).all()
+    summary = CartSummary()
+    for item in items:
+        options = [io.option for io in item.options]
+        price = unit_price(item.product, options)
+        line = PricedLine(item, item.product, options, price, price * item.quantity)
+        summary.lines.append(line)
+        summary.total += line.line_total
+    return summary

@@ -1,0 +1,146 @@
+"""Creating shops, their tables and staff (used by the CLI, the demo and the admin screens)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from shopqr.models import Shop, ShopTable, User
+from shopqr.models.tenancy import CURRENCIES, ROLES
+from shopqr.services import DomainError
+from shopqr.services.tables import new_token
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$")
+RESERVED_SLUGS = {"admin", "static", "healthz", "api", "_bakong", "www", "s"}
+
+
+def validate_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug) or "--" in slug:
+        raise DomainError(
+            "The web address must be 3–48 lower-case letters, digits or single hyphens."
+        )
+    if slug in RESERVED_SLUGS:
+        raise DomainError("That web address is reserved.")
+    return slug
+
+
+def create_shop(
+    db: Session,
+    *,
+    slug: str,
+    name: str,
+    currency: str = "USD",
+    subscription_expires_on: date | None = None,
+) -> Shop:
+    slug = validate_slug(slug)
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 80:
+        raise DomainError("The shop name must be 1–80 characters.")
+    if currency not in CURRENCIES:
+        raise DomainError("Currency must be USD or KHR.")
+    if db.scalar(select(Shop.id).where(Shop.slug == slug)) is not None:
+        raise DomainError("That web address is taken.")
+    shop = Shop(
+        slug=slug,
+        name=name,
+        currency=currency,
+        khqr_merchant_name=name[:25],
+        khr_per_usd=Decimal("4100"),
+        subscription_expires_on=subscription_expires_on,
+    )
+    db.add(shop)
+    db.flush()
+    return shop
+
+
+def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 40:
+        raise DomainError("A table name must be 1–40 characters.")
+    exists = db.scalar(
+        select(ShopTable.id).where(ShopTable.shop_id == shop.id, ShopTable.name == name)
+    )
+    if exists is not None:
+        raise DomainError(f"There is already a table called {name}.")
+    table = ShopTable(shop_id=shop.id, name=name, qr_token=new_token(), sort_order=sort_order)
+    db.add(table)
+    db.flush()
+    return table
+
+
+def hash_secret(secret: str) -> str:
+    return generate_password_hash(secret)
+
+
+def check_secret(hashed: str | None, secret: str) -> bool:
+    return bool(hashed) and check_password_hash(hashed, secret)
+
+
+def validate_pin(shop: Shop, pin: str) -> str:
+    pin = (pin or "").strip()
+    lengths = (4, 6) if shop.allow_short_pins else (6,)
+    if not pin.isdigit() or len(pin) not in lengths:
+        allowed = "4 or 6" if shop.allow_short_pins else "6"
+        raise DomainError(f"A PIN must be {allowed} digits.")
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise DomainError("That PIN is too easy to guess. Pick another.")
+    return pin
+
+
+def pin_in_use(db: Session, shop: Shop, pin: str, *, except_user_id: int | None = None) -> bool:
+    """PINs are unique within a shop; hashed, so every staff hash is checked."""
+    staff = db.scalars(select(User).where(User.shop_id == shop.id, User.is_active.is_(True)))
+    return any(
+        u.id != except_user_id and check_secret(u.pin_hash, pin) for u in staff
+    )
+
+
+def add_staff(
+    db: Session,
+    shop: Shop,
+    *,
+    name: str,
+    role: str,
+    pin: str,
+    email: str | None = None,
+    password: str | None = None,
+) -> User:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 60:
+        raise DomainError("A name must be 1–60 characters.")
+    if role not in ROLES:
+        raise DomainError("Role must be owner, cashier or barista.")
+    pin = validate_pin(shop, pin)
+    if pin_in_use(db, shop, pin):
+        raise DomainError("Another staff member already uses that PIN.")
+    if db.scalar(select(User.id).where(User.shop_id == shop.id, User.name == name)):
+        raise DomainError(f"There is already a staff member called {name}.")
+    user = User(shop_id=shop.id, name=name, role=role, pin_hash=hash_secret(pin))
+    if email:
+        email = email.strip().lower()
+        if "@" not in email or len(email) > 120:
+            raise DomainError("Enter a valid email address.")
+        if db.scalar(select(User.id).where(User.email == email)):
+            raise DomainError("That email address is already in use.")
+        user.email = email
+    if password:
+        if len(password) < 10:
+            raise DomainError("A password must be at least 10 characters.")
+        user.password_hash = hash_secret(password)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def random_pin() -> str:
+    while True:
+        pin = f"{secrets.randbelow(10**6):06d}"
+        if len(set(pin)) > 2:
+            return pin

@@ -1,0 +1,87 @@
+"""Tables and their sessions: one active session per table, joined by every phone that scans."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopqr.models import Order, Shop, ShopTable, TableSession, utcnow
+
+
+def new_token() -> str:
+    """256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def find_table(db: Session, slug: str, qr_token: str) -> ShopTable | None:
+    """The table behind a QR code, only if the token belongs to the shop named in the URL."""
+    return db.scalar(
+        select(ShopTable)
+        .join(Shop, Shop.id == ShopTable.shop_id)
+        .where(Shop.slug == slug, ShopTable.qr_token == qr_token, ShopTable.is_active.is_(True))
+    )
+
+
+def active_session(db: Session, table: ShopTable) -> TableSession | None:
+    return db.scalar(select(TableSession).where(TableSession.active_table_id == table.id))
+
+
+def join_or_start(db: Session, table: ShopTable) -> TableSession:
+    """The table's active session, started if there is none. Safe when two phones race."""
+    current = active_session(db, table)
+    if current is not None:
+        return current
+    fresh = TableSession(
+        shop_id=table.shop_id, table_id=table.id, active_table_id=table.id, token=new_token()
+    )
+    try:
+        with db.begin_nested():
+            db.add(fresh)
+    except IntegrityError:  # another phone started it a moment ago
+        current = active_session(db, table)
+        if current is None:
+            raise
+        return current
+    return fresh
+
+
+def session_by_token(db: Session, shop: Shop, token: str | None) -> TableSession | None:
+    if not token:
+        return None
+    return db.scalar(
+        select(TableSession).where(TableSession.token == token, TableSession.shop_id == shop.id)
+    )
+
+
+def end_session(db: Session, session: TableSession, reason: str) -> bool:
+    """End a session (the next scan starts an empty one). False if it had already ended."""
+    result = db.execute(
+        update(TableSession)
+        .where(TableSession.id == session.id, TableSession.active_table_id.is_not(None))
+        .values(active_table_id=None, closed_at=utcnow(), closed_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
+def maybe_finish_session(db: Session, session_id: int | None) -> bool:
+    """End a session whose orders are all paid and served and whose cart is empty."""
+    if session_id is None:
+        return False
+    session = db.get(TableSession, session_id)
+    if session is None or not session.is_active or session.cart_items:
+        return False
+    open_orders = db.scalar(
+        select(func.count(Order.id)).where(
+            Order.session_id == session.id,
+            ~((Order.payment_status == "paid") & (Order.kitchen_status == "served")),
+            Order.payment_status != "cancelled",
+        )
+    )
+    any_orders = db.scalar(select(func.count(Order.id)).where(Order.session_id == session.id))
+    if open_orders or not any_orders:
+        return False
+    return end_session(db, session, "finished")
