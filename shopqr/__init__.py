@@ -39,6 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(guest_bp)
+    if app.config["BAKONG_SIMULATOR"]:
+        from shopqr.bakong_sim import bp as bakong_sim_bp
+
+        app.register_blueprint(bakong_sim_bp)
     ops.register_error_handlers(app)
     cli.init_app(app)
 
@@ -70,9 +74,12 @@ def _finish_config(app: Flask) -> None:
     if uri.startswith("mysql"):
         if "charset=" not in uri:
             uri += ("&" if "?" in uri else "?") + "charset=utf8mb4"
+        # READ COMMITTED: a statement that waited for a row lock sees what the other
+        # transaction committed (checkout and numbering rely on it).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True,
             "pool_recycle": 1800,
+            "isolation_level": "READ COMMITTED",
             **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
         }
     elif uri.startswith("sqlite"):

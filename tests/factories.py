@@ -1,0 +1,78 @@
+"""Test data factories: small shops, menus and tables built through the real services."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from shopqr.extensions import db
+from shopqr.models import Category, Option, OptionGroup, Product, Shop, ShopTable, User
+from shopqr.services.shops import add_staff, add_table, create_shop
+
+_seq = itertools.count(1)
+
+
+def make_shop(slug: str | None = None, *, currency: str = "USD", khqr: bool = True,
+              **fields: object) -> Shop:
+    n = next(_seq)
+    shop = create_shop(db.session, slug=slug or f"shop-{n}", name=fields.pop("name", f"Shop {n}"),
+                       currency=currency)
+    if khqr:
+        shop.bakong_account_id = f"shop{n}@aclb"
+    for key, value in fields.items():
+        setattr(shop, key, value)
+    db.session.commit()
+    return shop
+
+
+def make_table(shop: Shop, name: str | None = None) -> ShopTable:
+    table = add_table(db.session, shop, name or f"Table {next(_seq)}")
+    db.session.commit()
+    return table
+
+
+def make_product(
+    shop: Shop,
+    name: str = "Latte",
+    price: str = "2.50",
+    *,
+    options: dict[str, list[tuple[str, str]]] | None = None,
+    category: Category | None = None,
+    **fields: object,
+) -> Product:
+    """``options``: {"Size": [("Small", "0"), ("Large", "0.50")]}; the first option is default."""
+    if category is None:
+        category = Category(shop_id=shop.id, name=f"Category {next(_seq)}")
+        db.session.add(category)
+    product = Product(shop_id=shop.id, category=category, name=name, price=Decimal(price),
+                      **fields)
+    for g_index, (group_name, choices) in enumerate((options or {}).items()):
+        group = OptionGroup(name=group_name, sort_order=g_index)
+        group.options = [
+            Option(name=o_name, extra_price=Decimal(extra), is_default=(i == 0), sort_order=i)
+            for i, (o_name, extra) in enumerate(choices)
+        ]
+        product.option_groups.append(group)
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def option_id(product: Product, group: str, option: str) -> int:
+    for g in product.option_groups:
+        if g.name == group:
+            for o in g.options:
+                if o.name == option:
+                    return o.id
+    raise KeyError((group, option))
+
+
+def group_id(product: Product, group: str) -> int:
+    return next(g.id for g in product.option_groups if g.name == group)
+
+
+def make_staff(shop: Shop, role: str = "cashier", pin: str = "481516", **kwargs: object) -> User:
+    user = add_staff(db.session, shop, name=kwargs.pop("name", f"{role}-{next(_seq)}"),
+                     role=role, pin=pin, **kwargs)  # type: ignore[arg-type]
+    db.session.commit()
+    return user
