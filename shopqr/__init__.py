@@ -24,7 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
 
     from shopqr import cli, extensions, filters, i18n, ops
-    from shopqr.services import events
+    from shopqr.services import events, poller
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     filters.init_app(app)
     events.init_app(app)
+    poller.init_app(app)
 
     from shopqr.guest import bp as guest_bp
 

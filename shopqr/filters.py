@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import qrcode
+import qrcode.image.svg
 from flask import Flask
+from markupsafe import Markup
 
 from shopqr.services.money import format_money
 
@@ -23,6 +27,24 @@ def local_time(value: datetime | None, fmt: str = "%H:%M") -> str:
     return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHOP_TZ).strftime(fmt)
 
 
+@lru_cache(maxsize=512)
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
+                        border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    return image.to_string(encoding="unicode")
+
+
+def qr_svg(data: str) -> Markup:
+    """An inline SVG QR code (the data is encoded, never interpreted as markup)."""
+    return Markup(_qr_svg(data))
+
+
+def epoch_ms(value: datetime) -> int:
+    return int((value - datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["qr_svg"] = qr_svg
+    app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from shopqr.extensions import db
 from shopqr.guest import bp
 from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
-from shopqr.services import DomainError, NotFound, cart, checkout, tables
+from shopqr.services import DomainError, NotFound, cart, checkout, payments, tables
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, load_shop, partial
 
@@ -230,6 +230,8 @@ def place_order() -> Response | tuple[str, int]:
             db.session, shop, session,
             method=request.form.get("method"), checkout_key=key, note=request.form.get("note"),
         )
+        if order.payment_method == "khqr" and payments.latest_transaction(db.session, order) is None:
+            _new_khqr(shop, order)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -245,6 +247,14 @@ def place_order() -> Response | tuple[str, int]:
     return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
 
 
+def _new_khqr(shop: Shop, order: Order) -> None:
+    payments.regenerate(
+        db.session, shop, order, now=utcnow(),
+        ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
+        grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"],
+    )
+
+
 def _load_order(shop: Shop, public_token: str) -> Order:
     order = checkout.load_order(db.session, shop, public_token)
     if order is None:
@@ -252,18 +262,49 @@ def _load_order(shop: Shop, public_token: str) -> Order:
     return order
 
 
+def _payment_context(shop: Shop, order: Order) -> dict[str, object]:
+    txn = payments.latest_transaction(db.session, order) if order.payment_method == "khqr" else None
+    return {
+        "shop": shop,
+        "order": order,
+        "txn": txn,
+        "now": utcnow(),
+        "simulator": current_app.config["BAKONG_SIMULATOR"],
+    }
+
+
 @bp.get("/orders/<public_token>")
 def order_page(public_token: str) -> str:
     shop: Shop = g.shop
     order = _load_order(shop, public_token)
-    return render_template("guest/order.html", shop=shop, order=order)
+    return render_template("guest/order.html", **_payment_context(shop, order))
 
 
 @bp.get("/orders/<public_token>/status")
-def order_status(public_token: str) -> str:
+def order_status(public_token: str) -> Response:
+    """The live regions of the order page (status and payment), for htmx polling."""
     shop: Shop = g.shop
     order = _load_order(shop, public_token)
-    return partial(PARTIALS, "order_status", shop=shop, order=order, oob=False)
+    context = _payment_context(shop, order)
+    return fragments(
+        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False),
+        partial(PARTIALS, "payment_panel", oob=True, **context),
+    )
+
+
+@bp.post("/orders/<public_token>/khqr")
+def regenerate_khqr(public_token: str) -> Response:
+    """A new KHQR for an order whose QR expired before the guest paid."""
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    if order.payment_method != "khqr" or order.payment_status != "pending":
+        raise DomainError(_("This order is not waiting for a KHQR payment."), 409)
+    _new_khqr(shop, order)
+    db.session.commit()
+    if is_htmx():
+        return fragments(partial(PARTIALS, "payment_panel", oob=False,
+                                 **_payment_context(shop, order)))
+    return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
 
 
 @bp.post("/lang")

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up and run the shopqr demo: SQLite in instance/, the Lucky Cafe demo shop, the built-in
+# Bakong simulator, the payment poller. Open the printed table URLs in a browser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${PORT:-5000}"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -e .
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"
+.venv/bin/flask --app app demo
+echo
+echo "Serving on ${PUBLIC_BASE_URL} (Ctrl-C stops)"
+exec .venv/bin/flask --app app run --host "${HOST:-127.0.0.1}" --port "${PORT}" --with-threads

@@ -1,0 +1,169 @@
+"""The Bakong poller: one per deployment, chosen by a lease row in the database.
+
+Every tick (1 s) the lease holder checks each due md5 once. A process that does not hold the
+lease does nothing; when the holder dies its lease runs out and another process takes over."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopqr.extensions import db
+from shopqr.models import PollerLease, Transaction, utcnow
+from shopqr.services import payments
+from shopqr.services.bakong import BakongClient, client_from_config
+from shopqr.services.events import get_bus
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "bakong-poller"
+LEASE_SECONDS = 6
+TICK_SECONDS = 1.0
+BATCH = 100
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(session: Session, holder: str, now: datetime) -> bool:
+    """Take or renew the lease; True if this holder runs the poller until it expires."""
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    renewed = session.execute(
+        update(PollerLease)
+        .where(PollerLease.name == LEASE_NAME,
+               or_(PollerLease.holder == holder, PollerLease.expires_at < now))
+        .values(holder=holder, expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    if renewed.rowcount == 1:
+        session.commit()
+        return True
+    try:
+        session.add(PollerLease(name=LEASE_NAME, holder=holder, expires_at=expires))
+        session.commit()
+        return True
+    except IntegrityError:  # someone else holds it
+        session.rollback()
+        return False
+
+
+def release_lease(session: Session, holder: str) -> None:
+    session.execute(
+        update(PollerLease)
+        .where(PollerLease.name == LEASE_NAME, PollerLease.holder == holder)
+        .values(expires_at=datetime(1970, 1, 1))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+@dataclass
+class TickReport:
+    leader: bool = False
+    checked: list[str] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+def due_transactions(session: Session, now: datetime) -> list[Transaction]:
+    return list(
+        session.scalars(
+            select(Transaction)
+            .where(Transaction.status.in_(payments.POLLED_STATUSES),
+                   Transaction.next_check_at <= now)
+            .order_by(Transaction.next_check_at, Transaction.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def poll_once(app: Flask, holder: str, client: BakongClient | None = None,
+              now: datetime | None = None) -> TickReport:
+    """One tick: renew the lease, then check each due md5 once and record the answers."""
+    report = TickReport()
+    with app.app_context():
+        session = db.session
+        try:
+            now = now or utcnow()
+            if not acquire_lease(session, holder, now):
+                return report
+            report.leader = True
+            due = [(t.id, t.md5) for t in due_transactions(session, now)]
+            session.commit()  # no transaction stays open across the HTTP calls
+            if not due:
+                return report
+            client = client or client_from_config(app.config)
+            bus = get_bus(app)
+            for txn_id, md5 in due:
+                result = client.check_transaction_by_md5(md5)
+                report.checked.append(md5)
+                txn = session.get(Transaction, txn_id, populate_existing=True)
+                if txn is None or txn.status not in payments.POLLED_STATUSES:
+                    session.rollback()
+                    continue
+                report.outcomes[md5] = payments.apply_result(session, bus, txn, result, utcnow())
+                session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("bakong poller tick failed")
+        finally:
+            session.remove()
+    return report
+
+
+class PollerThread:
+    """Runs poll_once every tick with APScheduler; at most one tick at a time per process."""
+
+    def __init__(self, app: Flask) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.app = app
+        self.holder = holder_id()
+        self.scheduler = BackgroundScheduler(daemon=True)
+        self.scheduler.add_job(
+            self.tick, "interval", seconds=TICK_SECONDS, id="bakong-poller",
+            max_instances=1, coalesce=True, misfire_grace_time=5,
+        )
+
+    def tick(self) -> None:
+        poll_once(self.app, self.holder)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        with self.app.app_context():
+            try:
+                release_lease(db.session, self.holder)
+            finally:
+                db.session.remove()
+
+
+_start_lock = threading.Lock()
+
+
+def init_app(app: Flask) -> None:
+    """Start the poller lazily with the first request (never in CLI commands or tests)."""
+    if not app.config["SCHEDULER_ENABLED"] or app.config.get("TESTING"):
+        return
+
+    @app.before_request
+    def _start_poller() -> None:
+        if "shopqr_poller" in app.extensions:
+            return
+        with _start_lock:
+            if "shopqr_poller" not in app.extensions:
+                poller = PollerThread(app)
+                poller.start()
+                app.extensions["shopqr_poller"] = poller
