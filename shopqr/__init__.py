@@ -37,9 +37,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     poller.init_app(app)
 
     from shopqr.guest import bp as guest_bp
+    from shopqr.kitchen import bp as kitchen_bp
+    from shopqr.pos import bp as pos_bp
+    from shopqr.staff import bp as staff_bp
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(guest_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(kitchen_bp)
+    app.register_blueprint(pos_bp)
     if app.config["BAKONG_SIMULATOR"]:
         from shopqr.bakong_sim import bp as bakong_sim_bp
 

@@ -13,7 +13,6 @@ from shopqr.services import DomainError
 from shopqr.services.demo import DEMO_STAFF, seed_demo
 from shopqr.services.shops import add_staff, add_table, create_shop, random_pin
 
-
 SCREENS = (
     ("Staff PIN pad", "staff.sign_in"),
     ("POS", "pos.index"),

@@ -52,6 +52,9 @@ class Defaults:
     PAYMENT_GRACE_SECONDS = 30 * 60  # keep polling this long after a QR expires
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     SCHEDULER_ENABLED = True
+    STAFF_IDLE_SECONDS = 30 * 60  # staff are signed out after this long without a request
+    SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}
+    SETTINGS_IDLE_SECONDS = 30 * 60  # owners re-enter the password after this long idle
     # Ordering limits
     MAX_LINE_QUANTITY = 50
     MAX_CART_LINES = 60

@@ -12,6 +12,7 @@ import qrcode.image.svg
 from flask import Flask
 from markupsafe import Markup
 
+from shopqr.models.base import epoch_ms
 from shopqr.services.money import format_money
 
 SHOP_TZ = ZoneInfo("Asia/Phnom_Penh")
@@ -39,12 +40,9 @@ def qr_svg(data: str) -> Markup:
     return Markup(_qr_svg(data))
 
 
-def epoch_ms(value: datetime) -> int:
-    return int((value - datetime(1970, 1, 1)).total_seconds() * 1000)
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["qr_svg"] = qr_svg
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, get_template_attribute, make_response, request
+from flask import Blueprint, abort, g, get_template_attribute, make_response, request
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -33,3 +33,20 @@ def fragments(*parts: Markup, status: int = 200, headers: dict[str, str] | None 
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def shop_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:
+    """A blueprint under /s/<slug><prefix>: the shop is loaded into ``g.shop`` (404 if unknown)
+    and ``url_for`` inside the shop's pages fills in the slug."""
+    bp = Blueprint(name, import_name, url_prefix=f"/s/<slug>{prefix}")
+
+    @bp.url_value_preprocessor
+    def _pull_shop(endpoint: str | None, values: dict | None) -> None:
+        g.shop = load_shop(values.pop("slug")) if values else None
+
+    @bp.url_defaults
+    def _add_slug(endpoint: str, values: dict) -> None:
+        if "slug" not in values and getattr(g, "shop", None) is not None:
+            values["slug"] = g.shop.slug
+
+    return bp

@@ -76,3 +76,29 @@ def make_staff(shop: Shop, role: str = "cashier", pin: str = "481516", **kwargs:
                      role=role, pin=pin, **kwargs)  # type: ignore[arg-type]
     db.session.commit()
     return user
+
+
+def sign_in_staff(client, user: User, pin: str = "481516"):  # type: ignore[no-untyped-def]
+    """Sign a staff member in on this client's 'device' with the PIN pad form."""
+    shop = db.session.get(Shop, user.shop_id)
+    response = client.post(f"/s/{shop.slug}/staff/sign-in",
+                           data={"user_id": str(user.id), "pin": pin})
+    assert response.status_code == 303, response.data
+    return response
+
+
+def make_order(shop: Shop, product: Product, quantity: int = 1, *, method: str = "cash",
+               table: ShopTable | None = None, paid: bool = False):  # type: ignore[no-untyped-def]
+    """An order as checkout makes it; ``paid`` also marks it paid (queued for the kitchen)."""
+    from shopqr.models import utcnow
+    from shopqr.services.checkout import OrderItem, create_order
+
+    options = [g.default_option for g in product.option_groups if g.default_option]
+    order = create_order(db.session, shop, items=[OrderItem(product, options, quantity)],
+                         method=method, key=None, table=table)
+    if paid:
+        order.payment_status = "paid"
+        order.kitchen_status = "queued"
+        order.paid_at = utcnow()
+    db.session.commit()
+    return order

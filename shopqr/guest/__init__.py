@@ -1,5 +1,5 @@
-from flask import Blueprint
+from shopqr.web import shop_blueprint
 
-bp = Blueprint("guest", __name__, url_prefix="/s/<slug>")
+bp = shop_blueprint("guest", __name__)
 
 from shopqr.guest import views  # noqa: E402,F401

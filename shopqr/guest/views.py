@@ -15,21 +15,11 @@ from shopqr.extensions import db
 from shopqr.guest import bp
 from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
 from shopqr.services import DomainError, NotFound, cart, checkout, payments, tables
+from shopqr.services.events import Event, get_bus, publish_after_commit
 from shopqr.services.numbering import business_date
-from shopqr.web import fragments, is_htmx, load_shop, partial
+from shopqr.web import fragments, is_htmx, partial
 
 PARTIALS = "guest/_partials.html"
-
-
-@bp.url_value_preprocessor
-def _pull_shop(endpoint: str | None, values: dict | None) -> None:
-    g.shop = load_shop(values.pop("slug")) if values else None
-
-
-@bp.url_defaults
-def _add_slug(endpoint: str, values: dict) -> None:
-    if "slug" not in values and getattr(g, "shop", None) is not None:
-        values["slug"] = g.shop.slug
 
 
 def _cookie_path(shop: Shop) -> str:
@@ -54,6 +44,11 @@ def _guest_session(shop: Shop) -> TableSession:
             410,
         )
     return session
+
+
+def _announce(shop: Shop, kind: str, **data: object) -> None:
+    """Tell the shop's live screens (POS) after commit: a table's cart or orders changed."""
+    publish_after_commit(db.session, get_bus(current_app), Event(shop.id, kind, dict(data)))
 
 
 def _cart_regions(shop: Shop, session: TableSession, *, panel_oob: bool) -> list:
@@ -156,6 +151,7 @@ def add_to_cart() -> Response:
         request.form.get("note"),
     )
     name = item.product.name
+    _announce(shop, "cart.changed", table_id=session.table_id)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("guest.menu"), 303)
@@ -187,6 +183,7 @@ def cart_badge() -> str:
 
 
 def _after_cart_change(shop: Shop, session: TableSession) -> Response:
+    _announce(shop, "cart.changed", table_id=session.table_id)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("guest.view_cart"), 303)
@@ -230,8 +227,10 @@ def place_order() -> Response | tuple[str, int]:
             db.session, shop, session,
             method=request.form.get("method"), checkout_key=key, note=request.form.get("note"),
         )
-        if order.payment_method == "khqr" and payments.latest_transaction(db.session, order) is None:
+        needs_qr = order.payment_method == "khqr"
+        if needs_qr and payments.latest_transaction(db.session, order) is None:
             _new_khqr(shop, order)
+        _announce(shop, "order.created", order_id=order.id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

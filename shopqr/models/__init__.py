@@ -1,6 +1,6 @@
 """All models, importable from one place (Flask-Migrate sees them through this module)."""
 
-from shopqr.models.base import Base, utcnow
+from shopqr.models.base import Base, epoch_ms, utcnow
 from shopqr.models.menu import Category, Option, OptionGroup, Product
 from shopqr.models.ordering import (
     CartItem,
@@ -11,6 +11,7 @@ from shopqr.models.ordering import (
     TableSession,
 )
 from shopqr.models.payments import PollerLease, Transaction
+from shopqr.models.simulator import SimCall, SimFault, SimPayment
 from shopqr.models.tenancy import AdminUser, AuditLog, Shop, ShopTable, ThrottleCounter, User
 
 __all__ = [
@@ -28,10 +29,14 @@ __all__ = [
     "PollerLease",
     "Product",
     "Shop",
+    "SimCall",
+    "SimFault",
+    "SimPayment",
     "ShopTable",
     "TableSession",
     "ThrottleCounter",
     "Transaction",
     "User",
+    "epoch_ms",
     "utcnow",
 ]

@@ -22,6 +22,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch of a naive-UTC datetime, in exact integer arithmetic."""
+    delta = moment - datetime(1970, 1, 1)
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Naive-UTC datetimes in, naive-UTC out, on every backend (microseconds kept on MariaDB)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -45,8 +45,8 @@ class Transaction(Base):
     bakong_to_account: Mapped[str | None] = mapped_column(String(64))
     bakong_amount: Mapped[Decimal | None]
     bakong_currency: Mapped[str | None] = mapped_column(String(3))
-    bakong_created_ms: Mapped[int | None]
-    bakong_acknowledged_ms: Mapped[int | None]
+    bakong_created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    bakong_acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
     paid_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship()

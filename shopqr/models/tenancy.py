@@ -25,6 +25,8 @@ class Shop(Base):
     khr_per_usd: Mapped[Decimal] = mapped_column(default=Decimal("4100"))
     round_riel_change: Mapped[bool] = mapped_column(default=True)
     allow_short_pins: Mapped[bool] = mapped_column(default=False)
+    # Bumped on every menu change; open guest menus poll it to show sold-out items live.
+    menu_version: Mapped[int] = mapped_column(default=0)
     # Bakong wallet that receives KHQR payments
     bakong_account_id: Mapped[str | None] = mapped_column(String(32))
     bakong_account_type: Mapped[str] = mapped_column(String(10), default="individual")

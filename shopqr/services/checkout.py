@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from shopqr.models import Order, OrderLine, Shop, TableSession, utcnow
+from shopqr.models import (
+    Option,
+    Order,
+    OrderLine,
+    Product,
+    Shop,
+    ShopTable,
+    TableSession,
+    utcnow,
+)
 from shopqr.services import DomainError, numbering
-from shopqr.services.cart import clean_note, summarize
+from shopqr.services.cart import clean_note, summarize, unit_price
 from shopqr.services.money import quantize
 
 METHODS = ("khqr", "cash")
@@ -71,50 +82,84 @@ def checkout(
             raise DomainError(f"{line.product.name} is no longer on the menu. Remove it to go on.")
         if not line.product.is_available:
             raise DomainError(f"Sorry, {line.product.name} just sold out. Remove it to go on.")
+    order = create_order(
+        db, shop,
+        items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note)
+               for line in cart.lines],
+        method=pay_method, key=key, note=order_note, table=session.table, session=session,
+    )
+    for line in cart.lines:
+        db.delete(line.item)
+    db.flush()
+    return order
+
+
+@dataclass
+class OrderItem:
+    """A line to order: product and options from the database, never prices from a browser."""
+
+    product: Product
+    options: list[Option]
+    quantity: int
+    note: str | None = None
+
+
+def create_order(
+    db: Session,
+    shop: Shop,
+    *,
+    items: list[OrderItem],
+    method: str,
+    key: str | None,
+    note: str | None = None,
+    table: ShopTable | None = None,
+    session: TableSession | None = None,
+    source: str = "table",
+) -> Order:
+    """A pending order with snapshot lines, numbered, priced from the database."""
+    if not items:
+        raise DomainError("Your cart is empty.")
     now = utcnow()
     day = numbering.business_date(now)
     seq = numbering.next_seq(db, shop.id, day)
     order = Order(
         shop_id=shop.id,
-        table_id=session.table_id,
-        session_id=session.id,
-        table_name=session.table.name,
+        table_id=table.id if table else None,
+        session_id=session.id if session else None,
+        table_name=table.name if table else None,
         number=numbering.format_number(day, seq),
         seq=seq,
         public_token=secrets.token_urlsafe(24),
         checkout_key=key,
-        payment_method=pay_method,
+        source=source,
+        payment_method=method,
         payment_status="pending",
         currency=shop.currency,
-        total=quantize(cart.total, shop.currency),
-        note=order_note,
+        note=note,
         created_at=now,
     )
-    order.lines = [
-        OrderLine(
-            product_id=line.product.id,
-            product_name=line.product.name,
-            product_name_km=line.product.name_km,
-            base_price=line.product.price,
-            unit_price=line.unit_price,
-            quantity=line.item.quantity,
-            line_total=line.line_total,
+    total = Decimal("0")
+    for item in items:
+        price = unit_price(item.product, item.options)
+        line_total = price * item.quantity
+        total += line_total
+        order.lines.append(OrderLine(
+            product_id=item.product.id,
+            product_name=item.product.name,
+            product_name_km=item.product.name_km,
+            base_price=item.product.price,
+            unit_price=price,
+            quantity=item.quantity,
+            line_total=line_total,
             options=[
-                {
-                    "group": o.group.name,
-                    "option": o.name,
-                    "option_km": o.name_km or "",
-                    "extra": str(o.extra_price),
-                }
-                for o in line.options
+                {"group": o.group.name, "option": o.name, "option_km": o.name_km or "",
+                 "extra": str(o.extra_price)}
+                for o in item.options
             ],
-            note=line.item.note,
-        )
-        for line in cart.lines
-    ]
+            note=item.note,
+        ))
+    order.total = quantize(total, shop.currency)
     db.add(order)
-    for line in cart.lines:
-        db.delete(line.item)
     db.flush()
     return order
 

@@ -26,7 +26,8 @@ SUGAR = ("Sugar", "ស្ករ", [("0%", "0%", "0", False), ("25%", "25%", "0",
 ICE = ("Ice", "ទឹកកក", [("No ice", "គ្មានទឹកកក", "0", False), ("Less ice", "ទឹកកកតិច", "0", False),
                        ("Normal ice", "ទឹកកកធម្មតា", "0", True)])
 SPICE = ("Spice", "ហឹរ", [("Mild", "មិនហឹរ", "0", True), ("Hot", "ហឹរ", "0", False)])
-EXTRA_SHOT = ("Extra shot", "បន្ថែមកាហ្វេ", [("No", "ទេ", "0", True), ("Yes", "បាទ/ចាស", "0.50", False)])
+EXTRA_SHOT = ("Extra shot", "បន្ថែមកាហ្វេ", [("No", "ទេ", "0", True),
+                                          ("Yes", "បាទ/ចាស", "0.50", False)])
 
 MENU = [
     ("Coffee", "កាហ្វេ", [

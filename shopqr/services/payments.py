@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopqr.models import Order, Shop, Transaction
+from shopqr.models.base import epoch_ms
 from shopqr.services import DomainError
 from shopqr.services.bakong import CheckResult, CheckStatus
 from shopqr.services.events import Event, EventBus, publish_after_commit
@@ -22,17 +23,14 @@ log = logging.getLogger(__name__)
 POLLED_STATUSES = ("pending", "superseded")
 
 
-def _ms(moment: datetime) -> int:
-    return int((moment - datetime(1970, 1, 1)).total_seconds() * 1000)
-
-
 def shop_account(shop: Shop) -> KHQRAccount:
     if not shop.bakong_account_id:
         raise DomainError("This shop has no Bakong account set up for KHQR.")
     if shop.bakong_account_type == "merchant":
         return KHQRAccount("merchant", shop.bakong_account_id, merchant_id=shop.bakong_merchant_id,
                            acquiring_bank=shop.bakong_bank)
-    return KHQRAccount("individual", shop.bakong_account_id, acquiring_bank=shop.bakong_bank or None)
+    return KHQRAccount("individual", shop.bakong_account_id,
+                       acquiring_bank=shop.bakong_bank or None)
 
 
 def create_khqr(
@@ -53,8 +51,8 @@ def create_khqr(
         store_label=fit(shop.name, 25),
         terminal_label=fit(order.table_name, 25) if order.table_name else None,
         merchant_category_code="5814",
-        created_ms=_ms(now),
-        expires_ms=_ms(expires),
+        created_ms=epoch_ms(now),
+        expires_ms=epoch_ms(expires),
     )
     txn = Transaction(
         shop_id=shop.id,

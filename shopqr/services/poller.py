@@ -111,7 +111,7 @@ def poll_once(app: Flask, holder: str, client: BakongClient | None = None,
                 if txn is None or txn.status not in payments.POLLED_STATUSES:
                     session.rollback()
                     continue
-                report.outcomes[md5] = payments.apply_result(session, bus, txn, result, utcnow())
+                report.outcomes[md5] = payments.apply_result(session, bus, txn, result, now)
                 session.commit()
         except Exception:
             session.rollback()

@@ -20,3 +20,13 @@ document.addEventListener("htmx:afterSwap", function (event) {
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
 })();
+
+// PIN pad: the on-screen keys type into the PIN field.
+document.addEventListener("click", function (event) {
+  const key = event.target.closest && event.target.closest(".pin-key[data-key]");
+  if (!key) return;
+  const input = key.closest("form").querySelector(".pin-input");
+  if (key.dataset.key === "clear") input.value = input.value.slice(0, -1);
+  else if (input.value.length < 6) input.value += key.dataset.key;
+  input.focus();
+});

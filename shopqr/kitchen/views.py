@@ -1,0 +1,115 @@
+"""The kitchen screen: a live queue of paid orders, tap to move them along."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from shopqr.extensions import db, sock
+from shopqr.kitchen import bp
+from shopqr.live import serve_socket
+from shopqr.models import Shop, User, utcnow
+from shopqr.services import kitchen as kitchen_service
+from shopqr.services.auth import can_use
+from shopqr.services.events import Event, get_bus
+from shopqr.staff.auth import current_staff, staff_required
+from shopqr.web import fragments, is_htmx, partial
+
+PARTIALS = "kitchen/_partials.html"
+
+
+def render_board(shop: Shop, *, oob: bool) -> Markup:
+    return partial(PARTIALS, "board", shop=shop, board=kitchen_service.board(db.session, shop),
+                   now=utcnow(), oob=oob)
+
+
+@bp.get("/")
+@staff_required("kitchen")
+def index() -> str:
+    shop: Shop = g.shop
+    return render_template("kitchen/index.html", shop=shop, user=g.staff,
+                           board=kitchen_service.board(db.session, shop), now=utcnow())
+
+
+@bp.get("/board")
+@staff_required("kitchen")
+def board() -> Markup:
+    """The board alone: what the socket sends, for a manual refresh or polling fallback."""
+    return render_board(g.shop, oob=False)
+
+
+def _after_action() -> Response:
+    db.session.commit()
+    if is_htmx():
+        return fragments(render_board(g.shop, oob=True))
+    return redirect(url_for("kitchen.index"), 303)
+
+
+@bp.post("/orders/<int:order_id>/advance")
+@staff_required("kitchen")
+def advance(order_id: int) -> Response:
+    kitchen_service.advance(db.session, get_bus(current_app), g.shop, order_id, by=g.staff,
+                            now=utcnow(), expect=request.form.get("from"))
+    return _after_action()
+
+
+@bp.post("/orders/<int:order_id>/back")
+@staff_required("kitchen")
+def step_back(order_id: int) -> Response:
+    kitchen_service.step_back(db.session, get_bus(current_app), g.shop, order_id, by=g.staff,
+                              now=utcnow(), expect=request.form.get("from"))
+    return _after_action()
+
+
+@bp.post("/recall")
+@staff_required("kitchen")
+def recall() -> Response:
+    kitchen_service.recall_last_served(db.session, get_bus(current_app), g.shop, by=g.staff,
+                                       now=utcnow())
+    return _after_action()
+
+
+@bp.post("/lines/<int:line_id>/toggle")
+@staff_required("kitchen")
+def toggle_line(line_id: int) -> Response:
+    kitchen_service.toggle_line(db.session, get_bus(current_app), g.shop, line_id)
+    return _after_action()
+
+
+@bp.get("/keepalive")
+@staff_required("kitchen")
+def keepalive() -> Response:
+    """Polled by the screen so a kitchen display is not signed out for being idle."""
+    return Response(status=204)
+
+
+@bp.before_request
+def _refuse_unauthorized_socket() -> None:
+    """Refuse the websocket before the handshake: staff of THIS shop with kitchen access."""
+    if request.endpoint == "kitchen.socket":
+        user = current_staff(g.shop, touch=False)
+        if user is None or not can_use(user.role, "kitchen"):
+            abort(403)
+        g.staff = user
+
+
+@sock.route("/ws", bp=bp, endpoint="socket")
+def socket(ws) -> None:  # type: ignore[no-untyped-def]
+    """The live board: a snapshot, then the board again after every event of this shop."""
+    shop_id, user_id = g.shop.id, g.staff.id
+    db.session.remove()
+
+    def snapshot() -> str:
+        return str(render_board(db.session.get(Shop, shop_id), oob=True))
+
+    def on_event(ev: Event) -> str | None:
+        if ev.kind in ("order.paid", "order.status", "order.flagged", "table.changed"):
+            return snapshot()
+        return None
+
+    def allowed() -> bool:
+        staff = db.session.get(User, user_id)
+        return bool(staff and staff.is_active and not staff.locked_at)
+
+    serve_socket(ws, shop_id, snapshot, on_event, allowed)

@@ -1,0 +1,300 @@
+"""The cashier's POS: tables, orders awaiting payment, cash, walk-in orders, voids."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from shopqr.extensions import db, sock
+from shopqr.live import serve_socket
+from shopqr.models import Category, Order, Product, Shop, ShopTable, User, utcnow
+from shopqr.pos import bp
+from shopqr.services import DomainError, cart, checkout, payments, pos
+from shopqr.services.auth import can_use
+from shopqr.services.events import Event, get_bus
+from shopqr.staff.auth import current_staff, staff_required
+from shopqr.web import fragments, is_htmx, partial
+
+PARTIALS = "pos/_partials.html"
+TICKET_KEY = "pos_ticket"
+MAX_TICKET_LINES = 40
+
+
+def _awaiting(shop: Shop) -> list[Order]:
+    """Orders the cashier should act on: unpaid, or flagged."""
+    return list(db.session.scalars(
+        select(Order).where(
+            Order.shop_id == shop.id,
+            (Order.payment_status.in_(("pending", "mismatch"))) | (Order.flag_reason.is_not(None)),
+            Order.payment_status != "cancelled",
+        ).order_by(Order.id).options(selectinload(Order.lines))
+    ))
+
+
+def live_regions(shop: Shop, *, oob: bool) -> Markup:
+    return Markup("").join([
+        partial(PARTIALS, "table_grid", shop=shop, states=pos.table_states(db.session, shop),
+                oob=oob),
+        partial(PARTIALS, "awaiting", shop=shop, orders=_awaiting(shop), oob=oob),
+    ])
+
+
+# --- the ticket for walk-in orders (kept in the signed session cookie; priced from the DB) ---
+
+def _ticket() -> list[dict]:
+    raw = session.get(TICKET_KEY)
+    return raw if isinstance(raw, list) else []
+
+
+def _ticket_items(shop: Shop) -> list[checkout.OrderItem]:
+    items = []
+    for entry in _ticket():
+        product = db.session.scalar(
+            select(Product).where(Product.id == entry.get("p"), Product.shop_id == shop.id)
+            .options(selectinload(Product.option_groups))
+        )
+        if product is None or product.is_deleted:
+            continue
+        options = [o for g_ in product.option_groups for o in g_.options
+                   if o.id in entry.get("o", [])]
+        items.append(checkout.OrderItem(product, options, int(entry.get("q", 1)),
+                                        entry.get("n")))
+    return items
+
+
+def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -> Markup:
+    items = _ticket_items(shop)
+    total = sum((cart.unit_price(i.product, i.options) * i.quantity for i in items),
+                start=cart.Decimal("0"))
+    tables_ = db.session.scalars(select(ShopTable).where(
+        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
+        .order_by(ShopTable.sort_order, ShopTable.id)).all()
+    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total, tables=tables_,
+                   error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
+
+
+def _menu(shop: Shop) -> list[Category]:
+    return list(db.session.scalars(
+        select(Category).where(Category.shop_id == shop.id)
+        .order_by(Category.sort_order, Category.id)
+        .options(selectinload(Category.products).selectinload(Product.option_groups))
+    ))
+
+
+@bp.get("/")
+@staff_required("pos")
+def index() -> str:
+    shop: Shop = g.shop
+    return render_template("pos/index.html", shop=shop, user=g.staff,
+                           states=pos.table_states(db.session, shop), awaiting=_awaiting(shop),
+                           menu=_menu(shop), ticket=_ticket_region(shop))
+
+
+@bp.get("/regions")
+@staff_required("pos")
+def regions() -> Markup:
+    return live_regions(g.shop, oob=False)
+
+
+def _done(message: str | None = None) -> Response:
+    """After an action: commit, then the refreshed live regions (htmx) or the page again."""
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("pos.index"), 303)
+    parts = [live_regions(g.shop, oob=True)]
+    if message:
+        parts.append(partial("guest/_partials.html", "toast", message=message))
+    return fragments(*parts)
+
+
+@bp.post("/orders/<int:order_id>/cash")
+@staff_required("pos")
+def cash_received(order_id: int) -> Response:
+    order, change = pos.confirm_cash(
+        db.session, get_bus(current_app), g.shop, order_id, usd=request.form.get("usd"),
+        khr=request.form.get("khr"), by=g.staff, now=utcnow())
+    return _done(f"#{order.seq} paid: {change.describe(g.shop.currency)}")
+
+
+@bp.post("/orders/<int:order_id>/change")
+@staff_required("pos")
+def preview_change(order_id: int) -> Markup:
+    """Live change calculation while the cashier types (changes nothing)."""
+    order = pos.load_order(db.session, g.shop, order_id)
+    try:
+        change = pos.compute_change(g.shop, order.total, request.form.get("usd"),
+                                    request.form.get("khr"))
+        return partial(PARTIALS, "change_preview", order=order, change=change, error=None,
+                       shop=g.shop)
+    except DomainError as exc:
+        return partial(PARTIALS, "change_preview", order=order, change=None, error=exc.message,
+                       shop=g.shop)
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@staff_required("pos")
+def cancel(order_id: int) -> Response:
+    order = pos.cancel_order(db.session, get_bus(current_app), g.shop, order_id,
+                             reason=request.form.get("reason"), by=g.staff, now=utcnow())
+    return _done(f"#{order.seq} cancelled")
+
+
+@bp.post("/orders/<int:order_id>/resolve")
+@staff_required("pos")
+def resolve(order_id: int) -> Response:
+    order = pos.resolve_flag(db.session, get_bus(current_app), g.shop, order_id,
+                             action=request.form.get("action", ""),
+                             note=request.form.get("note"), by=g.staff, now=utcnow())
+    return _done(f"#{order.seq} resolved")
+
+
+@bp.post("/tables/<int:table_id>/close")
+@staff_required("pos")
+def close_table(table_id: int) -> Response:
+    pos.close_table(db.session, get_bus(current_app), g.shop, table_id, by=g.staff)
+    return _done()
+
+
+@bp.get("/orders/<int:order_id>")
+@staff_required("pos")
+def order_detail(order_id: int) -> str:
+    shop: Shop = g.shop
+    order = pos.load_order(db.session, shop, order_id)
+    txn = payments.latest_transaction(db.session, order) if order.payment_method == "khqr" \
+        else None
+    return render_template("pos/order.html", shop=shop, user=g.staff, order=order, txn=txn,
+                           now=utcnow(), simulator=current_app.config["BAKONG_SIMULATOR"])
+
+
+@bp.get("/orders")
+@staff_required("pos")
+def orders_today() -> str:
+    shop: Shop = g.shop
+    report = pos.todays_orders(db.session, shop, now=utcnow(),
+                               payment=request.args.get("payment"),
+                               method=request.args.get("method"))
+    return render_template("pos/orders.html", shop=shop, user=g.staff, report=report,
+                           payment=request.args.get("payment", ""),
+                           method=request.args.get("method", ""))
+
+
+@bp.post("/ticket/items")
+@staff_required("pos")
+def ticket_add() -> Response | Markup:
+    shop: Shop = g.shop
+    product = cart.load_product(db.session, shop.id, request.form.get("product_id"))
+    chosen = {}
+    for key, value in request.form.items():
+        if key.startswith("group-") and key.removeprefix("group-").isdigit():
+            chosen[int(key.removeprefix("group-"))] = value
+    options = cart.choose_options(product, chosen)
+    qty = cart.parse_quantity(request.form.get("quantity", "1"))
+    note = cart.clean_note(request.form.get("note"))
+    ticket = _ticket()
+    if len(ticket) >= MAX_TICKET_LINES:
+        raise DomainError(f"A ticket holds at most {MAX_TICKET_LINES} lines.")
+    ticket.append({"p": product.id, "o": sorted(o.id for o in options), "q": qty, "n": note})
+    session[TICKET_KEY] = ticket
+    if not is_htmx():
+        return redirect(url_for("pos.index"), 303)
+    return _ticket_region(shop)
+
+
+@bp.post("/ticket/items/<int:index>/remove")
+@staff_required("pos")
+def ticket_remove(index: int) -> Response | Markup:
+    ticket = _ticket()
+    if not 0 <= index < len(ticket):
+        abort(404)
+    ticket.pop(index)
+    session[TICKET_KEY] = ticket
+    if not is_htmx():
+        return redirect(url_for("pos.index"), 303)
+    return _ticket_region(g.shop)
+
+
+@bp.post("/ticket/clear")
+@staff_required("pos")
+def ticket_clear() -> Response | Markup:
+    session.pop(TICKET_KEY, None)
+    if not is_htmx():
+        return redirect(url_for("pos.index"), 303)
+    return _ticket_region(g.shop)
+
+
+@bp.post("/ticket/checkout")
+@staff_required("pos")
+def ticket_checkout() -> Response | tuple[Markup, int]:
+    """A walk-in or phone-less guest's order, paid by cash or by a KHQR shown on this screen."""
+    shop: Shop = g.shop
+    try:
+        key = checkout.clean_key(request.form.get("checkout_key"))
+        existing = checkout.order_by_key(db.session, key)
+        if existing is not None and existing.shop_id == shop.id:
+            return redirect(url_for("pos.order_detail", order_id=existing.id), 303)
+        method = checkout.validate_method(shop, request.form.get("method"))
+        table = None
+        if request.form.get("table_id"):
+            table = db.session.scalar(select(ShopTable).where(
+                ShopTable.id == request.form.get("table_id", type=int),
+                ShopTable.shop_id == shop.id))
+            if table is None:
+                abort(404)
+        items = _ticket_items(shop)
+        for item in items:
+            if not item.product.orderable:
+                raise DomainError(f"{item.product.name} is sold out. Remove it to go on.")
+        order = checkout.create_order(db.session, shop, items=items, method=method, key=key,
+                                      note=cart.clean_note(request.form.get("note")),
+                                      table=table, source="pos")
+        if method == "khqr":
+            payments.regenerate(db.session, shop, order, now=utcnow(),
+                                ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
+                                grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
+        pos.audit(db.session, shop, g.staff, "pos.manual_order", f"order {order.number}",
+                  f"{method}, {len(items)} lines")
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if is_htmx():
+            return _ticket_region(shop, error=exc.message), exc.status
+        raise
+    session.pop(TICKET_KEY, None)
+    get_bus(current_app).publish(Event(shop.id, "order.created", {"order_id": order.id}))
+    target = url_for("pos.order_detail", order_id=order.id)
+    if is_htmx():
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, 303)
+
+
+@bp.before_request
+def _refuse_unauthorized_socket() -> None:
+    if request.endpoint == "pos.socket":
+        user = current_staff(g.shop, touch=False)
+        if user is None or not can_use(user.role, "pos"):
+            abort(403)
+        g.staff = user
+
+
+@sock.route("/ws", bp=bp, endpoint="socket")
+def socket(ws) -> None:  # type: ignore[no-untyped-def]
+    """Live tables and awaiting orders for the cashier."""
+    shop_id, user_id = g.shop.id, g.staff.id
+    db.session.remove()
+
+    def snapshot() -> str:
+        return str(live_regions(db.session.get(Shop, shop_id), oob=True))
+
+    def on_event(ev: Event) -> str:
+        return snapshot()
+
+    def allowed() -> bool:
+        staff = db.session.get(User, user_id)
+        return bool(staff and staff.is_active and not staff.locked_at)
+
+    serve_socket(ws, shop_id, snapshot, on_event, allowed)

@@ -1,0 +1,271 @@
+"""The cashier's work: table states, cash payments, manual orders, voids, flags, closing tables.
+Every action is written to the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from shopqr.models import (
+    AuditLog,
+    CartItem,
+    Order,
+    Shop,
+    ShopTable,
+    TableSession,
+    User,
+)
+from shopqr.services import DomainError, NotFound, tables
+from shopqr.services.events import Event, EventBus, publish_after_commit
+from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
+from shopqr.services.numbering import SHOP_TZ, business_date
+
+MAX_REASON = 200
+
+
+def audit(db: Session, shop: Shop, user: User | None, action: str, subject: str | None = None,
+          detail: str | None = None) -> None:
+    db.add(AuditLog(shop_id=shop.id, user_id=user.id if user else None, action=action,
+                    subject=subject, detail=detail))
+
+
+@dataclass
+class TableState:
+    table: ShopTable
+    state: str  # free | ordering | awaiting | paid | attention
+    session: TableSession | None = None
+    cart_count: int = 0
+    orders: list[Order] = field(default_factory=list)
+
+
+def table_states(db: Session, shop: Shop) -> list[TableState]:
+    """Every table with what is happening at it, from the active session's orders."""
+    shop_tables = db.scalars(
+        select(ShopTable).where(ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
+        .order_by(ShopTable.sort_order, ShopTable.id)
+    ).all()
+    sessions = {
+        s.table_id: s for s in db.scalars(
+            select(TableSession).where(TableSession.shop_id == shop.id,
+                                       TableSession.active_table_id.is_not(None))
+        )
+    }
+    session_ids = [s.id for s in sessions.values()]
+    orders_by_session: dict[int, list[Order]] = {}
+    carts: dict[int, int] = {}
+    if session_ids:
+        for order in db.scalars(select(Order).where(Order.session_id.in_(session_ids))
+                                .order_by(Order.id)):
+            orders_by_session.setdefault(order.session_id or 0, []).append(order)
+        carts = {session_id: count for session_id, count in db.execute(
+            select(CartItem.session_id, func.coalesce(func.sum(CartItem.quantity), 0))
+            .where(CartItem.session_id.in_(session_ids)).group_by(CartItem.session_id)
+        )}
+    result = []
+    for table in shop_tables:
+        session = sessions.get(table.id)
+        if session is None:
+            result.append(TableState(table, "free"))
+            continue
+        orders = [o for o in orders_by_session.get(session.id, [])
+                  if o.payment_status != "cancelled"]
+        if any(o.payment_status == "mismatch" or o.flag_reason for o in orders):
+            state = "attention"
+        elif any(o.payment_status == "pending" for o in orders):
+            state = "awaiting"
+        elif any(o.is_paid and o.kitchen_status != "served" for o in orders):
+            state = "paid"
+        else:
+            state = "ordering"
+        result.append(TableState(table, state, session, int(carts.get(session.id, 0)), orders))
+    return result
+
+
+def load_order(db: Session, shop: Shop, order_id: object) -> Order:
+    """An order of this shop, else 404 (another shop's ids look exactly like missing ones)."""
+    try:
+        oid = int(str(order_id))
+    except ValueError:
+        raise NotFound("Order not found.") from None
+    order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id)
+                      .options(selectinload(Order.lines)))
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+@dataclass
+class Change:
+    tendered: Decimal  # in the shop's currency
+    change: Decimal  # in the shop's currency
+    change_khr: Decimal  # all of the change in riel
+    split_usd: Decimal  # USD shops: whole dollars of change ...
+    split_khr: Decimal  # ... and the rest in riel
+
+    def describe(self, currency: str) -> str:
+        if currency == "USD":
+            return (f"change {format_money(self.change, 'USD')} = "
+                    f"{format_money(self.split_usd, 'USD')} + {format_money(self.split_khr, 'KHR')}"
+                    f" (or {format_money(self.change_khr, 'KHR')})")
+        return f"change {format_money(self.change, 'KHR')}"
+
+
+def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str | None) -> Change:
+    usd = parse_amount(usd_raw, "USD", field="US dollars received") if (usd_raw or "").strip() \
+        else Decimal("0")
+    khr = parse_amount(khr_raw, "KHR", field="Riel received") if (khr_raw or "").strip() \
+        else Decimal("0")
+    if usd == 0 and khr == 0:
+        raise DomainError("Enter the cash received (US dollars and/or riel).")
+    rate = shop.khr_per_usd
+    step = 100 if shop.round_riel_change else 1
+    if shop.currency == "USD":
+        tendered = usd + (khr / rate).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    else:
+        tendered = usd * rate + khr
+    tendered = quantize(tendered, shop.currency)
+    if tendered < total:
+        short = format_money(total - tendered, shop.currency)
+        raise DomainError(f"Not enough: {short} short of {format_money(total, shop.currency)}.")
+    change = tendered - total
+    if shop.currency == "USD":
+        whole = change.to_integral_value(rounding=ROUND_DOWN)
+        return Change(tendered, change, usd_to_khr(change, rate, round_to=step), whole,
+                      usd_to_khr(change - whole, rate, round_to=step))
+    riel = (change / step).quantize(Decimal("1"), rounding=ROUND_DOWN) * step
+    return Change(tendered, change, riel, Decimal("0"), riel)
+
+
+def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, usd: str | None,
+                 khr: str | None, by: User, now: datetime) -> tuple[Order, Change]:
+    """The cashier took the money: the order is paid and goes to the kitchen."""
+    order = load_order(db, shop, order_id)
+    if order.payment_status != "pending":
+        raise DomainError(f"Order #{order.seq} is not waiting for payment.", 409)
+    change = compute_change(shop, order.total, usd, khr)
+    marked = db.execute(
+        update(Order).where(Order.id == order.id, Order.payment_status == "pending")
+        .values(payment_status="paid", payment_method="cash", paid_at=now,
+                kitchen_status="queued", cash_tendered=f"USD {usd or 0} + KHR {khr or 0}")
+        .execution_options(synchronize_session="fetch")
+    )
+    if marked.rowcount != 1:
+        raise DomainError(f"Order #{order.seq} was paid a moment ago.", 409)
+    audit(db, shop, by, "pos.cash_received", f"order {order.number}",
+          f"total {format_money(order.total, order.currency)}, tendered "
+          f"{format_money(change.tendered, shop.currency)}, {change.describe(shop.currency)}")
+    publish_after_commit(db, bus, Event(shop.id, "order.paid", {"order_id": order.id}))
+    return order, change
+
+
+def clean_reason(raw: str | None) -> str:
+    reason = (raw or "").strip()
+    if not reason:
+        raise DomainError("Give a reason.")
+    if len(reason) > MAX_REASON:
+        raise DomainError(f"A reason can be at most {MAX_REASON} characters.")
+    return reason
+
+
+def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, reason: str | None,
+                 by: User, now: datetime) -> Order:
+    """Void an unpaid order (a paid one needs a refund, not a void)."""
+    order = load_order(db, shop, order_id)
+    why = clean_reason(reason)
+    done = db.execute(
+        update(Order).where(Order.id == order.id,
+                            Order.payment_status.in_(("pending", "mismatch")))
+        .values(payment_status="cancelled", cancel_reason=why, cancelled_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if done.rowcount != 1:
+        raise DomainError(f"Order #{order.seq} is paid or already cancelled; it cannot be voided.",
+                          409)
+    audit(db, shop, by, "pos.void", f"order {order.number}", why)
+    publish_after_commit(db, bus, Event(shop.id, "order.status",
+                                        {"order_id": order.id, "status": "cancelled"}))
+    return order
+
+
+def resolve_flag(db: Session, bus: EventBus, shop: Shop, order_id: object, *, action: str,
+                 note: str | None, by: User, now: datetime) -> Order:
+    """Settle an order that needs attention. ``accept``: the cashier checked the payment (or
+    collected the difference) and it goes to the kitchen; ``dismiss``: clear the flag only."""
+    order = load_order(db, shop, order_id)
+    why = clean_reason(note)
+    if not (order.payment_status == "mismatch" or order.flag_reason):
+        raise DomainError(f"Order #{order.seq} does not need attention.", 409)
+    if action == "accept":
+        if order.payment_status != "mismatch":
+            raise DomainError("Only a mismatched payment can be accepted.", 409)
+        db.execute(
+            update(Order).where(Order.id == order.id, Order.payment_status == "mismatch")
+            .values(payment_status="paid", paid_at=now, kitchen_status="queued")
+            .execution_options(synchronize_session="fetch")
+        )
+        publish_after_commit(db, bus, Event(shop.id, "order.paid", {"order_id": order.id}))
+    elif action != "dismiss":
+        raise DomainError("Unknown action.", 400)
+    audit(db, shop, by, f"pos.flag_{action}", f"order {order.number}",
+          f"{order.flag_reason or ''} | {why}")
+    order.flag_reason = None
+    publish_after_commit(db, bus, Event(shop.id, "order.status",
+                                        {"order_id": order.id, "status": "resolved"}))
+    return order
+
+
+def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
+    try:
+        tid = int(str(table_id))
+    except ValueError:
+        raise NotFound("Table not found.") from None
+    table = db.scalar(select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
+    if table is None:
+        raise NotFound("Table not found.")
+    session = tables.active_session(db, table)
+    if session is None:
+        raise DomainError(f"{table.name} is already free.", 409)
+    tables.end_session(db, session, "closed by staff")
+    audit(db, shop, by, "pos.close_table", table.name)
+    publish_after_commit(db, bus, Event(shop.id, "table.changed", {"table_id": table.id}))
+    return True
+
+
+@dataclass
+class DayReport:
+    orders: list[Order]
+    paid_total: Decimal
+    paid_count: int
+    by_method: dict[str, Decimal]
+
+
+def day_bounds(now: datetime, days: int = 1) -> tuple[datetime, datetime]:
+    """Naive-UTC bounds of the shop's local day containing ``now`` (UTC) and the ``days - 1``
+    days before it."""
+    local_day = business_date(now) - timedelta(days=days - 1)
+    start_local = datetime(local_day.year, local_day.month, local_day.day, tzinfo=SHOP_TZ)
+    start = start_local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return start, start + timedelta(days=days)
+
+
+def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None = None,
+                  method: str | None = None) -> DayReport:
+    start, end = day_bounds(now)
+    query = (select(Order).where(Order.shop_id == shop.id, Order.created_at >= start,
+                                 Order.created_at < end)
+             .order_by(Order.id.desc()).options(selectinload(Order.lines)))
+    if payment in ("pending", "paid", "mismatch", "cancelled"):
+        query = query.where(Order.payment_status == payment)
+    if method in ("khqr", "cash"):
+        query = query.where(Order.payment_method == method)
+    orders = list(db.scalars(query))
+    paid = [o for o in orders if o.is_paid]
+    by_method: dict[str, Decimal] = {"khqr": Decimal("0"), "cash": Decimal("0")}
+    for o in paid:
+        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + o.total
+    return DayReport(orders, sum((o.total for o in paid), Decimal("0")), len(paid), by_method)

@@ -1,0 +1,132 @@
+"""The kitchen screen: only paid orders, moving them along, undo and recall, other shops."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shopqr.extensions import db
+from shopqr.models import AuditLog, Order, TableSession
+from shopqr.services import tables
+from tests.factories import (
+    make_order,
+    make_product,
+    make_shop,
+    make_staff,
+    make_table,
+    sign_in_staff,
+)
+
+
+def kitchen_client(app, shop, role="barista", pin="271828"):
+    client = app.test_client()
+    sign_in_staff(client, make_staff(shop, role, pin), pin)
+    return client
+
+
+def test_kitchen_shows_paid_orders_only(app):
+    shop = make_shop()
+    latte = make_product(shop, "Latte", options={"Size": [("Small", "0"), ("Large", "0.50")]})
+    paid = make_order(shop, latte, 2, paid=True)
+    pending = make_order(shop, make_product(shop, "Unpaid Mocha"), 1)
+    page = kitchen_client(app, shop).get(f"/s/{shop.slug}/kitchen/")
+    assert page.status_code == 200
+    assert f'id="kitchen-order-{paid.id}"'.encode() in page.data
+    assert b"Latte" in page.data and b"Small" in page.data  # lines with their options
+    assert f"kitchen-order-{pending.id}".encode() not in page.data
+    assert b"Unpaid Mocha" not in page.data
+    assert b"new-order.wav" in page.data and b'ws-connect="/s/' in page.data
+
+
+def test_kitchen_requires_sign_in(client, app):
+    shop = make_shop()
+    response = client.get(f"/s/{shop.slug}/kitchen/")
+    assert response.status_code == 303 and "/staff/" in response.headers["Location"]
+
+
+def test_order_moves_through_the_kitchen_and_the_guest_sees_it(app):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop), paid=True)
+    kitchen = kitchen_client(app, shop)
+    guest = app.test_client()
+    steps = [("queued", "Preparing"), ("preparing", "Ready"), ("ready", "Served")]
+    for current, label in steps:
+        response = kitchen.post(f"/s/{shop.slug}/kitchen/orders/{order.id}/advance",
+                                data={"from": current}, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert b'id="kitchen-board"' in response.data and b'hx-swap-oob="true"' in response.data
+        status = guest.get(f"/s/{shop.slug}/orders/{order.public_token}/status")
+        assert label.encode() in status.data
+    db.session.expire_all()
+    done = db.session.get(Order, order.id)
+    assert done.kitchen_status == "served" and done.served_at and done.ready_at
+    moves = db.session.scalars(select(AuditLog).where(AuditLog.action == "kitchen.move")).all()
+    assert [m.detail for m in moves] == ["queued -> preparing", "preparing -> ready",
+                                         "ready -> served"]
+
+
+def test_two_screens_tapping_the_same_card_move_it_once(app):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop), paid=True)
+    one, two = kitchen_client(app, shop), kitchen_client(app, shop, "cashier", "161803")
+    url = f"/s/{shop.slug}/kitchen/orders/{order.id}/advance"
+    assert one.post(url, data={"from": "queued"}).status_code == 303
+    second = two.post(url, data={"from": "queued"})
+    assert second.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).kitchen_status == "preparing"
+
+
+def test_undo_and_recall_last_served(app):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop), paid=True)
+    kitchen = kitchen_client(app, shop)
+    base = f"/s/{shop.slug}/kitchen"
+    kitchen.post(f"{base}/orders/{order.id}/advance", data={"from": "queued"})
+    kitchen.post(f"{base}/orders/{order.id}/back", data={"from": "preparing"})
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).kitchen_status == "queued"
+    assert kitchen.post(f"{base}/orders/{order.id}/back", data={"from": "queued"}).status_code \
+        == 409
+    for status in ("queued", "preparing", "ready"):
+        kitchen.post(f"{base}/orders/{order.id}/advance", data={"from": status})
+    assert kitchen.post(f"{base}/recall").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).kitchen_status == "ready"
+
+
+def test_line_done_ticks(app):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop), paid=True)
+    kitchen = kitchen_client(app, shop)
+    line = order.lines[0]
+    kitchen.post(f"/s/{shop.slug}/kitchen/lines/{line.id}/toggle")
+    db.session.expire_all()
+    assert db.session.get(type(line), line.id).done is True
+
+
+def test_other_shops_orders_are_404_in_the_kitchen(app):
+    mine, theirs = make_shop(), make_shop()
+    foreign = make_order(theirs, make_product(theirs), paid=True)
+    foreign_line = foreign.lines[0].id
+    kitchen = kitchen_client(app, mine)
+    base = f"/s/{mine.slug}/kitchen"
+    assert kitchen.post(f"{base}/orders/{foreign.id}/advance").status_code == 404
+    assert kitchen.post(f"{base}/orders/{foreign.id}/back").status_code == 404
+    assert kitchen.post(f"{base}/lines/{foreign_line}/toggle").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Order, foreign.id).kitchen_status == "queued"
+
+
+def test_serving_the_last_order_ends_the_table_session(app):
+    shop = make_shop()
+    table = make_table(shop)
+    session = tables.join_or_start(db.session, table)
+    db.session.commit()
+    order = make_order(shop, make_product(shop), table=table, paid=True)
+    order.session_id = session.id
+    db.session.commit()
+    kitchen = kitchen_client(app, shop)
+    for status in ("queued", "preparing", "ready"):
+        kitchen.post(f"/s/{shop.slug}/kitchen/orders/{order.id}/advance", data={"from": status})
+    db.session.expire_all()
+    assert db.session.get(TableSession, session.id).is_active is False
