@@ -164,4 +164,4 @@ class OrderLine(Base):
 
     @property
     def options_text(self) -> str:
-        return ", ".join(o["option"] for o in self.options)
+        return ", ".join(f'{o["group"]}: {o["option"]}' for o in self.options)

@@ -152,8 +152,8 @@ def create_order(
             quantity=item.quantity,
             line_total=line_total,
             options=[
-                {"group": o.group.name, "option": o.name, "option_km": o.name_km or "",
-                 "extra": str(o.extra_price)}
+                {"group": o.group.name, "group_km": o.group.name_km or "", "option": o.name,
+                 "option_km": o.name_km or "", "extra": str(o.extra_price)}
                 for o in item.options
             ],
             note=item.note,
