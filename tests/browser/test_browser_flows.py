@@ -1,0 +1,126 @@
+"""Whole flows in a real browser: guests, kitchen, cashier."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import PHONE
+from tests.factories import make_product, make_shop, make_staff, make_table
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def sign_in(page: Page, base: str, shop, name: str, pin: str) -> None:
+    page.goto(f"{base}/s/{shop.slug}/staff/")
+    page.get_by_role("link", name=re.compile(name)).click()
+    for digit in pin:
+        page.locator(f".pin-key[data-key='{digit}']").click()
+    page.locator(".pin-enter").click()
+
+
+def add_to_cart(page: Page, product_name: str, option: str | None = None) -> None:
+    page.locator(".product-card", has_text=product_name).click()
+    expect(page.locator("#product-dialog")).to_be_visible()
+    if option:
+        page.locator("#product-dialog label.option", has_text=option).click()
+    page.locator("#product-dialog button.btn-primary").click()
+    expect(page.locator("#product-dialog")).to_be_hidden()
+
+
+@pytest.fixture
+def cafe(app):
+    shop = make_shop("browser-cafe", name="Browser Cafe")
+    table = make_table(shop, "Table 7")
+    latte = make_product(shop, "Latte", "2.50",
+                         options={"Size": [("Small", "0"), ("Large", "0.50")]})
+    croissant = make_product(shop, "Croissant", "1.75")
+    make_staff(shop, "barista", "271828", name="Vanna")
+    make_staff(shop, "cashier", "481516", name="Dara")
+    return shop, table, latte, croissant
+
+
+def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, poller_running,
+                                              cafe, shot):
+    shop, table, _, _ = cafe
+    base = live_server.url
+    scan = f"{base}/s/{shop.slug}/t/{table.qr_token}"
+    alice = browser.new_context(viewport=PHONE).new_page()
+    bob = browser.new_context(viewport=PHONE).new_page()
+    kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+
+    # The kitchen is open and live before anything is paid.
+    sign_in(kitchen, base, shop, "Vanna", "271828")
+    expect(kitchen.locator("#connection")).to_have_attribute("data-state", "online")
+    expect(kitchen.locator("audio#new-order-sound")).to_have_attribute(
+        "src", re.compile(r"new-order\.wav$"))
+
+    # Two phones at one table share one cart.
+    alice.goto(scan)
+    bob.goto(scan)
+    shot(alice, "menu-phone")
+    add_to_cart(alice, "Latte", "Large")
+    add_to_cart(bob, "Croissant")
+    bob.locator("#cart-badge").click()
+    cart = bob.locator("#cart-dialog")
+    expect(cart.locator(".cart-line")).to_have_count(2)
+    expect(cart.locator("#cart-total")).to_have_text("$4.75")
+
+    # Bob pays by KHQR; the simulator plays his banking app; the poller confirms.
+    cart.get_by_role("button", name="Pay with KHQR").click()
+    expect(bob.locator(".khqr-card")).to_be_visible()
+    expect(bob.locator(".khqr-amount")).to_contain_text("$4.75")
+    shot(bob, "payment-phone")
+    bob.get_by_role("button", name=re.compile("Bakong simulator")).click()
+    expect(bob.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+
+    # The kitchen shows the card without a reload, then moves it to Served.
+    card = kitchen.locator("#col-queued .kitchen-card")
+    expect(card).to_have_count(1, timeout=10000)
+    expect(card).to_contain_text("Latte")
+    expect(card).to_contain_text("Size: Large")
+    expect(card).to_contain_text("Croissant")
+    shot(kitchen, "kitchen", phone_too=True)
+    for label in ("Start", "Ready", "Served"):
+        kitchen.locator(".kitchen-card .card-advance", has_text=label).first.click()
+        kitchen.wait_for_timeout(300)
+    expect(kitchen.locator("#col-served .kitchen-card")).to_have_count(1)
+
+    # Bob's order page follows along: Served.
+    expect(bob.locator(".order-status .status-pill")).to_have_text("Served", timeout=15000)
+    # Everything at the table is paid and served: the session ends, and the next scan of
+    # this table starts afresh (a new group never sees this cart or these orders).
+    alice.reload()
+    expect(alice.locator("main")).to_contain_text("Scan the QR code on your table")
+
+
+def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, live_server,
+                                                             cafe, shot):
+    shop, table, _, _ = cafe
+    base = live_server.url
+    guest = browser.new_context(viewport=PHONE).new_page()
+    guest.goto(f"{base}/s/{shop.slug}/t/{table.qr_token}")
+    add_to_cart(guest, "Croissant")
+    guest.locator("#cart-badge").click()
+    guest.locator("#cart-dialog").get_by_role("button", name="Pay cash at the counter").click()
+    expect(guest.locator(".pay-at-counter")).to_contain_text("$1.75")
+
+    cashier = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(cashier, base, shop, "Dara", "481516")
+    expect(cashier.locator("#connection")).to_have_attribute("data-state", "online")
+    order = cashier.locator("#pos-awaiting .pos-order")
+    expect(order).to_have_count(1)
+    expect(cashier.locator("#pos-table-" + str(table.id))).to_contain_text("Awaiting payment")
+    order.locator("input[name=usd]").fill("5")
+    expect(order.locator(".change-preview")).to_contain_text("$3.25")
+    shot(cashier, "pos", phone_too=True)
+    order.get_by_role("button", name="Cash received").click()
+    expect(cashier.locator("#pos-awaiting .pos-order")).to_have_count(0)
+    expect(cashier.locator("#toast")).to_contain_text("$3.25")
+
+    kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    sign_in(kitchen, base, shop, "Vanna", "271828")
+    expect(kitchen.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
+    expect(guest.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
