@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
-from shopqr.guest import bp
+from shopqr.guest import bp, menu_cache
 from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
 from shopqr.services import DomainError, NotFound, cart, checkout, payments, tables
 from shopqr.services.events import Event, get_bus, publish_after_commit
@@ -93,21 +95,43 @@ def menu() -> str | Response:
     if closed is not None:
         return closed
     session = _guest_session(shop)
-    categories = db.session.scalars(
-        select(Category)
-        .where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id)
-        .options(selectinload(Category.products))
-    ).all()
-    summary = cart.summarize(db.session, session)
     return render_template(
         "guest/menu.html",
         shop=shop,
         session=session,
-        categories=categories,
-        summary=summary,
+        menu_html=_menu_html(shop),
+        summary=cart.summarize(db.session, session),
         orders=checkout.session_orders(db.session, session),
     )
+
+
+def _categories(shop: Shop) -> list[Category]:
+    return list(db.session.scalars(
+        select(Category)
+        .where(Category.shop_id == shop.id)
+        .order_by(Category.sort_order, Category.id)
+        .options(selectinload(Category.products))
+    ))
+
+
+def _menu_html(shop: Shop) -> Markup:
+    """Categories and product cards: the same for every guest of the shop, so cached."""
+    return menu_cache.for_app(current_app).get(
+        shop.id, shop.menu_version, str(get_locale()),
+        lambda: partial(PARTIALS, "menu_body", shop=shop, categories=_categories(shop)))
+
+
+@bp.get("/menu/changes")
+def menu_changes() -> Response:
+    """Polled by open menus: nothing (204) until the menu version moves, then every product
+    card out-of-band (sold-out badges appear without a reload) and the new version."""
+    shop: Shop = g.shop
+    if request.args.get("v", type=int) == shop.menu_version:
+        return Response(status=204)
+    cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True)
+             for category in _categories(shop) for product in category.products
+             if not product.is_deleted]
+    return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True))
 
 
 @bp.get("/menu/products/<int:product_id>")
@@ -156,8 +180,10 @@ def add_to_cart() -> Response:
     if not is_htmx():
         return redirect(url_for("guest.menu"), 303)
     message = _("Added %(name)s", name=name)
+    # The cart dialog loads its panel when opened; only the badge changes here.
     return fragments(
-        *_cart_regions(shop, session, panel_oob=True),
+        partial(PARTIALS, "cart_badge", shop=shop, summary=cart.summarize(db.session, session),
+                oob=True),
         partial(PARTIALS, "toast", message=message),
         headers={"HX-Trigger": "cart-changed"},
     )

@@ -111,18 +111,22 @@ def add_item(
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
     option_ids = sorted(o.id for o in options)
-    for item in session.cart_items:
+    items = db.scalars(
+        select(CartItem).where(CartItem.session_id == session.id)
+        .options(selectinload(CartItem.options))
+    ).all()
+    for item in items:
         same_options = sorted(io.option_id for io in item.options) == option_ids
         if item.product_id == product.id and same_options and item.note == note_text:
             if item.quantity + qty > MAX_QUANTITY:
                 raise DomainError(f"At most {MAX_QUANTITY} of one item per order.")
             item.quantity += qty
             return item
-    if len(session.cart_items) >= MAX_LINES:
+    if len(items) >= MAX_LINES:
         raise DomainError(f"A cart holds at most {MAX_LINES} different items.")
-    item = CartItem(product=product, quantity=qty, note=note_text)
+    item = CartItem(session_id=session.id, product=product, quantity=qty, note=note_text)
     item.options = [CartItemOption(option=o) for o in options]
-    session.cart_items.append(item)
+    db.add(item)
     db.flush()
     return item
 
@@ -162,7 +166,8 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
         .order_by(CartItem.id)
         .options(
             selectinload(CartItem.product),
-            selectinload(CartItem.options).selectinload(CartItemOption.option),
+            selectinload(CartItem.options).selectinload(CartItemOption.option)
+            .selectinload(Option.group),
         )
     ).all()
     summary = CartSummary()

@@ -1,0 +1,393 @@
+"""shopqr benchmark: prints figures, asserts nothing. See README "Benchmark".
+
+For SQLite and for MariaDB it starts shopqr under the Procfile's gunicorn set-up with a seeded
+shop of 60 products, and the bare Flask app in bench/hello.py under the same set-up, drives
+them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart
+fragment and the order status fragment, with the ratio to bare hello. Then: SQL queries per
+menu page at 10 and 60 products, payment->kitchen latency over 50 KHQR orders (simulator pays,
+poller confirms, kitchen websocket receives the card), and websocket fan-out to 200 sockets
+held by one process.
+
+    .venv/bin/python bench/run.py [--quick] [--db sqlite|mariadb|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+import simple_websocket
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/shopqr_bench"
+SLUG = "bench-60"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit("Procfile has no web line")
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64,
+             port: int | None = None):
+    """The Procfile's web command (bound to loopback) serving `app_spec`."""
+    port = port or free_port()
+    command = procfile_web().replace("app:app", app_spec).replace("0.0.0.0", "127.0.0.1")
+    full_env = {**os.environ, **env, "PORT": str(port), "GUNICORN_THREADS": str(threads),
+                "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+    proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    probe = url + ("/healthz" if app_spec == "app:app" else "/")
+    try:
+        for _ in range(150):
+            try:
+                requests.get(probe, timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wrk(url: str, *, duration: int, connections: int = 16, script: Path | None = None,
+        headers: dict[str, str] | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"),
+            "errors": int(errors.group(1)) if errors else 0,
+            "requests": int(total.group(1)) if total else 0}
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+
+
+def guest(base: str, slug: str, qr_token: str) -> tuple[requests.Session, str]:
+    """A phone that scanned a table: its session and CSRF token."""
+    s = requests.Session()
+    menu = s.get(f"{base}/s/{slug}/t/{qr_token}", timeout=10)
+    menu.raise_for_status()
+    return s, csrf_of(menu.text)
+
+
+def cookie_header(s: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+
+
+def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str]]) -> Path:
+    """A wrk script that sends the given requests in turn."""
+    def lua(text: str) -> str:
+        return json.dumps(text)
+
+    lines = ["local reqs = {}"]
+    for i, (method, target, headers, body) in enumerate(requests_, 1):
+        h = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers.items())
+        lines.append(f"reqs[{i}] = wrk.format({lua(method)}, {lua(target)}, {{{h}}}, "
+                     f"{lua(body) if body else 'nil'})")
+    lines += ["local i = 0", "request = function()", "  i = i + 1",
+              "  return reqs[(i % #reqs) + 1]", "end"]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def app_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "SECRET_KEY": "bench-secret",
+            "SCHEDULER_ENABLED": "0", **extra}
+
+
+def prepare_database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite'}"
+    else:
+        subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-e",
+                        "DROP DATABASE IF EXISTS shopqr_bench; CREATE DATABASE shopqr_bench "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"], check=True)
+        url = MARIADB_URL
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret"}
+    for slug, count in ((SLUG, 60), ("bench-10", 10)):
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), slug, str(count)],
+                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return url
+
+
+def table_tokens(database_url: str, slug: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT t.qr_token FROM shop_tables t JOIN shops s ON s.id = t.shop_id "
+            "WHERE s.slug = :slug ORDER BY t.id"), {"slug": slug}).all()
+    engine.dispose()
+    return [r[0] for r in rows]
+
+
+def product_ids(database_url: str, slug: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.id FROM products p JOIN shops s ON s.id = p.shop_id "
+            "WHERE s.slug = :slug ORDER BY p.id"), {"slug": slug}).all()
+    engine.dispose()
+    return [r[0] for r in rows]
+
+
+def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> dict:
+    tokens = table_tokens(database_url, SLUG)
+    products = product_ids(database_url, SLUG)
+    results: dict[str, dict[str, float]] = {}
+    with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
+        results["bare hello"] = wrk(hello_url + "/", duration=duration)
+    with gunicorn("app:app", app_env(database_url, workdir), cwd=ROOT) as base:
+        guests = [guest(base, SLUG, t) for t in tokens[:20]]
+        menu_reqs, add_reqs = [], []
+        for n, (s, token) in enumerate(guests):
+            headers = {"Cookie": cookie_header(s)}
+            menu_reqs.append(("GET", f"/s/{SLUG}/menu", headers, ""))
+            for p in products[n % 3::3]:
+                add_reqs.append(("POST", f"/s/{SLUG}/cart/items", {
+                    **headers, "X-CSRFToken": token, "HX-Request": "true",
+                    "Content-Type": "application/x-www-form-urlencoded"},
+                    f"product_id={p}&quantity=1"))
+        results["menu page"] = wrk(base, duration=duration,
+                                   script=lua_rotation(workdir / "menu.lua", menu_reqs))
+        results["add-to-cart fragment"] = wrk(base, duration=duration,
+                                              script=lua_rotation(workdir / "add.lua", add_reqs))
+        # one order, then its status fragment (what every guest's order page polls)
+        s, token = guest(base, SLUG, tokens[25])
+        s.post(f"{base}/s/{SLUG}/cart/items", data={"product_id": products[0]},
+               headers={"X-CSRFToken": token})
+        placed = s.post(f"{base}/s/{SLUG}/checkout", headers={"X-CSRFToken": token},
+                        data={"method": "cash", "checkout_key": "bench-status-0000000000"})
+        results["order status fragment"] = wrk(placed.url + "/status", duration=duration,
+                                               headers={"HX-Request": "true"})
+    hello_rps = results["bare hello"]["rps"]
+    for _name, row in results.items():
+        row["ratio"] = row["rps"] / hello_rps if hello_rps else 0.0
+    return results
+
+
+def queries_per_menu(database_url: str) -> dict[str, int]:
+    """Count SQL statements for one menu page in-process (10 vs 60 products)."""
+    os.environ["DATABASE_URL"] = database_url
+    from sqlalchemy import event
+
+    from shopqr import create_app
+    from shopqr.extensions import db
+
+    app = create_app()
+    app.config.update(SCHEDULER_ENABLED=False, TESTING=False)
+    counts: dict[str, int] = {}
+    with app.app_context():
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda *a: statements.append(a[2]))
+        for slug in ("bench-10", SLUG):
+            client = app.test_client()
+            token = table_tokens(database_url, slug)[-1]
+            client.get(f"/s/{slug}/t/{token}")
+            client.get(f"/s/{slug}/menu")  # warm
+            statements.clear()
+            assert client.get(f"/s/{slug}/menu").status_code == 200
+            counts[slug] = len(statements)
+        db.engine.dispose()
+    return counts
+
+
+def staff_session(base: str, slug: str, name: str, pin: str) -> requests.Session:
+    s = requests.Session()
+    page = s.get(f"{base}/s/{slug}/staff/", timeout=10).text
+    user_id = re.search(rf'user=(\d+)[^"]*"[^>]*>\s*<strong>{name}</strong>', page).group(1)
+    s.post(f"{base}/s/{slug}/staff/sign-in", data={"user_id": user_id, "pin": pin},
+           headers={"X-CSRFToken": csrf_of(page)}, timeout=10).raise_for_status()
+    return s
+
+
+def kitchen_socket(base: str, slug: str, cookie: str) -> simple_websocket.Client:
+    return simple_websocket.Client.connect(
+        base.replace("http://", "ws://") + f"/s/{slug}/kitchen/ws", headers={"Cookie": cookie})
+
+
+def payment_to_kitchen(database_url: str, workdir: Path, orders: int) -> list[float]:
+    """Seconds from the simulator's payment to the kitchen socket receiving the card."""
+    tokens = table_tokens(database_url, SLUG)
+    products = product_ids(database_url, SLUG)
+    port = free_port()
+    # The poller finds the simulator through PUBLIC_BASE_URL: this very server.
+    env = app_env(database_url, workdir, SCHEDULER_ENABLED="1",
+                  PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    latencies: list[float] = []
+    with gunicorn("app:app", env, cwd=ROOT, port=port) as base:
+        barista = staff_session(base, SLUG, "Barista", "271828")
+        ws = kitchen_socket(base, SLUG, cookie_header(barista))
+        ws.receive(timeout=10)  # snapshot
+        for n in range(orders):
+            s, token = guest(base, SLUG, tokens[n % 20])
+            s.post(f"{base}/s/{SLUG}/cart/items", data={"product_id": products[n % 60]},
+                   headers={"X-CSRFToken": token})
+            page = s.post(f"{base}/s/{SLUG}/checkout", headers={"X-CSRFToken": token},
+                          data={"method": "khqr", "checkout_key": f"bench-pay-{n:06d}-xxxxxxx"})
+            md5 = re.search(r'data-md5="([0-9a-f]{32})"', page.text).group(1)
+            order_id = re.search(r'id="order-status-(\d+)"', page.text).group(1)
+            amount = re.search(r'name="amount" value="([\d.]+)"', page.text).group(1)
+            time.sleep(0.3 + (n % 7) * 0.25)  # the guest opens the banking app
+            requests.post(f"{base}/_bakong/pay", json={"md5": md5, "amount": amount},
+                          timeout=10).raise_for_status()
+            start = time.perf_counter()
+            while True:
+                message = ws.receive(timeout=15)
+                if message is None:
+                    raise SystemExit(f"order {order_id} never reached the kitchen")
+                if f"kitchen-order-{order_id}" in message:
+                    latencies.append(time.perf_counter() - start)
+                    break
+        ws.close()
+    return latencies
+
+
+def fan_out(database_url: str, workdir: Path, sockets: int) -> dict[str, float]:
+    """Open `sockets` kitchen websockets on one process; one cash payment; time to each."""
+    tokens = table_tokens(database_url, SLUG)
+    products = product_ids(database_url, SLUG)
+    env = app_env(database_url, workdir)
+    with gunicorn("app:app", env, cwd=ROOT, threads=sockets + 64) as base:
+        barista = staff_session(base, SLUG, "Barista", "271828")
+        cookie = cookie_header(barista)
+        clients = []
+        for _ in range(sockets):
+            ws = kitchen_socket(base, SLUG, cookie)
+            ws.receive(timeout=30)
+            clients.append(ws)
+        s, token = guest(base, SLUG, tokens[29])
+        s.post(f"{base}/s/{SLUG}/cart/items", data={"product_id": products[1]},
+               headers={"X-CSRFToken": token})
+        page = s.post(f"{base}/s/{SLUG}/checkout", headers={"X-CSRFToken": token},
+                      data={"method": "cash", "checkout_key": "bench-fanout-00000000000"})
+        order_id = re.search(r'id="order-status-(\d+)"', page.text).group(1)
+        cashier = staff_session(base, SLUG, "Cashier", "481516")
+        arrivals: list[float] = []
+        lock = threading.Lock()
+        start_evt = threading.Event()
+
+        def wait(ws: simple_websocket.Client) -> None:
+            start_evt.wait()
+            while True:
+                message = ws.receive(timeout=30)
+                if message is None:
+                    return
+                if f"kitchen-order-{order_id}" in message:
+                    with lock:
+                        arrivals.append(time.perf_counter())
+                    return
+
+        threads = [threading.Thread(target=wait, args=(ws,)) for ws in clients]
+        for t in threads:
+            t.start()
+        pos_page = cashier.get(f"{base}/s/{SLUG}/pos/", timeout=30).text
+        start_evt.set()
+        start = time.perf_counter()
+        cashier.post(f"{base}/s/{SLUG}/pos/orders/{order_id}/cash", data={"usd": "20"},
+                     headers={"X-CSRFToken": csrf_of(pos_page)}, timeout=30).raise_for_status()
+        for t in threads:
+            t.join(timeout=60)
+        for ws in clients:
+            ws.close()
+    delays = sorted(a - start for a in arrivals)
+    return {"held": len(clients), "received": len(delays),
+            "p50": statistics.median(delays) if delays else float("nan"),
+            "p99": delays[int(len(delays) * 0.99) - 1] if delays else float("nan"),
+            "max": delays[-1] if delays else float("nan")}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "mariadb", "both"], default="both")
+    parser.add_argument("--quick", action="store_true", help="shorter runs (3 s, 10 orders)")
+    parser.add_argument("--sockets", type=int, default=200)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    duration = 3 if args.quick else 10
+    orders = 10 if args.quick else 50
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {platform.platform()}")
+    print(f"gunicorn: {procfile_web()}")
+    for kind in (["sqlite", "mariadb"] if args.db == "both" else [args.db]):
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            url = prepare_database(kind, workdir)
+            print(f"\n== {kind}: wrk -t2 -c16 -d{duration}s")
+            print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
+                  f"{'non-2xx':>9}")
+            for name, row in http_figures(kind, url, workdir, duration).items():
+                print(f"{name:<24}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
+                      f"{row['ratio']:>9.0%} {row['errors']:>8}")
+            counts = queries_per_menu(url)
+            print(f"SQL queries per menu page: {counts['bench-10']} at 10 products, "
+                  f"{counts[SLUG]} at 60 products")
+            lat = payment_to_kitchen(url, workdir, orders)
+            print(f"payment -> kitchen over {len(lat)} orders: p50 {pct(lat, 50):.2f} s, "
+                  f"p99 {pct(lat, 99):.2f} s, max {max(lat):.2f} s")
+            fan = fan_out(url, workdir, args.sockets)
+            print(f"websockets held by one process: {fan['held']}; fan-out of one paid order "
+                  f"to {fan['received']} sockets: p50 {fan['p50'] * 1000:.0f} ms, "
+                  f"p99 {fan['p99'] * 1000:.0f} ms, max {fan['max'] * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
