@@ -60,9 +60,9 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
     command = procfile_web().replace("app:app", app_spec).replace("0.0.0.0", "127.0.0.1")
     full_env = {**os.environ, **env, "PORT": str(port), "GUNICORN_THREADS": str(threads),
                 "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     probe = url + ("/healthz" if app_spec == "app:app" else "/")
     try:
@@ -73,7 +73,8 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
             except requests.RequestException:
                 time.sleep(0.2)
         else:
-            raise SystemExit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise SystemExit(f"gunicorn did not start: {log.read().decode()[-2000:]}")
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -81,6 +82,7 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
 
 
 def wrk(url: str, *, duration: int, connections: int = 16, script: Path | None = None,
@@ -219,13 +221,13 @@ def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> 
 def queries_per_menu(database_url: str) -> dict[str, int]:
     """Count SQL statements for one menu page in-process (10 vs 60 products)."""
     os.environ["DATABASE_URL"] = database_url
+    os.environ["SCHEDULER_ENABLED"] = "0"  # no poller in this process: it would take the lease
     from sqlalchemy import event
 
     from shopqr import create_app
     from shopqr.extensions import db
 
     app = create_app()
-    app.config.update(SCHEDULER_ENABLED=False, TESTING=False)
     counts: dict[str, int] = {}
     with app.app_context():
         statements: list[str] = []

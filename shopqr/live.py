@@ -6,6 +6,8 @@ after every render."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import current_app
@@ -18,10 +20,48 @@ log = logging.getLogger(__name__)
 WAIT_SECONDS = 1.0
 
 
+class SharedRenders:
+    """One render per event for all of a process's sockets that show the same thing (every
+    kitchen screen of a shop gets the same board): the first socket renders, the rest wait
+    for its result. Keyed by the event object, which the bus hands to every subscriber."""
+
+    MAX = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[int, str], tuple[Event, threading.Event, list]] = (
+            OrderedDict())
+
+    def get(self, ev: Event, key: str, render: Callable[[], str | None]) -> str | None:
+        slot = (id(ev), key)
+        with self._lock:
+            entry = self._entries.get(slot)
+            owner = entry is None or entry[0] is not ev
+            if owner:
+                entry = (ev, threading.Event(), [])
+                self._entries[slot] = entry
+                while len(self._entries) > self.MAX:
+                    self._entries.popitem(last=False)
+        _, done, result = entry
+        if owner:
+            try:
+                result.append(render())
+            finally:
+                done.set()
+        elif not done.wait(timeout=10) or not result:
+            return render()
+        return result[0]
+
+
+shared_renders = SharedRenders()
+
+
 def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: ignore[no-untyped-def]
                  render_event: Callable[[Event], str | None],
-                 still_allowed: Callable[[], bool] | None = None) -> None:
-    """Send a full snapshot, then a fragment per event, until the client goes away."""
+                 still_allowed: Callable[[], bool] | None = None,
+                 share_key: str | None = None) -> None:
+    """Send a full snapshot, then a fragment per event, until the client goes away. Sockets
+    with the same ``share_key`` receive the same markup, rendered once per event."""
     bus = get_bus(current_app._get_current_object())  # type: ignore[attr-defined]
     with bus.subscribe(shop_id) as sub:
         try:
@@ -45,7 +85,11 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
                     finally:
                         db.session.remove()
                 continue
-            _send(ws, lambda ev=ev: render_event(ev))
+            if share_key is None:
+                _send(ws, lambda ev=ev: render_event(ev))
+            else:
+                _send(ws, lambda ev=ev: shared_renders.get(ev, share_key,
+                                                           lambda: render_event(ev)))
 
 
 def _send(ws, render: Callable[[], str | None]) -> None:  # type: ignore[no-untyped-def]

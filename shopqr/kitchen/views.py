@@ -112,4 +112,4 @@ def socket(ws) -> None:  # type: ignore[no-untyped-def]
         staff = db.session.get(User, user_id)
         return bool(staff and staff.is_active and not staff.locked_at)
 
-    serve_socket(ws, shop_id, snapshot, on_event, allowed)
+    serve_socket(ws, shop_id, snapshot, on_event, allowed, share_key=f"kitchen:{shop_id}")
