@@ -60,29 +60,28 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
     command = procfile_web().replace("app:app", app_spec).replace("0.0.0.0", "127.0.0.1")
     full_env = {**os.environ, **env, "PORT": str(port), "GUNICORN_THREADS": str(threads),
                 "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
-                            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    probe = url + ("/healthz" if app_spec == "app:app" else "/")
-    try:
-        for _ in range(150):
-            try:
-                requests.get(probe, timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            log.seek(0)
-            raise SystemExit(f"gunicorn did not start: {log.read().decode()[-2000:]}")
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
+                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        probe = url + ("/healthz" if app_spec == "app:app" else "/")
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+            for _ in range(150):
+                try:
+                    requests.get(probe, timeout=1)
+                    break
+                except requests.RequestException:
+                    time.sleep(0.2)
+            else:
+                log.seek(0)
+                raise SystemExit(f"gunicorn did not start: {log.read().decode()[-2000:]}")
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def wrk(url: str, *, duration: int, connections: int = 16, script: Path | None = None,
