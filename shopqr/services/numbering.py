@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,13 +35,32 @@ def next_seq(db: Session, shop_id: int, day: date) -> int:
                     OrderCounter.shop_id == shop_id, OrderCounter.business_date == day
                 ).execution_options(populate_existing=True)
             )
+        _create_counter(db, shop_id, day)
+    raise RuntimeError("could not allocate an order number")
+
+
+def _create_counter(db: Session, shop_id: int, day: date) -> None:
+    """Make the day's counter row (at 0) so the UPDATE above finds it.
+
+    On MariaDB it is inserted and committed on a connection of its own: two checkouts
+    inserting the same new row inside their own transactions would deadlock on the unique
+    key. SQLite has one writer at a time, so a savepoint in the same transaction is safe
+    (and a second connection would wait for this transaction's write lock)."""
+    bind = db.get_bind()
+    if bind.dialect.name == "sqlite":
         try:
             with db.begin_nested():
-                db.add(OrderCounter(shop_id=shop_id, business_date=day, last_value=1))
-            return 1
-        except IntegrityError:  # another checkout created today's counter first
-            continue
-    raise RuntimeError("could not allocate an order number")
+                db.add(OrderCounter(shop_id=shop_id, business_date=day, last_value=0))
+        except IntegrityError:
+            pass
+        return
+    with bind.connect() as conn:
+        try:
+            conn.execute(insert(OrderCounter).values(shop_id=shop_id, business_date=day,
+                                                     last_value=0))
+            conn.commit()
+        except IntegrityError:  # another checkout created it first
+            conn.rollback()
 
 
 def format_number(day: date, seq: int) -> str:
