@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from shopqr.extensions import babel
 
@@ -27,7 +28,12 @@ def localized(obj: object, attr: str) -> str:
     return getattr(obj, attr) or ""
 
 
+def role_label(role: str) -> str:
+    return {"owner": _("Owner"), "cashier": _("Cashier"), "barista": _("Barista")}.get(role, role)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["localized"] = localized
+    app.jinja_env.globals["role_label"] = role_label
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
