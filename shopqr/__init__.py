@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
-    from shopqr import cli, extensions, filters, i18n, ops
+    from shopqr import cli, extensions, filters, i18n, media, ops
     from shopqr.services import events, poller
 
     extensions.db.init_app(app)
@@ -33,12 +33,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)
+    media.init_app(app)
     events.init_app(app)
     poller.init_app(app)
 
     from shopqr.guest import bp as guest_bp
     from shopqr.kitchen import bp as kitchen_bp
     from shopqr.pos import bp as pos_bp
+    from shopqr.settings import bp as settings_bp
     from shopqr.staff import bp as staff_bp
 
     app.register_blueprint(ops.bp)
@@ -46,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(kitchen_bp)
     app.register_blueprint(pos_bp)
+    app.register_blueprint(settings_bp)
     if app.config["BAKONG_SIMULATOR"]:
         from shopqr.bakong_sim import bp as bakong_sim_bp
 

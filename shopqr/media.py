@@ -1,0 +1,40 @@
+"""Uploaded product photos, served from instance/uploads."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from werkzeug.wrappers import Response
+
+from shopqr.models import Product
+
+bp = Blueprint("media", __name__)
+NAME = re.compile(r"^[A-Za-z0-9_-]+\.jpg$")
+
+
+def upload_dir(app: Flask) -> str:
+    return app.config.get("UPLOAD_FOLDER") or os.path.join(app.instance_path, "uploads")
+
+
+@bp.get("/media/<name>")
+def file(name: str) -> Response:
+    if not NAME.match(name):
+        abort(404)
+    response = send_from_directory(upload_dir(current_app), name, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def product_image_url(product: Product) -> str | None:
+    if not product.image:
+        return None
+    if product.image.startswith("uploads/"):
+        return url_for("media.file", name=product.image.removeprefix("uploads/"))
+    return url_for("static", filename=product.image)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["product_image_url"] = product_image_url

@@ -1,0 +1,118 @@
+"""Sales reports: totals and breakdowns aggregated in SQL; hours bucketed in the shop's time
+zone in Python (portable between SQLite and MariaDB, which disagree on time-zone functions)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from shopqr.models import Order, OrderLine, Shop, Transaction
+from shopqr.services import DomainError
+from shopqr.services.money import quantize
+from shopqr.services.numbering import SHOP_TZ
+from shopqr.services.pos import day_bounds
+
+RANGES = {"today": 1, "7d": 7, "30d": 30}
+UTC = ZoneInfo("UTC")
+
+
+@dataclass
+class Report:
+    range: str
+    start: datetime
+    end: datetime
+    currency: str
+    revenue: Decimal = Decimal("0")
+    orders: int = 0
+    cancelled: int = 0
+    by_method: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    top_products: list[tuple[str, int, Decimal]] = field(default_factory=list)
+    by_hour: list[Decimal] = field(default_factory=lambda: [Decimal("0")] * 24)
+    khqr_payments: list[tuple[Order, Transaction]] = field(default_factory=list)
+
+    @property
+    def average(self) -> Decimal:
+        if not self.orders:
+            return Decimal("0")
+        return quantize(self.revenue / self.orders, self.currency)
+
+
+def parse_range(raw: str | None) -> str:
+    value = raw or "today"
+    if value not in RANGES:
+        raise DomainError("Range must be today, 7d or 30d.", 400)
+    return value
+
+
+def local_hour(moment: datetime) -> int:
+    return moment.replace(tzinfo=UTC).astimezone(SHOP_TZ).hour
+
+
+def build(db: Session, shop: Shop, range_: str, now: datetime) -> Report:
+    start, end = day_bounds(now, RANGES[range_])
+    report = Report(range_, start, end, shop.currency)
+    in_range = and_(Order.shop_id == shop.id, Order.created_at >= start, Order.created_at < end)
+    paid = and_(in_range, Order.payment_status == "paid")
+    for method, count, total in db.execute(
+        select(Order.payment_method, func.count(Order.id), func.coalesce(func.sum(Order.total), 0))
+        .where(paid).group_by(Order.payment_method)
+    ):
+        report.by_method[method] = (count, Decimal(total))
+        report.orders += count
+        report.revenue += Decimal(total)
+    report.cancelled = db.scalar(select(func.count(Order.id)).where(
+        in_range, Order.payment_status == "cancelled")) or 0
+    report.top_products = [
+        (name, int(qty), Decimal(revenue)) for name, qty, revenue in db.execute(
+            select(OrderLine.product_name, func.sum(OrderLine.quantity),
+                   func.sum(OrderLine.line_total))
+            .join(Order, Order.id == OrderLine.order_id).where(paid)
+            .group_by(OrderLine.product_name)
+            .order_by(func.sum(OrderLine.quantity).desc(), OrderLine.product_name)
+            .limit(10))
+    ]
+    for paid_at, total in db.execute(select(Order.paid_at, Order.total).where(paid)):
+        if paid_at is not None:
+            report.by_hour[local_hour(paid_at)] += total
+    report.khqr_payments = [(o, t) for o, t in db.execute(
+        select(Order, Transaction).join(Transaction, and_(Transaction.order_id == Order.id,
+                                                          Transaction.status == "paid"))
+        .where(paid, Order.payment_method == "khqr").order_by(Order.paid_at)
+    )]
+    return report
+
+
+def _cell(value: object) -> str:
+    """Text for a CSV cell; a leading = + - @ would run as a formula in a spreadsheet."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
+    start, end = day_bounds(now, RANGES[range_])
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel reads UTF-8 (Khmer names) only with the BOM
+    writer = csv.writer(out)
+    writer.writerow(["number", "created (Phnom Penh)", "table", "method", "payment", "kitchen",
+                     "total", "currency", "bakong hash", "from account"])
+    rows = db.execute(
+        select(Order, Transaction)
+        .outerjoin(Transaction, and_(Transaction.order_id == Order.id,
+                                     Transaction.status == "paid"))
+        .where(Order.shop_id == shop.id, Order.created_at >= start, Order.created_at < end)
+        .order_by(Order.id))
+    for order, txn in rows:
+        created = order.created_at.replace(tzinfo=UTC).astimezone(SHOP_TZ)
+        writer.writerow([_cell(v) for v in (
+            order.number, created.strftime("%Y-%m-%d %H:%M"), order.table_name or "walk-in",
+            order.payment_method, order.payment_status, order.kitchen_status or "",
+            order.total, order.currency, txn.bakong_hash if txn else "",
+            txn.bakong_from_account if txn else "")])
+    return out.getvalue()
