@@ -37,6 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     events.init_app(app)
     poller.init_app(app)
 
+    from shopqr.admin import bp as admin_bp
+    from shopqr.admin import cli as admin_cli
     from shopqr.guest import bp as guest_bp
     from shopqr.kitchen import bp as kitchen_bp
     from shopqr.pos import bp as pos_bp
@@ -49,6 +51,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kitchen_bp)
     app.register_blueprint(pos_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(admin_bp)
+    admin_cli.init_app(app)
     if app.config["BAKONG_SIMULATOR"]:
         from shopqr.bakong_sim import bp as bakong_sim_bp
 

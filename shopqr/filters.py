@@ -40,9 +40,23 @@ def qr_svg(data: str) -> Markup:
     return Markup(_qr_svg(data))
 
 
+def renewal_notice(shop: object) -> str | None:
+    """For staff screens of a shop whose guests cannot order (subscription ended)."""
+    from flask_babel import gettext as _
+
+    from shopqr.models import utcnow
+    from shopqr.services.numbering import business_date
+
+    if shop.subscription_ok(business_date(utcnow())):  # type: ignore[attr-defined]
+        return None
+    return _("The subscription has ended: guests cannot order by QR code. "
+             "Ask the owner to renew it.")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["qr_svg"] = qr_svg
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["renewal_notice"] = renewal_notice
     app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time

@@ -138,6 +138,8 @@ def menu_changes() -> Response:
 def product_sheet(product_id: int) -> str:
     shop: Shop = g.shop
     _guest_session(shop)
+    if product_id > cart.MAX_ID:
+        raise NotFound(_("That item is not on the menu."))
     product = db.session.scalar(
         select(Product)
         .where(Product.id == product_id, Product.shop_id == shop.id,
@@ -338,7 +340,8 @@ def set_language() -> Response:
     if lang not in current_app.config["LANGUAGES"]:
         raise DomainError(_("Unknown language."), 400)
     back = request.form.get("next") or ""
-    if not back.startswith(f"/s/{g.shop.slug}/") or "//" in back or "\\" in back:
+    if (not back.startswith(f"/s/{g.shop.slug}/") or "//" in back or "\\" in back
+            or not back.isprintable()):  # control characters: no header to send them in
         back = url_for("guest.menu")
     response = redirect(back, 303)
     response.set_cookie(current_app.config["LANG_COOKIE_NAME"], lang, max_age=365 * 86400,

@@ -15,6 +15,7 @@ from shopqr.services import DomainError, NotFound
 MAX_QUANTITY = 50
 MAX_LINES = 60
 MAX_NOTE = 200
+MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them (OverflowError)
 
 
 @dataclass
@@ -40,7 +41,9 @@ def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     """A whole number of items, 1..MAX_QUANTITY (0 allowed where it means remove)."""
     text = str(raw if raw is not None else "").strip()
     low = 0 if allow_zero else 1
-    if not text.isdigit() or not (low <= int(text) <= MAX_QUANTITY):
+    # ASCII digits only: str.isdigit() is also true for "²" or "٣", which int() rejects
+    # or reads unexpectedly.
+    if not (text.isascii() and text.isdigit()) or not (low <= int(text) <= MAX_QUANTITY):
         raise DomainError(f"Quantity must be a whole number from {low} to {MAX_QUANTITY}.")
     return int(text)
 
@@ -58,6 +61,8 @@ def load_product(db: Session, shop_id: int, product_id: object) -> Product:
         pid = int(str(product_id))
     except ValueError:
         raise NotFound("That item is not on the menu.") from None
+    if not 0 < pid <= MAX_ID:
+        raise NotFound("That item is not on the menu.")
     product = db.scalar(
         select(Product)
         .where(Product.id == pid, Product.shop_id == shop_id)
