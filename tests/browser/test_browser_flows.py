@@ -124,3 +124,31 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
     sign_in(kitchen, base, shop, "Vanna", "271828")
     expect(kitchen.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
     expect(guest.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+
+
+def test_sold_out_shows_on_an_open_menu_without_reload(browser: Browser, live_server, cafe):
+    from shopqr.extensions import db
+    from shopqr.services.shops import add_staff
+
+    shop, table, latte, _ = cafe
+    add_staff(db.session, shop, name="Boss", role="owner", pin="135790",
+              email="boss@browser.example", password="browser-owner-pw")
+    db.session.commit()
+    base = live_server.url
+    guest = browser.new_context(viewport=PHONE).new_page()
+    guest.goto(f"{base}/s/{shop.slug}/t/{table.qr_token}")
+    card = guest.locator(f"#product-{latte.id}")
+    expect(card).not_to_have_class(re.compile("sold-out"))
+
+    owner = browser.new_context().new_page()
+    owner.goto(f"{base}/s/{shop.slug}/settings/login")
+    owner.fill("input[name=email]", "boss@browser.example")
+    owner.fill("input[name=password]", "browser-owner-pw")
+    owner.get_by_role("button", name="Sign in").click()
+    owner.goto(f"{base}/s/{shop.slug}/settings/menu")
+    owner.locator(f"#settings-product-{latte.id} .sold-out-toggle").click()
+    expect(owner.locator(f"#settings-product-{latte.id}")).to_contain_text("Sold out")
+
+    # The open guest menu polls the menu version and swaps the card in place.
+    expect(card).to_have_class(re.compile("sold-out"), timeout=15000)
+    expect(card.locator(".badge-sold-out")).to_be_visible()
