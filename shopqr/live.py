@@ -10,9 +10,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Blueprint, abort, current_app, g, request
+from markupsafe import Markup
 
-from shopqr.extensions import db
+from shopqr.extensions import db, sock
+from shopqr.models import Shop, User
+from shopqr.services.auth import can_use
 from shopqr.services.events import Event, get_bus
 
 log = logging.getLogger(__name__)
@@ -99,3 +102,40 @@ def _send(ws, render: Callable[[], str | None]) -> None:  # type: ignore[no-unty
         db.session.remove()
     if message:
         ws.send(message)
+
+
+def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup], *,
+                     kinds: frozenset[str] | None = None, shared: bool = False) -> None:
+    """``<blueprint prefix>/ws`` for a live staff screen: refused before the handshake unless
+    a staff member of THIS shop with access to `screen` is signed in; then `render(shop)`
+    as a snapshot and again after every event of the shop (of `kinds`, if given). With
+    `shared`, one render per event serves every socket of the shop in this process."""
+    from shopqr.staff.auth import current_staff
+
+    endpoint = f"{bp.name}.socket"
+
+    @bp.before_request
+    def _refuse_unauthorized_socket() -> None:
+        if request.endpoint == endpoint:
+            user = current_staff(g.shop, touch=False)
+            if user is None or not can_use(user.role, screen):
+                abort(403)
+            g.staff = user
+
+    @sock.route("/ws", bp=bp, endpoint="socket")
+    def socket(ws) -> None:  # type: ignore[no-untyped-def]
+        shop_id, user_id = g.shop.id, g.staff.id
+        db.session.remove()
+
+        def snapshot() -> str:
+            return str(render(db.session.get(Shop, shop_id)))
+
+        def on_event(ev: Event) -> str | None:
+            return snapshot() if kinds is None or ev.kind in kinds else None
+
+        def allowed() -> bool:
+            staff = db.session.get(User, user_id)
+            return bool(staff and staff.is_active and not staff.locked_at)
+
+        serve_socket(ws, shop_id, snapshot, on_event, allowed,
+                     share_key=f"{bp.name}:{shop_id}" if shared else None)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from shopqr.extensions import db, sock
+from shopqr.extensions import db
 from shopqr.kitchen import bp
-from shopqr.live import serve_socket
-from shopqr.models import Shop, User, utcnow
+from shopqr.live import add_staff_socket
+from shopqr.models import Shop, utcnow
 from shopqr.services import kitchen as kitchen_service
-from shopqr.services.auth import can_use
-from shopqr.services.events import Event, get_bus
-from shopqr.staff.auth import current_staff, staff_required
+from shopqr.services.events import get_bus
+from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
 
 PARTIALS = "kitchen/_partials.html"
@@ -84,32 +83,6 @@ def keepalive() -> Response:
     return Response(status=204)
 
 
-@bp.before_request
-def _refuse_unauthorized_socket() -> None:
-    """Refuse the websocket before the handshake: staff of THIS shop with kitchen access."""
-    if request.endpoint == "kitchen.socket":
-        user = current_staff(g.shop, touch=False)
-        if user is None or not can_use(user.role, "kitchen"):
-            abort(403)
-        g.staff = user
-
-
-@sock.route("/ws", bp=bp, endpoint="socket")
-def socket(ws) -> None:  # type: ignore[no-untyped-def]
-    """The live board: a snapshot, then the board again after every event of this shop."""
-    shop_id, user_id = g.shop.id, g.staff.id
-    db.session.remove()
-
-    def snapshot() -> str:
-        return str(render_board(db.session.get(Shop, shop_id), oob=True))
-
-    def on_event(ev: Event) -> str | None:
-        if ev.kind in ("order.paid", "order.status", "order.flagged", "table.changed"):
-            return snapshot()
-        return None
-
-    def allowed() -> bool:
-        staff = db.session.get(User, user_id)
-        return bool(staff and staff.is_active and not staff.locked_at)
-
-    serve_socket(ws, shop_id, snapshot, on_event, allowed, share_key=f"kitchen:{shop_id}")
+add_staff_socket(bp, "kitchen", lambda shop: render_board(shop, oob=True),
+                 kinds=frozenset({"order.paid", "order.status", "order.flagged",
+                                  "table.changed"}), shared=True)

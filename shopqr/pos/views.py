@@ -10,14 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from shopqr.extensions import db, sock
-from shopqr.live import serve_socket
-from shopqr.models import Category, Order, Product, Shop, ShopTable, User, utcnow
+from shopqr.extensions import db
+from shopqr.live import add_staff_socket
+from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
 from shopqr.pos import bp
 from shopqr.services import DomainError, cart, checkout, payments, pos
-from shopqr.services.auth import can_use
 from shopqr.services.events import Event, get_bus
-from shopqr.staff.auth import current_staff, staff_required
+from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
 
 PARTIALS = "pos/_partials.html"
@@ -272,29 +271,5 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
     return redirect(target, 303)
 
 
-@bp.before_request
-def _refuse_unauthorized_socket() -> None:
-    if request.endpoint == "pos.socket":
-        user = current_staff(g.shop, touch=False)
-        if user is None or not can_use(user.role, "pos"):
-            abort(403)
-        g.staff = user
-
-
-@sock.route("/ws", bp=bp, endpoint="socket")
-def socket(ws) -> None:  # type: ignore[no-untyped-def]
-    """Live tables and awaiting orders for the cashier."""
-    shop_id, user_id = g.shop.id, g.staff.id
-    db.session.remove()
-
-    def snapshot() -> str:
-        return str(live_regions(db.session.get(Shop, shop_id), oob=True))
-
-    def on_event(ev: Event) -> str:
-        return snapshot()
-
-    def allowed() -> bool:
-        staff = db.session.get(User, user_id)
-        return bool(staff and staff.is_active and not staff.locked_at)
-
-    serve_socket(ws, shop_id, snapshot, on_event, allowed)
+# The POS regions carry per-device CSRF fields in their forms, so each socket renders its own.
+add_staff_socket(bp, "pos", lambda shop: live_regions(shop, oob=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -78,6 +79,20 @@ def done(endpoint: str, **values: object) -> Response:
     return redirect(url_for(endpoint, **values), 303)
 
 
+def attempt(action: Callable[[], object], failed: Callable[[str, int], tuple[str, int]],
+            endpoint: str, **values: object) -> Response | tuple[str, int]:
+    """Run a change; on bad input roll back and re-render the page with the message (4xx),
+    else commit and go back to `endpoint` (303). Other shops' ids stay 404."""
+    try:
+        action()
+    except NotFound:
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        return failed(exc.message, exc.status)
+    return done(endpoint, **values)
+
+
 @bp.get("/")
 @owner_required
 def index() -> tuple[str, int]:
@@ -117,14 +132,7 @@ def menu() -> tuple[str, int]:
 
 
 def _menu_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except NotFound:
-        raise
-    except DomainError as exc:
-        db.session.rollback()
-        return menu_page(exc.message, exc.status)
-    return done("settings.menu")
+    return attempt(action, menu_page, "settings.menu")
 
 
 @bp.post("/menu/categories")
@@ -190,15 +198,11 @@ def product(product_id: int) -> tuple[str, int]:
 
 
 def _product_action(product: Product, action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except NotFound:
-        raise
-    except DomainError as exc:
-        db.session.rollback()
-        fresh = menu_admin.load_product(db.session, g.shop, product.id)
-        return product_page(fresh, exc.message, exc.status)
-    return done("settings.product", product_id=product.id)
+    def failed(message: str, status: int) -> tuple[str, int]:
+        return product_page(menu_admin.load_product(db.session, g.shop, product.id), message,
+                            status)
+
+    return attempt(action, failed, "settings.product", product_id=product.id)
 
 
 @bp.post("/menu/products/<int:product_id>")
@@ -300,14 +304,7 @@ def tables() -> tuple[str, int]:
 
 
 def _table_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except NotFound:
-        raise
-    except DomainError as exc:
-        db.session.rollback()
-        return tables_page(exc.message, exc.status)
-    return done("settings.tables")
+    return attempt(action, tables_page, "settings.tables")
 
 
 @bp.post("/tables/add")
@@ -390,14 +387,7 @@ def staff() -> tuple[str, int]:
 
 
 def _staff_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    try:
-        action()
-    except NotFound:
-        raise
-    except DomainError as exc:
-        db.session.rollback()
-        return staff_page(exc.message, exc.status)
-    return done("settings.staff")
+    return attempt(action, staff_page, "settings.staff")
 
 
 def _owners_left(excluding: User) -> int:
