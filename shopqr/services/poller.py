@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from shopqr.extensions import db
 from shopqr.models import PollerLease, Transaction, utcnow
 from shopqr.services import payments
-from shopqr.services.bakong import BakongClient, client_from_config
+from shopqr.services.bakong import BakongClient, client_from_config, token_warning
 from shopqr.services.events import get_bus
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ class PollerThread:
 
         self.app = app
         self.holder = holder_id()
+        self.last_token_check: datetime | None = None
         self.scheduler = BackgroundScheduler(daemon=True)
         self.scheduler.add_job(
             self.tick, "interval", seconds=TICK_SECONDS, id="bakong-poller",
@@ -136,7 +137,21 @@ class PollerThread:
         )
 
     def tick(self) -> None:
-        poll_once(self.app, self.holder)
+        report = poll_once(self.app, self.holder)
+        if report.leader:
+            self.warn_about_token()
+
+    def warn_about_token(self) -> None:
+        """Log the Bakong token's coming expiry (the settings pages show it too), hourly."""
+        now = utcnow()
+        if self.last_token_check and now - self.last_token_check < timedelta(hours=1):
+            return
+        self.last_token_check = now
+        config = self.app.config
+        if config.get("BAKONG_API_URL") or not config.get("BAKONG_SIMULATOR"):
+            warning = token_warning(config.get("BAKONG_TOKEN"), now)
+            if warning:
+                log.warning("%s", warning)
 
     def start(self) -> None:
         self.scheduler.start()
