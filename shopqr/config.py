@@ -55,10 +55,6 @@ class Defaults:
     STAFF_IDLE_SECONDS = 30 * 60  # staff are signed out after this long without a request
     SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}
     SETTINGS_IDLE_SECONDS = 30 * 60  # owners re-enter the password after this long idle
-    # Ordering limits
-    MAX_LINE_QUANTITY = 50
-    MAX_CART_LINES = 60
-    MAX_NOTE_LENGTH = 200
 
 
 def env_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, object]:

@@ -1,67 +1,172 @@
-"""The app factory, configuration layering, health check and error pages."""
+"""The app factory: configuration layering, production safety, MariaDB options, health check,
+error pages and the headers every response carries."""
 
 from __future__ import annotations
 
 import pytest
 
 from shopqr import create_app
+from shopqr.config import ENV_SETTINGS, Defaults, env_overrides
+
+# Settings the environment may carry on a developer's machine or CI; cleared for these tests.
+ENV_NAMES = tuple(ENV_SETTINGS)
 
 
-def test_defaults_are_sqlite_in_instance_with_the_simulator(tmp_path, monkeypatch):
-    for name in ("DATABASE_URL", "SHOPQR_ENV", "BAKONG_API_URL", "SECRET_KEY"):
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No shopqr settings in the environment, a throw-away database, no scheduler thread."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
+    monkeypatch.setenv("SCHEDULER_ENABLED", "0")
+    return monkeypatch
+
+
+def test_defaults_use_sqlite_in_the_instance_folder_and_the_simulator(monkeypatch):
+    for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     app = create_app({"TESTING": True})
-    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
-    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/shopqr.sqlite")
-    assert "bakong_sim" in app.blueprints
-    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert uri == "sqlite:///" + app.instance_path + "/shopqr.sqlite"
+    assert app.config["SHOPQR_ENV"] == "development"
+    assert app.config["BAKONG_SIMULATOR"] is True and "bakong_sim" in app.blueprints
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["KHQR_TTL_SECONDS"] <= 600  # NBC: a KHQR lives at most 10 minutes
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["check_same_thread"] is False
 
 
-def test_environment_overrides_defaults(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
-    monkeypatch.setenv("SECRET_KEY", "from-env")
-    monkeypatch.setenv("SCHEDULER_ENABLED", "false")
+def test_the_test_mapping_overrides_defaults_and_ignores_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", "mysql+pymysql://nobody@db.invalid/never")
+    app = create_app({"TESTING": True, "SECRET_KEY": "from-the-mapping",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/mapped.sqlite",
+                      "KHQR_TTL_SECONDS": 300})
+    assert app.config["SECRET_KEY"] == "from-the-mapping"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/mapped.sqlite"
+    assert app.config["KHQR_TTL_SECONDS"] == 300
+    assert app.config["PAYMENT_GRACE_SECONDS"] == Defaults.PAYMENT_GRACE_SECONDS
+
+
+def test_the_environment_overrides_defaults(clean_env, tmp_path):
+    clean_env.setenv("SECRET_KEY", "from-env")
+    clean_env.setenv("PUBLIC_BASE_URL", "https://order.example.com")
+    clean_env.setenv("BAKONG_API_URL", "https://api-bakong.nbc.gov.kh")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/env.sqlite"
     assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["PUBLIC_BASE_URL"] == "https://order.example.com"
+    assert app.config["BAKONG_API_URL"] == "https://api-bakong.nbc.gov.kh"
     assert app.config["SCHEDULER_ENABLED"] is False
+    # an app built from the environment serves requests against that database
+    assert app.test_client().get("/healthz").json == {"status": "ok", "database": "ok"}
 
 
-def test_mariadb_url_gets_utf8mb4_and_pre_ping():
-    app = create_app({"TESTING": True,
-                      "DATABASE_URL": "mysql+pymysql://u:p@db.example/shopqr"})
-    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("?charset=utf8mb4")
-    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] and options["isolation_level"] == "READ COMMITTED"
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1", True), ("true", True), ("TRUE", True), ("yes", True), (" on ", True),
+    ("0", False), ("false", False), ("no", False), ("off", False), ("maybe", False),
+])
+def test_boolean_settings_from_the_environment(raw, expected):
+    assert env_overrides({"BAKONG_SIMULATOR": raw}) == {"BAKONG_SIMULATOR": expected}
 
 
-def test_production_needs_a_secret_and_has_no_simulator():
+def test_empty_or_unknown_environment_variables_are_ignored():
+    assert env_overrides({"SECRET_KEY": "", "NOT_A_SETTING": "x", "HOME": "/root"}) == {}
+
+
+def test_production_refuses_the_default_secret_key(clean_env):
+    clean_env.setenv("SHOPQR_ENV", "production")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SHOPQR_ENV": "production"})
-    app = create_app({"SHOPQR_ENV": "production", "SECRET_KEY": "s3cret",
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_turns_off_the_simulator_and_secures_cookies(clean_env):
+    clean_env.setenv("SHOPQR_ENV", "production")
+    clean_env.setenv("SECRET_KEY", "a-real-production-secret")
+    clean_env.setenv("BAKONG_SIMULATOR", "true")  # even when asked for, not in production
+    app = create_app()
+    assert app.config["BAKONG_SIMULATOR"] is False
     assert "bakong_sim" not in app.blueprints
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.test_client().post("/_bakong/v1/check_transaction_by_md5").status_code == 404
+    client = app.test_client()
+    assert client.post("/_bakong/v1/check_transaction_by_md5", json={"md5": "0" * 32}) \
+        .status_code == 404
 
 
-def test_healthz_checks_the_database(client):
+def test_development_keeps_the_simulator_routes(clean_env):
+    app = create_app()
+    assert "bakong_sim" in app.blueprints
+    assert any(rule.rule.startswith("/_bakong/") for rule in app.url_map.iter_rules())
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("mysql+pymysql://u:p@db.example/shopqr",
+     "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
+    ("mysql+pymysql://u:p@db.example/shopqr?ssl_ca=/ca.pem",
+     "mysql+pymysql://u:p@db.example/shopqr?ssl_ca=/ca.pem&charset=utf8mb4"),
+    ("mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4",
+     "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
+])
+def test_mariadb_urls_get_utf8mb4_and_pre_ping(url, expected):
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True
+    assert options["isolation_level"] == "READ COMMITTED"
+    assert 0 < options["pool_recycle"] < 8 * 3600  # below MariaDB's wait_timeout
+
+
+def test_mariadb_from_the_environment(clean_env):
+    clean_env.setenv("DATABASE_URL", "mysql+pymysql://shop:pw@10.0.0.5:3306/shopqr")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/shopqr?charset=utf8mb4")
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+def test_healthz_reports_a_working_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.is_json and response.json == {"status": "ok", "database": "ok"}
 
 
-def test_unknown_pages_get_a_friendly_404(client):
-    response = client.get("/s/no-such-shop/menu")
+def test_healthz_reports_a_broken_database_as_503(tmp_path):
+    app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.sqlite"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "error"
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/s/no-such-shop/menu",
+                                  "/s/no-such-shop/t/abc"])
+def test_unknown_pages_get_a_friendly_html_404(client, path):
+    response = client.get(path)
     assert response.status_code == 404
-    assert b"We could not find that page" in response.data and b"<html" in response.data
+    assert response.mimetype == "text/html"
+    assert "<html" in response.text and "We could not find that page" in response.text
+    assert "Traceback" not in response.text and "werkzeug" not in response.text.lower()
 
 
-def test_responses_vary_on_hx_request(client):
-    assert "HX-Request" in client.get("/healthz").headers["Vary"]
+def test_an_htmx_404_is_a_toast_fragment(client):
+    response = client.get("/s/no-such-shop/menu", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert "<html" not in response.text and "We could not find that page" in response.text
+    assert response.headers["HX-Retarget"] == "#toast"
 
 
-def test_vendored_htmx_is_served(client):
-    for name in ("htmx-2.0.11.min.js", "htmx-ext-ws-2.0.4.min.js"):
-        with client.get(f"/static/vendor/{name}") as response:
-            assert response.status_code == 200 and b"htmx" in response.data
+def test_method_not_allowed_is_a_friendly_page(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405 and "<html" in response.text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/no-such-page", "/s/no-such-shop/menu"])
+def test_responses_vary_on_hx_request(client, path):
+    response = client.get(path)
+    assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_shop_pages_are_not_cached(client):
+    assert client.get("/s/no-such-shop/menu").headers["Cache-Control"] == "no-store"

@@ -36,6 +36,9 @@ def _require_open(shop: Shop) -> Response | None:
 
 def _guest_session(shop: Shop) -> TableSession:
     """The table session named by this phone's cookie; a friendly page if there is none."""
+    if not shop.subscription_ok(business_date(utcnow())):
+        raise DomainError(_("Ordering by QR code is unavailable at the moment. Please order at "
+                            "the counter."), 403)
     token = request.cookies.get(current_app.config["GUEST_COOKIE_NAME"])
     session = tables.session_by_token(db.session, shop, token)
     if session is None:

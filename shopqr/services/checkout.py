@@ -36,7 +36,8 @@ def validate_method(shop: Shop, method: str | None) -> str:
 
 def clean_key(raw: str | None) -> str:
     key = (raw or "").strip()
-    if not (16 <= len(key) <= 64) or not key.replace("-", "").replace("_", "").isalnum():
+    compact = key.replace("-", "").replace("_", "")
+    if not (16 <= len(key) <= 64) or not (compact.isascii() and compact.isalnum()):
         raise DomainError("This checkout form is out of date. Please reload and try again.", 400)
     return key
 
