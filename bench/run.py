@@ -158,28 +158,25 @@ def prepare_database(kind: str, workdir: Path) -> str:
     return url
 
 
-def table_tokens(database_url: str, slug: str) -> list[str]:
+def shop_column(database_url: str, sql: str, slug: str) -> list:
+    """One column of a seeded shop's rows (e.g. its tables' QR tokens), in id order."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT t.qr_token FROM shop_tables t JOIN shops s ON s.id = t.shop_id "
-            "WHERE s.slug = :slug ORDER BY t.id"), {"slug": slug}).all()
+        rows = conn.execute(text(sql), {"slug": slug}).all()
     engine.dispose()
     return [r[0] for r in rows]
+
+
+def table_tokens(database_url: str, slug: str) -> list[str]:
+    return shop_column(database_url, "SELECT t.qr_token FROM shop_tables t JOIN shops s ON "
+                       "s.id = t.shop_id WHERE s.slug = :slug ORDER BY t.id", slug)
 
 
 def product_ids(database_url: str, slug: str) -> list[int]:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.id FROM products p JOIN shops s ON s.id = p.shop_id "
-            "WHERE s.slug = :slug ORDER BY p.id"), {"slug": slug}).all()
-    engine.dispose()
-    return [r[0] for r in rows]
+    return shop_column(database_url, "SELECT p.id FROM products p JOIN shops s ON "
+                       "s.id = p.shop_id WHERE s.slug = :slug ORDER BY p.id", slug)
 
 
 def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> dict:
