@@ -2,7 +2,8 @@
 
 For SQLite and for MariaDB it starts shopqr under the Procfile's gunicorn set-up with a seeded
 shop of 60 products, and the bare Flask app in bench/hello.py under the same set-up, drives
-them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart
+them with wrk, and prints req/s and p50/p99 latency for the health check (the floor: one
+SELECT 1 through the whole stack), the menu page, the add-to-cart
 fragment and the order status fragment, with the ratio to bare hello. Then: SQL queries per
 menu page at 10 and 60 products, payment->kitchen latency over 50 KHQR orders (simulator pays,
 poller confirms, kitchen websocket receives the card), and websocket fan-out to 200 sockets
@@ -186,6 +187,8 @@ def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> 
     with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
         results["bare hello"] = wrk(hello_url + "/", duration=duration)
     with gunicorn("app:app", app_env(database_url, workdir), cwd=ROOT) as base:
+        # the floor of the full stack: one SELECT 1 through every extension and hook
+        results["health check (1 query)"] = wrk(base + "/healthz", duration=duration)
         guests = [guest(base, SLUG, t) for t in tokens[:20]]
         menu_reqs, add_reqs = [], []
         for n, (s, token) in enumerate(guests):

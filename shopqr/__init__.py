@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     extensions.sock.init_app(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
+    _limit_per_route_only(app)
     i18n.init_app(app)
     filters.init_app(app)
     media.init_app(app)
@@ -70,6 +71,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _limit_per_route_only(app: Flask) -> None:
+    """shopqr sets rate limits on a few routes only (sign-in forms). flask-limiter checks those
+    inside the decorated view; its app-wide before_request hook would only look for default,
+    application or blueprint limits, which shopqr does not use, on every request."""
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return
+    from shopqr.extensions import limiter
+
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
+
+
 def _migrations_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -85,20 +99,26 @@ def _finish_config(app: Flask) -> None:
     uri = cfg.get("SQLALCHEMY_DATABASE_URI") or cfg.get("DATABASE_URL")
     if not uri:
         uri = "sqlite:///" + os.path.join(app.instance_path, "shopqr.sqlite")
+    pool = {"pool_size": cfg["DB_POOL_SIZE"], "max_overflow": cfg["DB_POOL_SIZE"]}
     if uri.startswith("mysql"):
         if "charset=" not in uri:
             uri += ("&" if "?" in uri else "?") + "charset=utf8mb4"
         # READ COMMITTED: a statement that waited for a row lock sees what the other
         # transaction committed (checkout and numbering rely on it).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **pool,
             "pool_pre_ping": True,
             "pool_recycle": 1800,
             "isolation_level": "READ COMMITTED",
             **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
         }
     elif uri.startswith("sqlite"):
+        from shopqr.sqlite_writers import connection_factory
+
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "connect_args": {"timeout": 15, "check_same_thread": False},
+            **({} if uri in ("sqlite://", "sqlite:///:memory:") else pool),
+            "connect_args": {"timeout": 15, "check_same_thread": False,
+                             "factory": connection_factory()},
             **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
         }
     cfg["SQLALCHEMY_DATABASE_URI"] = uri

@@ -17,6 +17,7 @@ ENV_SETTINGS: dict[str, type] = {
     "SESSION_COOKIE_SECURE": bool,
     "PUBLIC_BASE_URL": str,
     "SHOPQR_ENV": str,
+    "DB_POOL_SIZE": int,
 }
 
 
@@ -25,6 +26,10 @@ class Defaults:
     SECRET_KEY = "dev-only-not-secret"
     SQLALCHEMY_DATABASE_URI = None  # filled from DATABASE_URL or instance/shopqr.sqlite
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Database connections one process keeps open (as many again may open under a burst). Kept
+    # near the number of requests a worker serves at once, so a busy worker does not open and
+    # close a connection per request.
+    DB_POOL_SIZE = 32
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -64,5 +69,13 @@ def env_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, objec
         raw = environ.get(name)
         if raw is None or raw == "":
             continue
-        out[name] = raw.strip().lower() in ("1", "true", "yes", "on") if kind is bool else raw
+        if kind is bool:
+            out[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif kind is int:
+            try:
+                out[name] = int(raw)
+            except ValueError:
+                raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from None
+        else:
+            out[name] = raw
     return out

@@ -126,6 +126,20 @@ def test_mariadb_from_the_environment(clean_env):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
 
 
+def test_pool_size_from_the_environment(clean_env):
+    clean_env.setenv("DB_POOL_SIZE", "48")
+    with create_app().app_context():
+        from shopqr.extensions import db
+
+        assert db.engine.pool.size() == 48
+
+
+def test_a_pool_size_that_is_not_a_number_is_refused(clean_env):
+    clean_env.setenv("DB_POOL_SIZE", "many")
+    with pytest.raises(RuntimeError, match="DB_POOL_SIZE must be a whole number"):
+        create_app()
+
+
 def test_healthz_reports_a_working_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200

@@ -103,7 +103,7 @@ def menu() -> str | Response:
         shop=shop,
         session=session,
         menu_html=_menu_html(shop),
-        summary=cart.summarize(db.session, session),
+        summary=cart.badge(db.session, session.id),
         orders=checkout.session_orders(db.session, session),
     )
 
@@ -179,19 +179,20 @@ def add_to_cart() -> Response:
         request.form.get("quantity", "1"),
         request.form.get("note"),
     )
-    name = item.product.name
     _announce(shop, "cart.changed", table_id=session.table_id)
-    db.session.commit()
     if not is_htmx():
+        db.session.commit()
         return redirect(url_for("guest.menu"), 303)
-    message = _("Added %(name)s", name=name)
-    # The cart dialog loads its panel when opened; only the badge changes here.
-    return fragments(
-        partial(PARTIALS, "cart_badge", shop=shop, summary=cart.summarize(db.session, session),
+    # The cart dialog loads its panel when opened; only the badge changes here. Rendered
+    # before the commit, which would expire every object the fragments read.
+    response = fragments(
+        partial(PARTIALS, "cart_badge", shop=shop, summary=cart.badge(db.session, session.id),
                 oob=True),
-        partial(PARTIALS, "toast", message=message),
+        partial(PARTIALS, "toast", message=_("Added %(name)s", name=item.product.name)),
         headers={"HX-Trigger": "cart-changed"},
     )
+    db.session.commit()
+    return response
 
 
 @bp.get("/cart")
@@ -210,7 +211,7 @@ def cart_badge() -> str:
     shop: Shop = g.shop
     session = _guest_session(shop)
     return partial(PARTIALS, "cart_badge", shop=shop,
-                   summary=cart.summarize(db.session, session), oob=False)
+                   summary=cart.badge(db.session, session.id), oob=False)
 
 
 def _after_cart_change(shop: Shop, session: TableSession) -> Response:

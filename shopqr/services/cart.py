@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import CartItem, CartItemOption, Option, OptionGroup, Product, TableSession
 from shopqr.services import DomainError, NotFound
@@ -37,6 +37,14 @@ class CartSummary:
         return sum(line.item.quantity for line in self.lines)
 
 
+@dataclass(frozen=True)
+class CartBadge:
+    """What the cart button shows: how many items and the total."""
+
+    count: int
+    total: Decimal
+
+
 def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     """A whole number of items, 1..MAX_QUANTITY (0 allowed where it means remove)."""
     text = str(raw if raw is not None else "").strip()
@@ -63,11 +71,11 @@ def load_product(db: Session, shop_id: int, product_id: object) -> Product:
         raise NotFound("That item is not on the menu.") from None
     if not 0 < pid <= MAX_ID:
         raise NotFound("That item is not on the menu.")
-    product = db.scalar(
+    product = db.scalars(
         select(Product)
         .where(Product.id == pid, Product.shop_id == shop_id)
-        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
-    )
+        .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
+    ).unique().first()
     if product is None or product.is_deleted:
         raise NotFound("That item is not on the menu.")
     if not product.is_available:
@@ -116,18 +124,20 @@ def add_item(
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
     option_ids = sorted(o.id for o in options)
-    items = db.scalars(
-        select(CartItem).where(CartItem.session_id == session.id)
+    same_product = db.scalars(
+        select(CartItem)
+        .where(CartItem.session_id == session.id, CartItem.product_id == product.id)
         .options(selectinload(CartItem.options))
     ).all()
-    for item in items:
+    for item in same_product:
         same_options = sorted(io.option_id for io in item.options) == option_ids
-        if item.product_id == product.id and same_options and item.note == note_text:
+        if same_options and item.note == note_text:
             if item.quantity + qty > MAX_QUANTITY:
                 raise DomainError(f"At most {MAX_QUANTITY} of one item per order.")
             item.quantity += qty
             return item
-    if len(items) >= MAX_LINES:
+    lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
+    if (lines or 0) >= MAX_LINES:
         raise DomainError(f"A cart holds at most {MAX_LINES} different items.")
     item = CartItem(session_id=session.id, product=product, quantity=qty, note=note_text)
     item.options = [CartItemOption(option=o) for o in options]
@@ -183,3 +193,23 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
+
+
+def badge(db: Session, session_id: int) -> CartBadge:
+    """Count and total of a cart, priced from the database like ``summarize`` but in one query
+    without loading the lines as objects (the menu and every cart change show it)."""
+    rows = db.execute(
+        select(CartItem.id, CartItem.quantity, Product.price, Option.extra_price)
+        .join(Product, Product.id == CartItem.product_id)
+        .outerjoin(CartItemOption, CartItemOption.cart_item_id == CartItem.id)
+        .outerjoin(Option, Option.id == CartItemOption.option_id)
+        .where(CartItem.session_id == session_id)
+    )
+    lines: dict[int, tuple[int, Decimal]] = {}
+    for item_id, quantity, price, extra in rows:
+        _, unit = lines.get(item_id, (quantity, price))
+        lines[item_id] = (quantity, unit + (extra or Decimal("0")))
+    return CartBadge(
+        count=sum(quantity for quantity, _ in lines.values()),
+        total=sum((unit * quantity for quantity, unit in lines.values()), Decimal("0")),
+    )

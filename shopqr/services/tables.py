@@ -6,7 +6,7 @@ import secrets
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shopqr.models import Order, Shop, ShopTable, TableSession, utcnow
 
@@ -52,7 +52,9 @@ def session_by_token(db: Session, shop: Shop, token: str | None) -> TableSession
     if not token:
         return None
     return db.scalar(
-        select(TableSession).where(TableSession.token == token, TableSession.shop_id == shop.id)
+        select(TableSession)
+        .where(TableSession.token == token, TableSession.shop_id == shop.id)
+        .options(joinedload(TableSession.table))
     )
 
 

@@ -281,3 +281,18 @@ def test_the_cart_is_priced_from_the_menu_as_it_is_now(session, latte):
     latte.option_groups[0].options[1].extra_price = Decimal("0.75")
     db.session.commit()
     assert cart.summarize(db.session, session).total == Decimal("3.50")
+
+
+def test_the_cart_button_counts_and_prices_like_the_cart(session, shop, latte):
+    """The badge query (one row per chosen option) must agree with the full cart."""
+    assert cart.badge(db.session, session.id) == cart.CartBadge(0, Decimal("0"))
+    tea = make_product(shop, "Milk Tea", "1.80", options={
+        "Size": [("Small", "0"), ("Large", "0.40")],
+        "Topping": [("None", "0"), ("Pearls", "0.35")]})
+    cake = make_product(shop, "Banana Cake", "1.75")
+    add(session, tea, "3", Size="Large", Topping="Pearls")  # 3 x 2.55
+    add(session, latte, "2", Size="Large")  # 2 x 3.00
+    add(session, cake)  # 1 x 1.75
+    summary = cart.summarize(db.session, session)
+    badge = cart.badge(db.session, session.id)
+    assert (badge.count, badge.total) == (summary.count, summary.total) == (6, Decimal("15.40"))
