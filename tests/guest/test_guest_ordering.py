@@ -324,13 +324,14 @@ def test_concurrent_double_checkout_makes_one_order(app, cafe):
     add(phone, shop, latte)
     cookie = phone.get_cookie("shopqr_table", path=f"/s/{shop.slug}/")
     results: list[int] = []
+    slug = shop.slug  # threads must not touch the test's ORM objects (one session per thread)
 
     def submit(key: str, barrier: threading.Barrier) -> None:
         with app.app_context():
             other = app.test_client()
-            other.set_cookie("shopqr_table", cookie.value, path=f"/s/{shop.slug}/")
+            other.set_cookie("shopqr_table", cookie.value, path=f"/s/{slug}/")
             barrier.wait()
-            results.append(other.post(f"/s/{shop.slug}/checkout",
+            results.append(other.post(f"/s/{slug}/checkout",
                                       data={"method": "cash", "checkout_key": key}).status_code)
 
     for keys in (["same-key-000000000000"] * 2, ["key-one-000000000000", "key-two-00000000000"]):
@@ -359,11 +360,12 @@ def test_parallel_checkouts_get_distinct_sequential_numbers(app, cafe):
         phones.append(phone)
     barrier = threading.Barrier(len(phones))
     statuses: list[int] = []
+    slug = shop.slug  # threads must not touch the test's ORM objects (one session per thread)
 
     def submit(n: int) -> None:
         with app.app_context():
             barrier.wait()
-            statuses.append(phones[n].post(f"/s/{shop.slug}/checkout", data={
+            statuses.append(phones[n].post(f"/s/{slug}/checkout", data={
                 "method": "cash", "checkout_key": f"rush-{n}-000000000000"}).status_code)
 
     threads = [threading.Thread(target=submit, args=(n,)) for n in range(len(phones))]
