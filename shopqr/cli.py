@@ -88,7 +88,7 @@ def create_shop_command(
                   email=owner_email, password=owner_password)
     except DomainError as exc:
         db.session.rollback()
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc.message)) from None
     db.session.commit()
     click.echo(f"Created {shop.name} at /s/{shop.slug}/ with {tables} tables.")
     click.echo(f"Owner {owner_name}: PIN {pin} (shown once; change it in settings).")

@@ -1,12 +1,19 @@
 """The domain: plain arguments in, models out. No request or g; the caller commits."""
 
+from __future__ import annotations
+
+from flask_babel import LazyString
+
 
 class DomainError(Exception):
-    """Bad input or a state that forbids the action: the view answers with a 4xx and `message`."""
+    """Bad input or a state that forbids the action: the view answers with a 4xx and `message`.
+
+    Messages guests see are lazy translations (``lazy_gettext``): they take the language of the
+    request that shows them."""
 
     status = 422
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str | LazyString, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -52,14 +53,15 @@ def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     # ASCII digits only: str.isdigit() is also true for "²" or "٣", which int() rejects
     # or reads unexpectedly.
     if not (text.isascii() and text.isdigit()) or not (low <= int(text) <= MAX_QUANTITY):
-        raise DomainError(f"Quantity must be a whole number from {low} to {MAX_QUANTITY}.")
+        raise DomainError(_l("Quantity must be a whole number from %(low)s to %(high)s.",
+                              low=low, high=MAX_QUANTITY))
     return int(text)
 
 
 def clean_note(raw: str | None) -> str | None:
     note = (raw or "").strip()
     if len(note) > MAX_NOTE:
-        raise DomainError(f"Notes can be at most {MAX_NOTE} characters.")
+        raise DomainError(_l("Notes can be at most %(count)s characters.", count=MAX_NOTE))
     return note or None
 
 
@@ -68,18 +70,18 @@ def load_product(db: Session, shop_id: int, product_id: object) -> Product:
     try:
         pid = int(str(product_id))
     except ValueError:
-        raise NotFound("That item is not on the menu.") from None
+        raise NotFound(_l("That item is not on the menu.")) from None
     if not 0 < pid <= MAX_ID:
-        raise NotFound("That item is not on the menu.")
+        raise NotFound(_l("That item is not on the menu."))
     product = db.scalars(
         select(Product)
         .where(Product.id == pid, Product.shop_id == shop_id)
         .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
     ).unique().first()
     if product is None or product.is_deleted:
-        raise NotFound("That item is not on the menu.")
+        raise NotFound(_l("That item is not on the menu."))
     if not product.is_available:
-        raise DomainError(f"Sorry, {product.name} is sold out.", status=409)
+        raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
     return product
 
 
@@ -90,7 +92,7 @@ def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Optio
     groups = {g.id: g for g in product.option_groups}
     unknown = set(chosen) - set(groups)
     if unknown:
-        raise DomainError("That choice is not available for this item.")
+        raise DomainError(_l("That choice is not available for this item."))
     picked: list[Option] = []
     for group in product.option_groups:
         raw = chosen.get(group.id)
@@ -101,7 +103,7 @@ def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Optio
             continue
         option = next((o for o in group.options if str(o.id) == str(raw).strip()), None)
         if option is None:
-            raise DomainError(f"Please pick a valid {group.name}.")
+            raise DomainError(_l("Please pick a valid %(choice)s.", choice=group.name))
         picked.append(option)
     return picked
 
@@ -133,12 +135,13 @@ def add_item(
         same_options = sorted(io.option_id for io in item.options) == option_ids
         if same_options and item.note == note_text:
             if item.quantity + qty > MAX_QUANTITY:
-                raise DomainError(f"At most {MAX_QUANTITY} of one item per order.")
+                raise DomainError(_l("At most %(count)s of one item per order.",
+                                      count=MAX_QUANTITY))
             item.quantity += qty
             return item
     lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
     if (lines or 0) >= MAX_LINES:
-        raise DomainError(f"A cart holds at most {MAX_LINES} different items.")
+        raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     item = CartItem(session_id=session.id, product=product, quantity=qty, note=note_text)
     item.options = [CartItemOption(option=o) for o in options]
     db.add(item)
@@ -150,7 +153,7 @@ def get_item(session: TableSession, item_id: object) -> CartItem:
     for item in session.cart_items:
         if str(item.id) == str(item_id):
             return item
-    raise NotFound("That item is no longer in the cart.")
+    raise NotFound(_l("That item is no longer in the cart."))
 
 
 def set_quantity(db: Session, session: TableSession, item_id: object, quantity: object) -> None:

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,9 +29,9 @@ METHODS = ("khqr", "cash")
 
 def validate_method(shop: Shop, method: str | None) -> str:
     if method not in METHODS:
-        raise DomainError("Choose how you will pay: KHQR or cash.")
+        raise DomainError(_l("Choose how you will pay: KHQR or cash."))
     if method == "khqr" and not shop.khqr_ready:
-        raise DomainError("This shop does not take KHQR yet. Please pay cash at the counter.")
+        raise DomainError(_l("This shop does not take KHQR yet. Please pay cash at the counter."))
     return method
 
 
@@ -38,7 +39,8 @@ def clean_key(raw: str | None) -> str:
     key = (raw or "").strip()
     compact = key.replace("-", "").replace("_", "")
     if not (16 <= len(key) <= 64) or not (compact.isascii() and compact.isalnum()):
-        raise DomainError("This checkout form is out of date. Please reload and try again.", 400)
+        raise DomainError(_l("This checkout form is out of date. Please reload and try again."),
+                          400)
     return key
 
 
@@ -70,19 +72,21 @@ def checkout(
     existing = order_by_key(db, key)
     if existing is not None:
         if existing.shop_id != shop.id:
-            raise DomainError("This checkout form is out of date.", 400)
+            raise DomainError(_l("This checkout form is out of date."), 400)
         return existing
     if locked.rowcount != 1:
-        raise DomainError("This table's session has ended. Scan the QR code again.", 409)
+        raise DomainError(_l("This table's session has ended. Scan the QR code again."), 409)
     db.expire(session, ["cart_items"])
     cart = summarize(db, session)
     if not cart.lines:
-        raise DomainError("Your cart is empty.")
+        raise DomainError(_l("Your cart is empty."))
     for line in cart.lines:
         if line.product.is_deleted:
-            raise DomainError(f"{line.product.name} is no longer on the menu. Remove it to go on.")
+            raise DomainError(_l("%(name)s is no longer on the menu. Remove it to go on.",
+                                  name=line.product.name))
         if not line.product.is_available:
-            raise DomainError(f"Sorry, {line.product.name} just sold out. Remove it to go on.")
+            raise DomainError(_l("Sorry, %(name)s just sold out. Remove it to go on.",
+                                  name=line.product.name))
     order = create_order(
         db, shop,
         items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note)
@@ -119,7 +123,7 @@ def create_order(
 ) -> Order:
     """A pending order with snapshot lines, numbered, priced from the database."""
     if not items:
-        raise DomainError("Your cart is empty.")
+        raise DomainError(_l("Your cart is empty."))
     now = utcnow()
     day = numbering.business_date(now)
     seq = numbering.next_seq(db, shop.id, day)

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ POLLED_STATUSES = ("pending", "superseded")
 
 def shop_account(shop: Shop) -> KHQRAccount:
     if not shop.bakong_account_id:
-        raise DomainError("This shop has no Bakong account set up for KHQR.")
+        raise DomainError(_l("This shop has no Bakong account set up for KHQR."))
     if shop.bakong_account_type == "merchant":
         return KHQRAccount("merchant", shop.bakong_account_id, merchant_id=shop.bakong_merchant_id,
                            acquiring_bank=shop.bakong_bank)
@@ -38,7 +39,7 @@ def create_khqr(
 ) -> Transaction:
     """A dynamic KHQR for the order's exact total; its string and md5 are stored for polling."""
     if order.payment_method != "khqr" or order.payment_status != "pending":
-        raise DomainError("This order is not waiting for a KHQR payment.", 409)
+        raise DomainError(_l("This order is not waiting for a KHQR payment."), 409)
     now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
     expires = now + timedelta(seconds=ttl_seconds)
     qr = build_khqr(

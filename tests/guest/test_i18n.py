@@ -164,3 +164,19 @@ def test_an_error_message_never_echoes_markup(phone, seated):
     response = phone.post(f"/s/{shop.slug}/cart/items", headers=HX,
                            data={"product_id": XSS})
     assert response.status_code == 404 and XSS not in response.text
+
+
+def test_refusals_from_the_cart_and_checkout_speak_the_guests_language(phone, seated):
+    shop, _, latte = seated
+    latte.is_available = False
+    db.session.commit()
+    english = phone.post(f"/s/{shop.slug}/cart/items", data={"product_id": latte.id}, headers=HX)
+    assert english.status_code == 409 and "Sorry, Latte is sold out." in english.text
+    set_lang(phone, shop, "km")
+    khmer = phone.post(f"/s/{shop.slug}/cart/items", data={"product_id": latte.id}, headers=HX)
+    assert khmer.status_code == 409
+    assert "អស់ហើយ" in khmer.text and "is sold out" not in khmer.text
+    empty = phone.post(f"/s/{shop.slug}/checkout",
+                       data={"method": "cash", "checkout_key": "khmer-empty-cart-1"})
+    assert empty.status_code == 422
+    assert "កន្ត្រករបស់អ្នកទទេ។" in empty.text and "Your cart is empty" not in empty.text
