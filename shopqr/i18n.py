@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -10,6 +10,9 @@ from shopqr.extensions import babel
 
 
 def select_locale() -> str:
+    """The phone's choice, else the browser's; the default outside a request (CLI, poller)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(current_app.config["LANG_COOKIE_NAME"])
     if chosen in languages:
