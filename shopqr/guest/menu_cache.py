@@ -1,41 +1,66 @@
-"""The menu's categories and product cards, rendered once per shop, menu version and language.
+"""The menu page, rendered once per shop, menu version and language.
 
-The key holds the shop's menu_version, read from the database on every request, so every
-process drops its copy as soon as the owner changes the menu. A short lifetime is the safety
-net for anything that changes a product without bumping the version. One cache per app."""
+Two things are cached: the categories and product cards, and the page around them with holes
+for what belongs to one table (its name, its orders, the cart button) and to one phone (the CSRF
+token). Keys hold the shop's menu_version, read from the database on every request, so every
+process drops its copies as soon as the owner changes the menu. A short lifetime is the safety
+net for anything that changes without bumping the version. One cache per app."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
+from typing import TypeVar
 
 from flask import Flask
 from markupsafe import Markup
 
 MAX_AGE = 60.0
 MAX_ENTRIES = 512
+T = TypeVar("T")
 
 
 class MenuCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[int, int, str], tuple[float, Markup]] = {}
+        self._entries: dict[Hashable, tuple[float, object]] = {}
 
-    def get(self, shop_id: int, version: int, locale: str,
-            render: Callable[[], Markup]) -> Markup:
-        key = (shop_id, version, locale)
+    def get(self, key: Hashable, render: Callable[[], T]) -> T:
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
         if hit is not None and now - hit[0] < MAX_AGE:
-            return hit[1]
+            return hit[1]  # type: ignore[return-value]
         html = render()
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = (now, html)
         return html
+
+
+HOLE = re.compile("\x00hole:(\\w+)\x00")
+
+
+def hole(name: str) -> Markup:
+    """A marker for ``Shell``: rendered into the page where a per-request value goes."""
+    return Markup(f"\x00hole:{name}\x00")
+
+
+class Shell:
+    """A rendered page cut at its holes; ``fill`` puts one request's values in, already safe
+    markup (the values are never searched for markers themselves)."""
+
+    def __init__(self, html: str) -> None:
+        self.parts = HOLE.split(str(html))  # text, name, text, name, ..., text
+
+    def fill(self, values: Mapping[str, Markup]) -> Markup:
+        out = self.parts[:]
+        for i in range(1, len(out), 2):
+            out[i] = values[out[i]]
+        return Markup("".join(out))
 
 
 def for_app(app: Flask) -> MenuCache:

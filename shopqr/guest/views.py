@@ -7,7 +7,8 @@ import secrets
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -98,14 +99,31 @@ def menu() -> str | Response:
     if closed is not None:
         return closed
     session = _guest_session(shop)
-    return render_template(
-        "guest/menu.html",
-        shop=shop,
-        session=session,
-        menu_html=_menu_html(shop),
-        summary=cart.badge(db.session, session.id),
-        orders=checkout.session_orders(db.session, session),
-    )
+    orders = checkout.session_orders(db.session, session)
+    return _menu_shell(shop).fill({
+        "csrf": escape(generate_csrf()),
+        "table": escape(session.table.name),
+        "orders": partial(PARTIALS, "table_orders", shop=shop, orders=orders) if orders
+        else Markup(""),
+        "badge": partial(PARTIALS, "cart_badge", shop=shop,
+                         summary=cart.badge(db.session, session.id)),
+    })
+
+
+def _menu_shell(shop: Shop) -> menu_cache.Shell:
+    """The menu page with holes for the table's and the phone's own parts, cached."""
+    locale = str(get_locale())
+    return menu_cache.for_app(current_app).get(
+        ("shell", shop.id, shop.menu_version, locale, shop.name, shop.name_km, shop.currency),
+        lambda: menu_cache.Shell(render_template(
+            "guest/menu.html",
+            shop=shop,
+            menu_html=_menu_html(shop),
+            table_name=menu_cache.hole("table"),
+            orders_html=menu_cache.hole("orders"),
+            badge_html=menu_cache.hole("badge"),
+            csrf_token=lambda: menu_cache.hole("csrf"),
+        )))
 
 
 def _categories(shop: Shop) -> list[Category]:
@@ -120,7 +138,7 @@ def _categories(shop: Shop) -> list[Category]:
 def _menu_html(shop: Shop) -> Markup:
     """Categories and product cards: the same for every guest of the shop, so cached."""
     return menu_cache.for_app(current_app).get(
-        shop.id, shop.menu_version, str(get_locale()),
+        ("body", shop.id, shop.menu_version, str(get_locale())),
         lambda: partial(PARTIALS, "menu_body", shop=shop, categories=_categories(shop)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
@@ -166,3 +167,53 @@ def test_after_staff_end_the_session_the_phone_is_told_and_a_rescan_starts_fresh
     assert "Latte" not in cart.text
     assert db.session.scalar(select(func.count()).select_from(TableSession)
                              .where(TableSession.active_table_id.is_not(None))) == 1
+
+
+def _page_token(html: str) -> str:
+    return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+
+
+class OwnContext:
+    def __init__(self, app, client) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.client = app, client
+
+    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.app.app_context():
+            return self.client.get(*args, **kwargs)
+
+    def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.app.app_context():
+            return self.client.post(*args, **kwargs)
+
+
+def test_the_cached_menu_page_carries_each_phones_own_table_cart_and_token(app, cafe):
+    """The menu page is cached per shop; the table name, orders, cart button and CSRF token
+    are filled in per request and never cross from one phone to another."""
+    shop, table, latte = cafe
+    other_table = make_table(shop, "Table 9")
+    # each request in its own app context, as in production (the test's context would keep
+    # Flask-WTF's per-request token cache in g across the two phones)
+    first, second = OwnContext(app, app.test_client()), OwnContext(app, app.test_client())
+    scan(first, shop, table)
+    scan(second, shop, other_table)
+    assert add(first, shop, latte).status_code == 200
+    assert add(first, shop, latte).status_code == 200
+    assert first.post(f"/s/{shop.slug}/checkout", data={
+        "method": "cash", "checkout_key": "cached-menu-order-1"}).status_code == 303
+    assert add(first, shop, latte).status_code == 200
+    page_one = first.get(f"/s/{shop.slug}/menu").text
+    page_two = second.get(f"/s/{shop.slug}/menu").text  # served from the cached shell
+    assert "Table 7" in page_one and "Table 9" not in page_one
+    assert "Table 9" in page_two and "Table 7" not in page_two
+    assert 'data-count="1"' in page_one and 'data-count="0"' in page_two
+    assert "Orders at this table" in page_one and "#1 · $5.00" in page_one
+    assert "Orders at this table" not in page_two
+    token_one, token_two = _page_token(page_one), _page_token(page_two)
+    assert token_one != token_two and "\x00" not in page_one + page_two
+    add_url = f"/s/{shop.slug}/cart/items"
+    stolen = second.post(add_url, data={"product_id": latte.id}, csrf=False,
+                         headers={"X-CSRFToken": token_one})
+    assert stolen.status_code == 400
+    own = second.post(add_url, data={"product_id": latte.id}, csrf=False,
+                      headers={"X-CSRFToken": token_two, "HX-Request": "true"})
+    assert own.status_code == 200 and 'data-count="1"' in own.text
