@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -49,22 +50,19 @@ def connection_factory() -> type[sqlite3.Connection]:
                 self._holds_writer_lock = False
                 lock.release()
 
-        def commit(self) -> None:
+        def _then_give_writer_lock(self, finish: Callable[[], None]) -> None:
             try:
-                super().commit()
+                finish()
             finally:
                 self._give_writer_lock()
+
+        def commit(self) -> None:
+            self._then_give_writer_lock(super().commit)
 
         def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                self._give_writer_lock()
+            self._then_give_writer_lock(super().rollback)
 
         def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                self._give_writer_lock()
+            self._then_give_writer_lock(super().close)
 
     return QueuedWriterConnection

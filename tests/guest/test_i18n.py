@@ -8,7 +8,7 @@ from http.cookies import SimpleCookie
 import pytest
 
 from shopqr.extensions import db
-from tests.factories import make_product, make_shop, make_table
+from tests.factories import Phone, make_product, make_shop, make_table
 
 HX = {"HX-Request": "true"}
 XSS = "<script>alert(1)</script>"
@@ -24,25 +24,6 @@ def cafe(app):
     latte.option_groups[0].options[1].name_km = "ធំ"
     db.session.commit()
     return shop, table, latte
-
-
-class Phone:
-    """A test client whose every request runs in its own app context, as in production.
-
-    The `app` fixture keeps one app context open for the whole test, and the test client's
-    requests reuse it, so Flask-Babel's locale (cached in ``g``) would stick to whatever the
-    first request chose."""
-
-    def __init__(self, app, client) -> None:  # type: ignore[no-untyped-def]
-        self.app, self.client = app, client
-
-    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.get(*args, **kwargs)
-
-    def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.post(*args, **kwargs)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from shopqr.extensions import db
 from shopqr.models import Order, TableSession, utcnow
 from shopqr.services import tables
 from shopqr.services.numbering import business_date
-from tests.factories import make_product, make_shop, make_table
+from tests.factories import Phone, make_product, make_shop, make_table
 
 COOKIE = "shopqr_table"
 
@@ -173,27 +173,12 @@ def _page_token(html: str) -> str:
     return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
 
 
-class OwnContext:
-    def __init__(self, app, client) -> None:  # type: ignore[no-untyped-def]
-        self.app, self.client = app, client
-
-    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.get(*args, **kwargs)
-
-    def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.post(*args, **kwargs)
-
-
 def test_the_cached_menu_page_carries_each_phones_own_table_cart_and_token(app, cafe):
     """The menu page is cached per shop; the table name, orders, cart button and CSRF token
     are filled in per request and never cross from one phone to another."""
     shop, table, latte = cafe
     other_table = make_table(shop, "Table 9")
-    # each request in its own app context, as in production (the test's context would keep
-    # Flask-WTF's per-request token cache in g across the two phones)
-    first, second = OwnContext(app, app.test_client()), OwnContext(app, app.test_client())
+    first, second = Phone(app, app.test_client()), Phone(app, app.test_client())
     scan(first, shop, table)
     scan(second, shop, other_table)
     assert add(first, shop, latte).status_code == 200
