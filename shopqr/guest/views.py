@@ -114,7 +114,8 @@ def _menu_shell(shop: Shop) -> menu_cache.Shell:
     """The menu page with holes for the table's and the phone's own parts, cached."""
     locale = str(get_locale())
     return menu_cache.for_app(current_app).get(
-        ("shell", shop.id, shop.menu_version, locale, shop.name, shop.name_km, shop.currency),
+        ("shell", shop.id, shop.menu_version, locale, shop.slug, shop.name, shop.name_km,
+         shop.currency),
         lambda: menu_cache.Shell(render_template(
             "guest/menu.html",
             shop=shop,

@@ -202,3 +202,13 @@ def test_the_cached_menu_page_carries_each_phones_own_table_cart_and_token(app, 
     own = second.post(add_url, data={"product_id": latte.id}, csrf=False,
                       headers={"X-CSRFToken": token_two, "HX-Request": "true"})
     assert own.status_code == 200 and 'data-count="1"' in own.text
+
+
+def test_a_renamed_shop_shows_its_new_name_on_the_next_menu_load(client, cafe):
+    shop, table, _ = cafe
+    scan(client, shop, table)
+    assert "Scan Cafe" in client.get(f"/s/{shop.slug}/menu").text
+    shop.name = "Scan Coffee House"
+    db.session.commit()
+    page = client.get(f"/s/{shop.slug}/menu").text
+    assert "Scan Coffee House" in page and "Scan Cafe" not in page
