@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, get_template_attribute, make_response, request
+from flask import (
+    Blueprint,
+    abort,
+    g,
+    get_template_attribute,
+    make_response,
+    redirect,
+    request,
+)
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -13,6 +21,16 @@ from shopqr.models import Shop
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def send_to_sign_in(target: str) -> Response:
+    """Someone who must sign in first: htmx requests are told to load the sign-in page, page
+    loads are redirected to it, and other requests are refused (401) without acting."""
+    if is_htmx():
+        return Response(status=401, headers={"HX-Redirect": target})
+    if request.method != "GET":
+        abort(401)
+    return redirect(target, 303)
 
 
 def load_shop(slug: str) -> Shop:

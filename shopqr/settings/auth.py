@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db, limiter
@@ -20,7 +20,7 @@ from shopqr.models import Shop, User, utcnow
 from shopqr.services import auth as auth_service
 from shopqr.settings import bp
 from shopqr.staff.auth import current_staff
-from shopqr.web import is_htmx
+from shopqr.web import send_to_sign_in
 
 SESSION_KEY = "settings"
 
@@ -52,12 +52,7 @@ def owner_required(view: Callable[..., Any]) -> Callable[..., Any]:
         shop: Shop = g.shop
         user = current_owner(shop)
         if user is None:
-            target = url_for("settings.login", slug=shop.slug, next=request.path)
-            if is_htmx():
-                return Response(status=401, headers={"HX-Redirect": target})
-            if request.method != "GET":
-                abort(401)
-            return redirect(target, 303)
+            return send_to_sign_in(url_for("settings.login", slug=shop.slug, next=request.path))
         g.owner = user
         return view(*args, **kwargs)
 

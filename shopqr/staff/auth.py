@@ -7,13 +7,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app, g, redirect, request, session, url_for
-from werkzeug.wrappers import Response
+from flask import abort, current_app, g, request, session, url_for
 
 from shopqr.extensions import db
 from shopqr.models import Shop, User
 from shopqr.services.auth import can_use
-from shopqr.web import is_htmx
+from shopqr.web import send_to_sign_in
 
 SESSION_KEY = "staff"
 
@@ -58,12 +57,8 @@ def staff_required(screen: str) -> Callable[[Callable[..., Any]], Callable[..., 
             shop: Shop = g.shop
             user = current_staff(shop)
             if user is None:
-                target = url_for("staff.sign_in", slug=shop.slug, next=request.path)
-                if is_htmx():
-                    return Response(status=401, headers={"HX-Redirect": target})
-                if request.method != "GET":
-                    abort(401)
-                return redirect(target, 303)
+                return send_to_sign_in(url_for("staff.sign_in", slug=shop.slug,
+                                               next=request.path))
             if not can_use(user.role, screen):
                 abort(403)
             g.staff = user
