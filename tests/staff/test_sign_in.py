@@ -178,3 +178,19 @@ def test_barista_cannot_post_pos_actions(client, app):
     sign_in_staff(client, make_staff(shop, "barista", "481516"))
     assert client.post(f"/s/{shop.slug}/pos/tables/1/close").status_code == 403
     assert client.post(f"/s/{shop.slug}/pos/orders/1/cash", data={"usd": "5"}).status_code == 403
+
+
+@pytest.mark.parametrize(("page", "action", "sign_in"), [
+    ("/s/door-cafe/pos/", "/s/door-cafe/pos/orders/1/cash", "/s/door-cafe/staff/"),
+    ("/s/door-cafe/settings/menu", "/s/door-cafe/settings/menu/categories",
+     "/s/door-cafe/settings/login"),
+])
+def test_signed_out_visitors_are_sent_to_sign_in_and_nothing_acts(client, app, page, action,
+                                                                  sign_in):
+    make_shop("door-cafe")
+    loaded = client.get(page)
+    assert loaded.status_code == 303
+    assert loaded.headers["Location"].startswith(sign_in) and "next=" in loaded.headers["Location"]
+    fragment = client.get(page, headers={"HX-Request": "true"})
+    assert fragment.status_code == 401 and fragment.headers["HX-Redirect"].startswith(sign_in)
+    assert client.post(action, data={"name": "Teas", "usd": "5"}).status_code == 401
