@@ -1,8 +1,11 @@
-"""Test data factories: small shops, menus and tables built through the real services."""
+"""Test data factories (small shops, menus and tables built through the real services) and
+the helpers guest tests share: a phone with its own app context per request, and threads
+that start together."""
 
 from __future__ import annotations
 
 import itertools
+import threading
 from decimal import Decimal
 
 from shopqr.extensions import db
@@ -122,3 +125,43 @@ class Phone:
     def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         with self.app.app_context():
             return self.client.post(*args, **kwargs)
+
+
+def make_cafe(slug: str, name: str, table_name: str, *,
+              latte_km: str | None = None) -> tuple[Shop, ShopTable, Product, Product]:
+    """A shop with one table, a latte with size and sugar choices, and a cake without options:
+    (shop, table, latte, cake)."""
+    shop = make_shop(slug, name=name)
+    table = make_table(shop, table_name)
+    latte = make_product(shop, "Latte", "2.50", name_km=latte_km,
+                         options={"Size": [("Small", "0"), ("Large", "0.50")],
+                                  "Sugar": [("100%", "0"), ("50%", "0")]})
+    cake = make_product(shop, "Banana Cake", "1.75")
+    return shop, table, latte, cake
+
+
+def run_together(app, count_: int, work):  # type: ignore[no-untyped-def]
+    """Run ``work(n)`` in ``count_`` threads that start at the same instant; each thread has
+    its own app context. Returns the results by n; re-raises the first error."""
+    barrier = threading.Barrier(count_)
+    results: dict[int, object] = {}
+    errors: list[BaseException] = []
+
+    def target(n: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                results[n] = work(n)
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a checkout hung"
+    if errors:
+        raise errors[0]
+    return [results[n] for n in range(count_)]

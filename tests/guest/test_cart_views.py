@@ -11,20 +11,14 @@ from sqlalchemy import func, select
 from shopqr.extensions import db
 from shopqr.models import CartItem, Order
 from shopqr.services import tables
-from tests.factories import group_id, make_product, make_shop, make_table, option_id
+from tests.factories import group_id, make_cafe, make_product, make_shop, make_table, option_id
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
 def cafe(app):
-    shop = make_shop("cart-cafe", name="Cart Cafe")
-    table = make_table(shop, "Table 2")
-    latte = make_product(shop, "Latte", "2.50",
-                         options={"Size": [("Small", "0"), ("Large", "0.50")],
-                                  "Sugar": [("100%", "0"), ("50%", "0")]})
-    cake = make_product(shop, "Banana Cake", "1.75")
-    return shop, table, latte, cake
+    return make_cafe("cart-cafe", "Cart Cafe", "Table 2")
 
 
 def scan(client, shop, table):  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@ write nothing, double submits, CSRF, and (on MariaDB) checkouts racing each othe
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 
 from shopqr.extensions import db
 from shopqr.models import CartItem, Order, OrderLine, TableSession, Transaction
-from tests.factories import group_id, make_product, make_shop, make_table, option_id
+from tests.factories import group_id, make_cafe, make_table, option_id, run_together
 
 HX = {"HX-Request": "true"}
 COOKIE = "shopqr_table"
@@ -19,13 +18,7 @@ COOKIE = "shopqr_table"
 
 @pytest.fixture
 def cafe(app):
-    shop = make_shop("till-cafe", name="Till Cafe")
-    table = make_table(shop, "Table 5")
-    latte = make_product(shop, "Latte", "2.50",
-                         options={"Size": [("Small", "0"), ("Large", "0.50")],
-                                  "Sugar": [("100%", "0"), ("50%", "0")]})
-    cake = make_product(shop, "Banana Cake", "1.75")
-    return shop, table, latte, cake
+    return make_cafe("till-cafe", "Till Cafe", "Table 5")
 
 
 def scan(client, shop, table):  # type: ignore[no-untyped-def]
@@ -236,33 +229,6 @@ def test_the_order_page_needs_the_right_token(client, filled):
 
 
 # --- Racing checkouts (MariaDB: row locks are what keep these safe) ---------------------------
-
-
-def run_together(app, count_: int, work):  # type: ignore[no-untyped-def]
-    """Run ``work(n)`` in ``count_`` threads that start at the same instant; each thread has
-    its own app context. Returns the results by n; re-raises the first error."""
-    barrier = threading.Barrier(count_)
-    results: dict[int, object] = {}
-    errors: list[BaseException] = []
-
-    def target(n: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                results[n] = work(n)
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=target, args=(n,)) for n in range(count_)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung"
-    if errors:
-        raise errors[0]
-    return [results[n] for n in range(count_)]
 
 
 def phone_with_cookie(app, slug: str, token: str):  # type: ignore[no-untyped-def]

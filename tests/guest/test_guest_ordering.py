@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,20 +11,22 @@ from sqlalchemy import func, select
 from shopqr.extensions import db
 from shopqr.models import CartItem, Order, TableSession
 from shopqr.services import tables
-from tests.factories import group_id, make_product, make_shop, make_table, option_id
+from tests.factories import (
+    group_id,
+    make_cafe,
+    make_product,
+    make_shop,
+    make_table,
+    option_id,
+    run_together,
+)
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
 def cafe(app):
-    shop = make_shop("guest-cafe", name="Guest Cafe")
-    table = make_table(shop, "Table 3")
-    latte = make_product(shop, "Latte", "2.50", name_km="ឡាតេ",
-                         options={"Size": [("Small", "0"), ("Large", "0.50")],
-                                  "Sugar": [("100%", "0"), ("50%", "0")]})
-    cake = make_product(shop, "Banana Cake", "1.75")
-    return shop, table, latte, cake
+    return make_cafe("guest-cafe", "Guest Cafe", "Table 3", latte_km="ឡាតេ")
 
 
 def scan(client, shop, table):
@@ -323,26 +324,18 @@ def test_concurrent_double_checkout_makes_one_order(app, cafe):
     scan(phone, shop, table)
     add(phone, shop, latte)
     cookie = phone.get_cookie("shopqr_table", path=f"/s/{shop.slug}/")
-    results: list[int] = []
     slug = shop.slug  # threads must not touch the test's ORM objects (one session per thread)
-
-    def submit(key: str, barrier: threading.Barrier) -> None:
-        with app.app_context():
-            other = app.test_client()
-            other.set_cookie("shopqr_table", cookie.value, path=f"/s/{slug}/")
-            barrier.wait()
-            results.append(other.post(f"/s/{slug}/checkout",
-                                      data={"method": "cash", "checkout_key": key}).status_code)
 
     for keys in (["same-key-000000000000"] * 2, ["key-one-000000000000", "key-two-00000000000"]):
         add(phone, shop, latte)
-        results.clear()
-        barrier = threading.Barrier(len(keys))
-        threads = [threading.Thread(target=submit, args=(k, barrier)) for k in keys]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+
+        def submit(n: int, keys: list[str] = keys) -> int:
+            other = app.test_client()
+            other.set_cookie("shopqr_table", cookie.value, path=f"/s/{slug}/")
+            return other.post(f"/s/{slug}/checkout",
+                              data={"method": "cash", "checkout_key": keys[n]}).status_code
+
+        results = run_together(app, len(keys), submit)
         assert 500 not in results and 303 in results
         if keys[0] != keys[1]:
             assert sorted(results) == [303, 422]  # the second finds the cart already ordered
@@ -358,21 +351,13 @@ def test_parallel_checkouts_get_distinct_sequential_numbers(app, cafe):
         scan(phone, shop, make_table(shop, f"Rush {n}"))
         add(phone, shop, latte)
         phones.append(phone)
-    barrier = threading.Barrier(len(phones))
-    statuses: list[int] = []
     slug = shop.slug  # threads must not touch the test's ORM objects (one session per thread)
 
-    def submit(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            statuses.append(phones[n].post(f"/s/{slug}/checkout", data={
-                "method": "cash", "checkout_key": f"rush-{n}-000000000000"}).status_code)
+    def submit(n: int) -> int:
+        return phones[n].post(f"/s/{slug}/checkout", data={
+            "method": "cash", "checkout_key": f"rush-{n}-000000000000"}).status_code
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(len(phones))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    statuses = run_together(app, len(phones), submit)
     assert statuses == [303] * len(phones)
     seqs = sorted(db.session.scalars(select(Order.seq)))
     assert seqs == list(range(1, len(phones) + 1))
