@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from shopqr.services import events, poller
 
     extensions.db.init_app(app)
+    _tune_pool(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
     extensions.sock.init_app(app)
     extensions.csrf.init_app(app)
@@ -84,6 +85,17 @@ def _limit_per_route_only(app: Flask) -> None:
         hooks.remove(limiter._check_request_limit)
 
 
+def _tune_pool(app: Flask) -> None:
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    if options.get("pool_pre_ping") is False and options.get("pool_reset_on_return",
+                                                               "rollback") is None:
+        from shopqr import db_pool
+        from shopqr.extensions import db
+
+        with app.app_context():
+            db_pool.tune(db.engine, ping_idle_seconds=app.config["DB_PING_IDLE_SECONDS"])
+
+
 def _migrations_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -107,7 +119,9 @@ def _finish_config(app: Flask) -> None:
         # transaction committed (checkout and numbering rely on it).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **pool,
-            "pool_pre_ping": True,
+            # shopqr.db_pool pings idle connections only and resets each connection once
+            "pool_pre_ping": False,
+            "pool_reset_on_return": None,
             "pool_recycle": 1800,
             "isolation_level": "READ COMMITTED",
             **cfg.get("SQLALCHEMY_ENGINE_OPTIONS", {}),

@@ -18,6 +18,7 @@ ENV_SETTINGS: dict[str, type] = {
     "PUBLIC_BASE_URL": str,
     "SHOPQR_ENV": str,
     "DB_POOL_SIZE": int,
+    "DB_PING_IDLE_SECONDS": int,
 }
 
 
@@ -30,6 +31,9 @@ class Defaults:
     # near the number of requests a worker serves at once, so a busy worker does not open and
     # close a connection per request.
     DB_POOL_SIZE = 32
+    # A pooled MariaDB connection idle longer than this is pinged before use (and replaced if
+    # the server dropped it); one in steady use is not, which saves a round trip per request.
+    DB_PING_IDLE_SECONDS = 10
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
