@@ -2,9 +2,10 @@
 
 For SQLite and for MariaDB it starts shopqr under the Procfile's gunicorn set-up with a seeded
 shop of 60 products, and the bare Flask app in bench/hello.py under the same set-up, drives
-them with wrk, and prints req/s and p50/p99 latency for the health check (the floor: one
-SELECT 1 through the whole stack), the menu page, the add-to-cart
-fragment and the order status fragment, with the ratio to bare hello. Then: SQL queries per
+them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart fragment
+and the order status fragment, and for two floors: the health check (one SELECT 1 through the
+whole stack) and the write floor (one INSERT and COMMIT through the whole stack,
+bench/floor_app.py), each with its ratio to bare hello. Then: SQL queries per
 menu page at 10 and 60 products, payment->kitchen latency over 50 KHQR orders (simulator pays,
 poller confirms, kitchen websocket receives the card), and websocket fan-out to 200 sockets
 held by one process.
@@ -65,7 +66,7 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
                                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
-        probe = url + ("/healthz" if app_spec == "app:app" else "/")
+        probe = url + ("/" if app_spec == "hello:app" else "/healthz")
         try:
             for _ in range(150):
                 try:
@@ -211,6 +212,11 @@ def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> 
                         data={"method": "cash", "checkout_key": "bench-status-0000000000"})
         results["order status fragment"] = wrk(placed.url + "/status", duration=duration,
                                                headers={"HX-Request": "true"})
+    with gunicorn("floor_app:app", app_env(database_url, workdir), cwd=ROOT / "bench") as base:
+        # the floor of any change: one INSERT and COMMIT through the whole stack
+        results["write floor (1 insert)"] = wrk(
+            base, duration=duration, script=lua_rotation(workdir / "write.lua", [
+                ("POST", "/_bench/write", {}, "")]))
     hello_rps = results["bare hello"]["rps"]
     for _name, row in results.items():
         row["ratio"] = row["rps"] / hello_rps if hello_rps else 0.0

@@ -10,11 +10,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from shopqr.config import Defaults, env_overrides
+from shopqr.sessions import CachedSerializerSessionInterface
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """App factory: defaults, then instance/config.py, then the environment or the test mapping."""
     app = Flask(__name__, instance_relative_config=True)
+    app.session_interface = CachedSerializerSessionInterface()
     app.config.from_object(Defaults)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -64,7 +66,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _vary_on_htmx(response):  # type: ignore[no-untyped-def]
-        response.vary.add("HX-Request")
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:  # the common case, without parsing a header set
+            response.headers["Vary"] = "HX-Request"
         if request.path.startswith("/s/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -110,11 +110,13 @@ def test_development_keeps_the_simulator_routes(clean_env):
     ("mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4",
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
 ])
-def test_mariadb_urls_get_utf8mb4_and_pre_ping(url, expected):
+def test_mariadb_urls_get_utf8mb4_and_idle_pings(url, expected):
     app = create_app({"TESTING": True, "DATABASE_URL": url})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True
+    # shopqr.db_pool pings idle connections and resets once (tests/test_db_pool.py)
+    assert options["pool_pre_ping"] is False and options["pool_reset_on_return"] is None
+    assert app.config["DB_PING_IDLE_SECONDS"] == 10
     assert options["isolation_level"] == "READ COMMITTED"
     assert 0 < options["pool_recycle"] < 8 * 3600  # below MariaDB's wait_timeout
 
@@ -123,7 +125,15 @@ def test_mariadb_from_the_environment(clean_env):
     clean_env.setenv("DATABASE_URL", "mysql+pymysql://shop:pw@10.0.0.5:3306/shopqr")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/shopqr?charset=utf8mb4")
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["isolation_level"] == "READ COMMITTED"
+
+
+def test_idle_ping_age_from_the_environment(clean_env):
+    clean_env.setenv("DB_PING_IDLE_SECONDS", "0")
+    assert create_app().config["DB_PING_IDLE_SECONDS"] == 0
+    clean_env.setenv("DB_PING_IDLE_SECONDS", "soon")
+    with pytest.raises(RuntimeError, match="DB_PING_IDLE_SECONDS must be a whole number"):
+        create_app()
 
 
 def test_pool_size_from_the_environment(clean_env):
@@ -180,6 +190,41 @@ def test_method_not_allowed_is_a_friendly_page(client):
 def test_responses_vary_on_hx_request(client, path):
     response = client.get(path)
     assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_a_response_that_used_the_session_varies_on_cookie_and_hx_request(app):
+    @app.get("/_session_probe")
+    def probe() -> str:
+        from flask import session
+
+        session["seen"] = True
+        return "ok"
+
+    vary = app.test_client().get("/_session_probe").headers["Vary"]
+    assert {v.strip() for v in vary.split(",")} == {"HX-Request", "Cookie"}
+
+
+def test_session_cookies_follow_the_secret_key(app):
+    """Rotating SECRET_KEY signs everyone out, unless the old key is kept as a fallback."""
+    from flask import session
+
+    @app.get("/_session_set")
+    def set_value() -> str:
+        session["who"] = "cashier"
+        return "ok"
+
+    @app.get("/_session_get")
+    def get_value() -> str:
+        return session.get("who", "nobody")
+
+    client = app.test_client()
+    client.get("/_session_set")
+    assert client.get("/_session_get").text == "cashier"
+    old = app.secret_key
+    app.secret_key = "rotated-secret"
+    assert client.get("/_session_get").text == "nobody"
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/_session_get").text == "cashier"
 
 
 def test_shop_pages_are_not_cached(client):
