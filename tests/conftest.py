@@ -10,10 +10,12 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from babel.messages.pofile import read_po
+from flask import Flask, g
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
@@ -25,6 +27,7 @@ from shopqr.extensions import db
 from shopqr.models import Base
 
 MARIADB_URL = os.environ.get("SHOPQR_TEST_DATABASE_URL", "")
+KHMER_PO = Path(__file__).resolve().parents[1] / "shopqr/translations/km/LC_MESSAGES/messages.po"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -110,6 +113,15 @@ def _empty_all_tables() -> None:
 def build_app(database_url: str, **extra: Any) -> Flask:
     app = create_app(settings_for(database_url, **extra))
     app.test_client_class = CSRFClient
+
+    @app.before_request
+    def _choose_the_language_again() -> None:
+        """In production every request has its own app context, so Flask-Babel (which keeps
+        the chosen locale on ``g``) chooses again for each one. Tests hold one app context
+        around many requests; without this, a test's first request would fix the language of
+        all that follow (a switch, a cookie or Accept-Language set later would be ignored)."""
+        g.pop("_flask_babel", None)
+
     return app
 
 
@@ -121,6 +133,14 @@ def app(database_url: str) -> Iterator[Flask]:
         yield app
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def khmer() -> dict[str, str]:
+    """The Khmer catalog, English msgid -> Khmer: tests look texts up here instead of copying
+    them."""
+    with KHMER_PO.open("rb") as f:
+        return {m.id: m.string for m in read_po(f, locale="km") if m.id}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -117,7 +118,8 @@ def cash_received(order_id: int) -> Response:
     order, change = pos.confirm_cash(
         db.session, get_bus(current_app), g.shop, order_id, usd=request.form.get("usd"),
         khr=request.form.get("khr"), by=g.staff, now=utcnow())
-    return _done(f"#{order.seq} paid: {change.describe(g.shop.currency)}")
+    return _done(_("#%(number)s paid: %(change)s", number=order.seq,
+                   change=change.summary(g.shop.currency)))
 
 
 @bp.post("/orders/<int:order_id>/change")
@@ -140,7 +142,7 @@ def preview_change(order_id: int) -> Markup:
 def cancel(order_id: int) -> Response:
     order = pos.cancel_order(db.session, get_bus(current_app), g.shop, order_id,
                              reason=request.form.get("reason"), by=g.staff, now=utcnow())
-    return _done(f"#{order.seq} cancelled")
+    return _done(_("#%(number)s cancelled", number=order.seq))
 
 
 @bp.post("/orders/<int:order_id>/resolve")
@@ -149,7 +151,7 @@ def resolve(order_id: int) -> Response:
     order = pos.resolve_flag(db.session, get_bus(current_app), g.shop, order_id,
                              action=request.form.get("action", ""),
                              note=request.form.get("note"), by=g.staff, now=utcnow())
-    return _done(f"#{order.seq} resolved")
+    return _done(_("#%(number)s resolved", number=order.seq))
 
 
 @bp.post("/tables/<int:table_id>/close")
@@ -196,7 +198,7 @@ def ticket_add() -> Response | Markup:
     note = cart.clean_note(request.form.get("note"))
     ticket = _ticket()
     if len(ticket) >= MAX_TICKET_LINES:
-        raise DomainError(f"A ticket holds at most {MAX_TICKET_LINES} lines.")
+        raise DomainError(_("A ticket holds at most %(count)s lines.", count=MAX_TICKET_LINES))
     ticket.append({"p": product.id, "o": sorted(o.id for o in options), "q": qty, "n": note})
     session[TICKET_KEY] = ticket
     if not is_htmx():
@@ -247,7 +249,8 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
         items = _ticket_items(shop)
         for item in items:
             if not item.product.orderable:
-                raise DomainError(f"{item.product.name} is sold out. Remove it to go on.")
+                raise DomainError(_("%(name)s is sold out. Remove it to go on.",
+                                    name=item.product.name))
         order = checkout.create_order(db.session, shop, items=items, method=method, key=key,
                                       note=cart.clean_note(request.form.get("note")),
                                       table=table, source="pos")

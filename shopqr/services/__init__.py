@@ -8,16 +8,23 @@ from flask_babel import LazyString
 class DomainError(Exception):
     """Bad input or a state that forbids the action: the view answers with a 4xx and `message`.
 
-    Messages guests see are lazy translations (``lazy_gettext``): they take the language of the
-    request that shows them."""
+    Messages are lazy translations (``lazy_gettext``): they take the language of the request
+    that shows them."""
 
     status = 422
 
     def __init__(self, message: str | LazyString, status: int | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         if status is not None:
             self.status = status
+
+    @property
+    def message(self) -> str:
+        """The message in the current language, as a plain str. Not the LazyString itself:
+        Jinja takes a LazyString for safe markup (it has ``__html__``) and would not escape the
+        names filled into it."""
+        return str(self._message)
 
 
 class NotFound(DomainError):

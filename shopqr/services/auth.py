@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -156,7 +157,7 @@ def sign_in_with_password(
 
 def unlock(db: Session, shop: Shop, user: User, *, by: User) -> None:
     if user.shop_id != shop.id:
-        raise DomainError("Not found", 404)
+        raise DomainError(_l("Not found"), 404)
     user.locked_at = None
     user.failed_pin_attempts = 0
     user.failed_password_attempts = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -55,10 +56,10 @@ def load_kitchen_order(db: Session, shop: Shop, order_id: object) -> Order:
     try:
         oid = int(str(order_id))
     except ValueError:
-        raise NotFound("Order not found.") from None
+        raise NotFound(_l("Order not found.")) from None
     order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id))
     if order is None or order.payment_status != "paid" or order.kitchen_status is None:
-        raise NotFound("Order not found.")
+        raise NotFound(_l("Order not found."))
     return order
 
 
@@ -67,7 +68,7 @@ def move(db: Session, bus: EventBus, shop: Shop, order_id: object, *, to: str, b
     """Move an order to another kitchen status. ``expect`` guards against two screens
     tapping the same card: the move only happens from the status the screen showed."""
     if to not in FLOW:
-        raise DomainError("Unknown kitchen status.", 400)
+        raise DomainError(_l("Unknown kitchen status."), 400)
     order = load_kitchen_order(db, shop, order_id)
     source = expect or order.kitchen_status
     values: dict[str, object] = {"kitchen_status": to}
@@ -80,7 +81,7 @@ def move(db: Session, bus: EventBus, shop: Shop, order_id: object, *, to: str, b
         .execution_options(synchronize_session="fetch")
     )
     if moved.rowcount != 1:
-        raise DomainError("Someone else already moved this order.", 409)
+        raise DomainError(_l("Someone else already moved this order."), 409)
     db.add(AuditLog(shop_id=shop.id, user_id=by.id, action="kitchen.move",
                     subject=f"order {order.number}", detail=f"{source} -> {to}"))
     publish_after_commit(db, bus, Event(shop.id, "order.status",
@@ -96,7 +97,7 @@ def advance(db: Session, bus: EventBus, shop: Shop, order_id: object, *, by: Use
     order = load_kitchen_order(db, shop, order_id)
     current = expect or order.kitchen_status or "queued"
     if current not in FLOW or current == "served":
-        raise DomainError("This order has already been served.", 409)
+        raise DomainError(_l("This order has already been served."), 409)
     return move(db, bus, shop, order.id, to=FLOW[FLOW.index(current) + 1], by=by, now=now,
                 expect=current)
 
@@ -107,7 +108,7 @@ def step_back(db: Session, bus: EventBus, shop: Shop, order_id: object, *, by: U
     order = load_kitchen_order(db, shop, order_id)
     current = expect or order.kitchen_status or "queued"
     if current not in FLOW or current == "queued":
-        raise DomainError("This order is already at the start of the queue.", 409)
+        raise DomainError(_l("This order is already at the start of the queue."), 409)
     return move(db, bus, shop, order.id, to=FLOW[FLOW.index(current) - 1], by=by, now=now,
                 expect=current)
 
@@ -121,7 +122,7 @@ def recall_last_served(db: Session, bus: EventBus, shop: Shop, *, by: User,
         .limit(1)
     )
     if last is None:
-        raise DomainError("No served order to recall.", 409)
+        raise DomainError(_l("No served order to recall."), 409)
     return move(db, bus, shop, last.id, to="ready", by=by, now=now, expect="served")
 
 
@@ -129,13 +130,13 @@ def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object) -> Orde
     try:
         lid = int(str(line_id))
     except ValueError:
-        raise NotFound("Line not found.") from None
+        raise NotFound(_l("Line not found.")) from None
     line = db.scalar(
         select(OrderLine).join(Order).where(OrderLine.id == lid, Order.shop_id == shop.id,
                                             Order.payment_status == "paid")
     )
     if line is None:
-        raise NotFound("Line not found.")
+        raise NotFound(_l("Line not found."))
     line.done = not line.done
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": line.order_id, "status": "line"}))

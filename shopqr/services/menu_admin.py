@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -21,12 +23,14 @@ def bump(db: Session, shop: Shop) -> None:
                .execution_options(synchronize_session="fetch"))
 
 
-def _text(raw: str | None, field: str, limit: int, *, required: bool = True) -> str | None:
+def _text(raw: str | None, field: str | LazyString, limit: int, *,
+          required: bool = True) -> str | None:
     value = (raw or "").strip()
     if required and not value:
-        raise DomainError(f"{field} is required.")
+        raise DomainError(_l("%(label)s is required.", label=field))
     if len(value) > limit:
-        raise DomainError(f"{field} can be at most {limit} characters.")
+        raise DomainError(_l("%(label)s can be at most %(limit)s characters.", label=field,
+                             limit=limit))
     return value or None
 
 
@@ -34,14 +38,14 @@ def _id(raw: object) -> int:
     try:
         return int(str(raw))
     except ValueError:
-        raise NotFound("Not found.") from None
+        raise NotFound(_l("Not found.")) from None
 
 
 def load_category(db: Session, shop: Shop, category_id: object) -> Category:
     category = db.scalar(select(Category).where(Category.id == _id(category_id),
                                                 Category.shop_id == shop.id))
     if category is None:
-        raise NotFound("Category not found.")
+        raise NotFound(_l("Category not found."))
     return category
 
 
@@ -50,7 +54,7 @@ def load_product(db: Session, shop: Shop, product_id: object) -> Product:
                                               Product.shop_id == shop.id,
                                               Product.is_deleted.is_(False)))
     if product is None:
-        raise NotFound("Product not found.")
+        raise NotFound(_l("Product not found."))
     return product
 
 
@@ -58,7 +62,7 @@ def load_group(db: Session, shop: Shop, group_id: object) -> OptionGroup:
     group = db.scalar(select(OptionGroup).join(Product).where(
         OptionGroup.id == _id(group_id), Product.shop_id == shop.id))
     if group is None:
-        raise NotFound("Option group not found.")
+        raise NotFound(_l("Option group not found."))
     return group
 
 
@@ -66,14 +70,14 @@ def load_option(db: Session, shop: Shop, option_id: object) -> Option:
     option = db.scalar(select(Option).join(OptionGroup).join(Product).where(
         Option.id == _id(option_id), Product.shop_id == shop.id))
     if option is None:
-        raise NotFound("Option not found.")
+        raise NotFound(_l("Option not found."))
     return option
 
 
 def save_category(db: Session, shop: Shop, *, name: str | None, name_km: str | None,
                   category: Category | None = None) -> Category:
-    clean = _text(name, "Name", 60)
-    clean_km = _text(name_km, "Khmer name", 60, required=False)
+    clean = _text(name, _l("Name"), 60)
+    clean_km = _text(name_km, _l("Khmer name"), 60, required=False)
     if category is None:
         last = db.scalar(select(Category.sort_order).where(Category.shop_id == shop.id)
                          .order_by(Category.sort_order.desc()).limit(1))
@@ -106,12 +110,12 @@ def delete_category(db: Session, shop: Shop, category: Category) -> None:
 
 def save_product(db: Session, shop: Shop, form: dict[str, str], *,
                  product: Product | None = None, image: str | None = None) -> Product:
-    name = _text(form.get("name"), "Name", 80)
-    name_km = _text(form.get("name_km"), "Khmer name", 80, required=False)
-    description = _text(form.get("description"), "Description", 1000, required=False)
-    description_km = _text(form.get("description_km"), "Khmer description", 1000,
+    name = _text(form.get("name"), _l("Name"), 80)
+    name_km = _text(form.get("name_km"), _l("Khmer name"), 80, required=False)
+    description = _text(form.get("description"), _l("Description"), 1000, required=False)
+    description_km = _text(form.get("description_km"), _l("Khmer description"), 1000,
                            required=False)
-    price = parse_amount(form.get("price"), shop.currency, field="Price")
+    price = parse_amount(form.get("price"), shop.currency, field=_l("Price"))
     category = None
     if form.get("category_id"):
         category = load_category(db, shop, form["category_id"])
@@ -145,7 +149,7 @@ def set_sold_out(db: Session, bus: EventBus, shop: Shop, product: Product, sold_
 
 
 def add_group(db: Session, shop: Shop, product: Product, name: str | None) -> OptionGroup:
-    group = OptionGroup(name=_text(name, "Group name", 40) or "",
+    group = OptionGroup(name=_text(name, _l("Group name"), 40) or "",
                         sort_order=len(product.option_groups))
     product.option_groups.append(group)
     bump(db, shop)
@@ -160,8 +164,8 @@ def delete_group(db: Session, shop: Shop, group: OptionGroup) -> None:
 
 def add_option(db: Session, shop: Shop, group: OptionGroup, name: str | None,
                extra: str | None) -> Option:
-    option = Option(name=_text(name, "Option name", 40) or "",
-                    extra_price=parse_amount(extra or "0", shop.currency, field="Extra price"),
+    option = Option(name=_text(name, _l("Option name"), 40) or "",
+                    extra_price=parse_amount(extra or "0", shop.currency, field=_l("Extra price")),
                     is_default=not group.options, sort_order=len(group.options))
     group.options.append(option)
     bump(db, shop)

@@ -4,27 +4,35 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
 from shopqr.services import DomainError
 
 STEP = {"USD": Decimal("0.01"), "KHR": Decimal("1")}
 MAX_AMOUNT = Decimal("99999999.99")
+MAX_AMOUNT_TEXT = f"{MAX_AMOUNT:,}"
+AMOUNT = _l("Amount")  # the label when the caller names none
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(STEP[currency], rounding=ROUND_HALF_UP)
 
 
-def parse_amount(raw: str | None, currency: str, *, field: str = "Amount") -> Decimal:
-    """A price typed by staff: positive or zero, at most the currency's decimals."""
+def parse_amount(raw: str | None, currency: str, *,
+                 field: str | LazyString = AMOUNT) -> Decimal:
+    """A price typed by staff: positive or zero, at most the currency's decimals. ``field`` names
+    it in the messages (a lazy translation, like ``_l("Price")``)."""
     try:
         value = Decimal((raw or "").strip().replace(",", ""))
     except InvalidOperation:
-        raise DomainError(f"{field} must be a number.") from None
+        raise DomainError(_l("%(field)s must be a number.", field=field)) from None
     if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
-        raise DomainError(f"{field} must be between 0 and {MAX_AMOUNT:,}.")
+        raise DomainError(_l("%(field)s must be between 0 and %(max)s.", field=field,
+                             max=MAX_AMOUNT_TEXT))
     if value != quantize(value, currency):
-        places = "whole riel" if currency == "KHR" else "at most 2 decimals"
-        raise DomainError(f"{field} must be {places}.")
+        raise DomainError(_l("%(field)s must be whole riel.", field=field) if currency == "KHR"
+                          else _l("%(field)s must be at most 2 decimals.", field=field))
     return quantize(value, currency)
 
 

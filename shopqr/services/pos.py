@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -91,11 +93,11 @@ def load_order(db: Session, shop: Shop, order_id: object) -> Order:
     try:
         oid = int(str(order_id))
     except ValueError:
-        raise NotFound("Order not found.") from None
+        raise NotFound(_l("Order not found.")) from None
     order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id)
                       .options(selectinload(Order.lines)))
     if order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(_l("Order not found."))
     return order
 
 
@@ -108,20 +110,31 @@ class Change:
     split_khr: Decimal  # ... and the rest in riel
 
     def describe(self, currency: str) -> str:
+        """For the audit log: always English."""
         if currency == "USD":
             return (f"change {format_money(self.change, 'USD')} = "
                     f"{format_money(self.split_usd, 'USD')} + {format_money(self.split_khr, 'KHR')}"
                     f" (or {format_money(self.change_khr, 'KHR')})")
         return f"change {format_money(self.change, 'KHR')}"
 
+    def summary(self, currency: str) -> LazyString:
+        """For the cashier: describe() in the language of the screen."""
+        if currency == "USD":
+            return _l("change %(change)s = %(usd)s + %(khr)s (or %(all_khr)s)",
+                      change=format_money(self.change, "USD"),
+                      usd=format_money(self.split_usd, "USD"),
+                      khr=format_money(self.split_khr, "KHR"),
+                      all_khr=format_money(self.change_khr, "KHR"))
+        return _l("change %(change)s", change=format_money(self.change, "KHR"))
+
 
 def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str | None) -> Change:
-    usd = parse_amount(usd_raw, "USD", field="US dollars received") if (usd_raw or "").strip() \
+    usd = parse_amount(usd_raw, "USD", field=_l("US dollars received")) if (usd_raw or "").strip() \
         else Decimal("0")
-    khr = parse_amount(khr_raw, "KHR", field="Riel received") if (khr_raw or "").strip() \
+    khr = parse_amount(khr_raw, "KHR", field=_l("Riel received")) if (khr_raw or "").strip() \
         else Decimal("0")
     if usd == 0 and khr == 0:
-        raise DomainError("Enter the cash received (US dollars and/or riel).")
+        raise DomainError(_l("Enter the cash received (US dollars and/or riel)."))
     rate = shop.khr_per_usd
     step = 100 if shop.round_riel_change else 1
     if shop.currency == "USD":
@@ -130,8 +143,9 @@ def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str
         tendered = usd * rate + khr
     tendered = quantize(tendered, shop.currency)
     if tendered < total:
-        short = format_money(total - tendered, shop.currency)
-        raise DomainError(f"Not enough: {short} short of {format_money(total, shop.currency)}.")
+        raise DomainError(_l("Not enough: %(short)s short of %(total)s.",
+                             short=format_money(total - tendered, shop.currency),
+                             total=format_money(total, shop.currency)))
     change = tendered - total
     if shop.currency == "USD":
         whole = change.to_integral_value(rounding=ROUND_DOWN)
@@ -146,7 +160,8 @@ def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, us
     """The cashier took the money: the order is paid and goes to the kitchen."""
     order = load_order(db, shop, order_id)
     if order.payment_status != "pending":
-        raise DomainError(f"Order #{order.seq} is not waiting for payment.", 409)
+        raise DomainError(_l("Order #%(number)s is not waiting for payment.", number=order.seq),
+                          409)
     change = compute_change(shop, order.total, usd, khr)
     marked = db.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "pending")
@@ -155,7 +170,7 @@ def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, us
         .execution_options(synchronize_session="fetch")
     )
     if marked.rowcount != 1:
-        raise DomainError(f"Order #{order.seq} was paid a moment ago.", 409)
+        raise DomainError(_l("Order #%(number)s was paid a moment ago.", number=order.seq), 409)
     audit(db, shop, by, "pos.cash_received", f"order {order.number}",
           f"total {format_money(order.total, order.currency)}, tendered "
           f"{format_money(change.tendered, shop.currency)}, {change.describe(shop.currency)}")
@@ -166,9 +181,9 @@ def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, us
 def clean_reason(raw: str | None) -> str:
     reason = (raw or "").strip()
     if not reason:
-        raise DomainError("Give a reason.")
+        raise DomainError(_l("Give a reason."))
     if len(reason) > MAX_REASON:
-        raise DomainError(f"A reason can be at most {MAX_REASON} characters.")
+        raise DomainError(_l("A reason can be at most %(count)s characters.", count=MAX_REASON))
     return reason
 
 
@@ -184,8 +199,8 @@ def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, re
         .execution_options(synchronize_session="fetch")
     )
     if done.rowcount != 1:
-        raise DomainError(f"Order #{order.seq} is paid or already cancelled; it cannot be voided.",
-                          409)
+        raise DomainError(_l("Order #%(number)s is paid or already cancelled; it cannot be "
+                             "voided.", number=order.seq), 409)
     audit(db, shop, by, "pos.void", f"order {order.number}", why)
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": order.id, "status": "cancelled"}))
@@ -199,10 +214,10 @@ def resolve_flag(db: Session, bus: EventBus, shop: Shop, order_id: object, *, ac
     order = load_order(db, shop, order_id)
     why = clean_reason(note)
     if not (order.payment_status == "mismatch" or order.flag_reason):
-        raise DomainError(f"Order #{order.seq} does not need attention.", 409)
+        raise DomainError(_l("Order #%(number)s does not need attention.", number=order.seq), 409)
     if action == "accept":
         if order.payment_status != "mismatch":
-            raise DomainError("Only a mismatched payment can be accepted.", 409)
+            raise DomainError(_l("Only a mismatched payment can be accepted."), 409)
         db.execute(
             update(Order).where(Order.id == order.id, Order.payment_status == "mismatch")
             .values(payment_status="paid", paid_at=now, kitchen_status="queued")
@@ -210,7 +225,7 @@ def resolve_flag(db: Session, bus: EventBus, shop: Shop, order_id: object, *, ac
         )
         publish_after_commit(db, bus, Event(shop.id, "order.paid", {"order_id": order.id}))
     elif action != "dismiss":
-        raise DomainError("Unknown action.", 400)
+        raise DomainError(_l("Unknown action."), 400)
     audit(db, shop, by, f"pos.flag_{action}", f"order {order.number}",
           f"{order.flag_reason or ''} | {why}")
     order.flag_reason = None
@@ -223,13 +238,13 @@ def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by:
     try:
         tid = int(str(table_id))
     except ValueError:
-        raise NotFound("Table not found.") from None
+        raise NotFound(_l("Table not found.")) from None
     table = db.scalar(select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
     if table is None:
-        raise NotFound("Table not found.")
+        raise NotFound(_l("Table not found."))
     session = tables.active_session(db, table)
     if session is None:
-        raise DomainError(f"{table.name} is already free.", 409)
+        raise DomainError(_l("%(table)s is already free.", table=table.name), 409)
     tables.end_session(db, session, "closed by staff")
     audit(db, shop, by, "pos.close_table", table.name)
     publish_after_commit(db, bus, Event(shop.id, "table.changed", {"table_id": table.id}))

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,7 @@ class Report:
 def parse_range(raw: str | None) -> str:
     value = raw or "today"
     if value not in RANGES:
-        raise DomainError("Range must be today, 7d or 30d.", 400)
+        raise DomainError(_l("Range must be today, 7d or 30d."), 400)
     return value
 
 

@@ -7,6 +7,7 @@ import secrets
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -24,10 +25,10 @@ def validate_slug(slug: str) -> str:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug) or "--" in slug:
         raise DomainError(
-            "The web address must be 3–48 lower-case letters, digits or single hyphens."
+            _l("The web address must be 3–48 lower-case letters, digits or single hyphens.")
         )
     if slug in RESERVED_SLUGS:
-        raise DomainError("That web address is reserved.")
+        raise DomainError(_l("That web address is reserved."))
     return slug
 
 
@@ -42,11 +43,11 @@ def create_shop(
     slug = validate_slug(slug)
     name = (name or "").strip()
     if not 1 <= len(name) <= 80:
-        raise DomainError("The shop name must be 1–80 characters.")
+        raise DomainError(_l("The shop name must be 1–80 characters."))
     if currency not in CURRENCIES:
-        raise DomainError("Currency must be USD or KHR.")
+        raise DomainError(_l("Currency must be USD or KHR."))
     if db.scalar(select(Shop.id).where(Shop.slug == slug)) is not None:
-        raise DomainError("That web address is taken.")
+        raise DomainError(_l("That web address is taken."))
     shop = Shop(
         slug=slug,
         name=name,
@@ -63,12 +64,12 @@ def create_shop(
 def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
     name = (name or "").strip()
     if not 1 <= len(name) <= 40:
-        raise DomainError("A table name must be 1–40 characters.")
+        raise DomainError(_l("A table name must be 1–40 characters."))
     exists = db.scalar(
         select(ShopTable.id).where(ShopTable.shop_id == shop.id, ShopTable.name == name)
     )
     if exists is not None:
-        raise DomainError(f"There is already a table called {name}.")
+        raise DomainError(_l("There is already a table called %(name)s.", name=name))
     table = ShopTable(shop_id=shop.id, name=name, qr_token=new_token(), sort_order=sort_order)
     db.add(table)
     db.flush()
@@ -87,10 +88,10 @@ def validate_pin(shop: Shop, pin: str) -> str:
     pin = (pin or "").strip()
     lengths = (4, 6) if shop.allow_short_pins else (6,)
     if not pin.isdigit() or len(pin) not in lengths:
-        allowed = "4 or 6" if shop.allow_short_pins else "6"
-        raise DomainError(f"A PIN must be {allowed} digits.")
+        raise DomainError(_l("A PIN must be 4 or 6 digits.") if shop.allow_short_pins
+                          else _l("A PIN must be 6 digits."))
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
-        raise DomainError("That PIN is too easy to guess. Pick another.")
+        raise DomainError(_l("That PIN is too easy to guess. Pick another."))
     return pin
 
 
@@ -114,25 +115,25 @@ def add_staff(
 ) -> User:
     name = (name or "").strip()
     if not 1 <= len(name) <= 60:
-        raise DomainError("A name must be 1–60 characters.")
+        raise DomainError(_l("A name must be 1–60 characters."))
     if role not in ROLES:
-        raise DomainError("Role must be owner, cashier or barista.")
+        raise DomainError(_l("Role must be owner, cashier or barista."))
     pin = validate_pin(shop, pin)
     if pin_in_use(db, shop, pin):
-        raise DomainError("Another staff member already uses that PIN.")
+        raise DomainError(_l("Another staff member already uses that PIN."))
     if db.scalar(select(User.id).where(User.shop_id == shop.id, User.name == name)):
-        raise DomainError(f"There is already a staff member called {name}.")
+        raise DomainError(_l("There is already a staff member called %(name)s.", name=name))
     user = User(shop_id=shop.id, name=name, role=role, pin_hash=hash_secret(pin))
     if email:
         email = email.strip().lower()
         if "@" not in email or len(email) > 120:
-            raise DomainError("Enter a valid email address.")
+            raise DomainError(_l("Enter a valid email address."))
         if db.scalar(select(User.id).where(User.email == email)):
-            raise DomainError("That email address is already in use.")
+            raise DomainError(_l("That email address is already in use."))
         user.email = email
     if password:
         if len(password) < 10:
-            raise DomainError("A password must be at least 10 characters.")
+            raise DomainError(_l("A password must be at least 10 characters."))
         user.password_hash = hash_secret(password)
     db.add(user)
     db.flush()

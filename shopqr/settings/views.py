@@ -289,7 +289,7 @@ def _load_table(table_id: int) -> ShopTable:
         ShopTable.id == table_id, ShopTable.shop_id == g.shop.id,
         ShopTable.is_active.is_(True)))
     if table is None:
-        raise NotFound("Table not found.")
+        raise NotFound(_("Table not found."))
     return table
 
 
@@ -372,7 +372,7 @@ def _load_user(user_id: int) -> User:
     user = db.session.scalar(select(User).where(User.id == user_id, User.shop_id == g.shop.id,
                                                 User.is_active.is_(True)))
     if user is None:
-        raise NotFound("Staff member not found.")
+        raise NotFound(_("Staff member not found."))
     return user
 
 

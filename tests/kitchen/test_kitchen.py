@@ -130,3 +130,40 @@ def test_serving_the_last_order_ends_the_table_session(app):
         kitchen.post(f"/s/{shop.slug}/kitchen/orders/{order.id}/advance", data={"from": status})
     db.session.expire_all()
     assert db.session.get(TableSession, session.id).is_active is False
+
+
+def _kitchen_refusals(app, shop, lang):  # type: ignore[no-untyped-def]
+    """Another screen moved the card first (a toast, htmx), nothing served to recall, an order
+    that is not in the kitchen (full pages)."""
+    order = make_order(shop, make_product(shop), paid=True)
+    one, two = kitchen_client(app, shop), kitchen_client(app, shop, pin="161803")
+    if lang:
+        two.set_cookie("shopqr_lang", lang)
+    base = f"/s/{shop.slug}/kitchen"
+    assert one.post(f"{base}/orders/{order.id}/advance", data={"from": "queued"}).status_code \
+        == 303
+    clash = two.post(f"{base}/orders/{order.id}/advance", data={"from": "queued"},
+                     headers={"HX-Request": "true"})
+    assert clash.status_code == 409 and clash.headers["HX-Retarget"] == "#toast"
+    recall = two.post(f"{base}/recall")
+    missing = two.post(f"{base}/orders/{order.id + 1000}/advance")
+    assert (recall.status_code, missing.status_code) == (409, 404)
+    return clash.text, recall.text, missing.text
+
+
+def test_kitchen_messages_in_khmer(app, khmer):
+    clash, recall, missing = _kitchen_refusals(app, make_shop(), "km")
+    assert khmer["Sorry"] in clash
+    assert khmer["Someone else already moved this order."] in clash
+    assert khmer["No served order to recall."] in recall
+    assert khmer["Order not found."] in missing
+    for english, text in [("Someone else", clash), ("No served order", recall),
+                          ("Order not found", missing)]:
+        assert english not in text
+
+
+def test_kitchen_messages_in_english_are_unchanged(app):
+    clash, recall, missing = _kitchen_refusals(app, make_shop(), None)
+    assert "Sorry:</strong> Someone else already moved this order." in clash
+    assert "No served order to recall." in recall
+    assert "Order not found." in missing

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from shopqr.extensions import db
 from shopqr.models import AuditLog, Order, TableSession
 from shopqr.services import pos, tables
+from shopqr.services.money import format_money
 from tests.factories import (
     group_id,
     make_order,
@@ -20,6 +21,8 @@ from tests.factories import (
     option_id,
     sign_in_staff,
 )
+
+HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -254,3 +257,82 @@ def test_every_pos_action_is_audited(app, cashier_client):
     cashier.post(f"{base}/tables/{table.id}/close")
     actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.shop_id == shop.id)))
     assert {"pos.cash_received", "pos.void", "pos.close_table"} <= actions
+
+
+def _cash_screens(cashier, shop, order):  # type: ignore[no-untyped-def]
+    """What the cashier sees for: too little cash, a typo in the dollars, a blank void reason,
+    closing a free table, then paying (the toast with the change)."""
+    base = f"/s/{shop.slug}/pos"
+    free = make_table(shop, "Patio")
+    short = cashier.post(f"{base}/orders/{order.id}/cash", data={"usd": "2"})
+    typo = cashier.post(f"{base}/orders/{order.id}/change", data={"usd": "abc"}, headers=HX)
+    void = cashier.post(f"{base}/orders/{order.id}/cancel", data={"reason": " "})
+    close = cashier.post(f"{base}/tables/{free.id}/close")
+    assert (short.status_code, typo.status_code, void.status_code, close.status_code) == (
+        422, 200, 422, 409)
+    paid = cashier.post(f"{base}/orders/{order.id}/cash", data={"usd": "10"}, headers=HX)
+    assert paid.status_code == 200
+    return short.text, typo.text, void.text, close.text, paid.text
+
+
+def test_cashier_messages_in_khmer(app, cashier_client, khmer):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop, "Latte", "2.50"), 2)
+    cashier = cashier_client(shop)
+    cashier.set_cookie("shopqr_lang", "km")
+    short, typo, void, close, paid = _cash_screens(cashier, shop, order)
+    assert khmer["Not enough: %(short)s short of %(total)s."] % {
+        "short": "$3.00", "total": "$5.00"} in short
+    assert khmer["%(field)s must be a number."] % {"field": khmer["US dollars received"]} in typo
+    assert khmer["Give a reason."] in void
+    assert khmer["%(table)s is already free."] % {"table": "Patio"} in close
+    change = pos.compute_change(shop, order.total, "10", "")
+    summary = khmer["change %(change)s = %(usd)s + %(khr)s (or %(all_khr)s)"] % {
+        "change": "$5.00", "usd": "$5.00", "khr": format_money(change.split_khr, "KHR"),
+        "all_khr": format_money(change.change_khr, "KHR")}
+    assert khmer["#%(number)s paid: %(change)s"] % {"number": order.seq, "change": summary} in paid
+    for english, text in [("Not enough", short), ("must be a number", typo),
+                          ("Give a reason", void), ("is already free", close),
+                          (f"#{order.seq} paid: change", paid)]:
+        assert english not in text
+
+
+def test_cashier_messages_in_english_are_unchanged(app, cashier_client):
+    shop = make_shop()
+    order = make_order(shop, make_product(shop, "Latte", "2.50"), 2)
+    short, typo, void, close, paid = _cash_screens(cashier_client(shop), shop, order)
+    assert "Not enough: $3.00 short of $5.00." in short
+    assert "US dollars received must be a number." in typo
+    assert "Give a reason." in void
+    assert "Patio is already free." in close
+    assert f"#{order.seq} paid: change $5.00 = $5.00 + 0៛ (or 20,500៛)" in paid
+    db.session.expire_all()
+    assert db.session.scalar(select(AuditLog.detail).where(
+        AuditLog.action == "pos.cash_received")).endswith("change $5.00 = $5.00 + 0៛ (or 20,500៛)")
+
+
+def test_walk_in_ticket_errors_in_khmer(app, cashier_client, khmer):
+    shop = make_shop()
+    latte = make_product(shop, "Latte", "2.50")
+    cashier = cashier_client(shop)
+    cashier.set_cookie("shopqr_lang", "km")
+    base = f"/s/{shop.slug}/pos"
+    cashier.post(f"{base}/ticket/items", data={"product_id": latte.id})
+    latte.is_available = False
+    db.session.commit()
+    response = cashier.post(f"{base}/ticket/checkout",
+                            data={"method": "cash", "checkout_key": "t" * 24}, headers=HX)
+    assert response.status_code == 422
+    assert khmer["%(name)s is sold out. Remove it to go on."] % {"name": "Latte"} in response.text
+    assert "sold out" not in response.text
+
+
+@pytest.mark.parametrize("lang", ["en", "km"])
+def test_names_in_translated_messages_are_escaped(app, cashier_client, lang):
+    shop = make_shop()
+    table = make_table(shop, "<i>Patio</i>")
+    cashier = cashier_client(shop)
+    cashier.set_cookie("shopqr_lang", lang)
+    response = cashier.post(f"/s/{shop.slug}/pos/tables/{table.id}/close", headers=HX)
+    assert response.status_code == 409
+    assert "&lt;i&gt;Patio&lt;/i&gt;" in response.text and "<i>Patio</i>" not in response.text

@@ -388,3 +388,57 @@ def test_owner_of_shop_a_is_not_signed_in_at_shop_b(app, owned):
         response.headers["Location"]
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0
     assert db.session.scalar(select(func.count()).select_from(Transaction)) == 0
+
+
+def _owner_refusals(client, shop):  # type: ignore[no-untyped-def]
+    """A price that is not a number, a category with no name, a weak PIN, a table name taken,
+    a file that is not a photo, a product that does not exist."""
+    base = f"/s/{shop.slug}/settings"
+    price = client.post(f"{base}/menu/products", data={"name": "Tea", "price": "abc"})
+    unnamed = client.post(f"{base}/menu/categories", data={"name": " "})
+    pin = client.post(f"{base}/staff/add", data={"name": "Lina", "role": "barista",
+                                                 "pin": "1234"})
+    assert client.post(f"{base}/tables/add", data={"name": "Patio"}).status_code == 303
+    taken = client.post(f"{base}/tables/add", data={"name": "Patio"})
+    photo = client.post(f"{base}/menu/products", data={
+        "name": "Bad Photo", "price": "1", "image": (io.BytesIO(b"not a photo"), "a.jpg")},
+        content_type="multipart/form-data")
+    missing = client.get(f"{base}/menu/products/999999")
+    statuses = [r.status_code for r in (price, unnamed, pin, taken, photo, missing)]
+    assert statuses == [422, 422, 422, 422, 422, 404]
+    return price.text, unnamed.text, pin.text, taken.text, photo.text, missing.text
+
+
+def test_owner_messages_in_khmer(owned, khmer):
+    shop, _, client = owned
+    client.set_cookie("shopqr_lang", "km")
+    price, unnamed, pin, taken, photo, missing = _owner_refusals(client, shop)
+    assert khmer["%(field)s must be a number."] % {"field": khmer["Price"]} in price
+    assert khmer["%(label)s is required."] % {"label": khmer["Name"]} in unnamed
+    assert khmer["A PIN must be 6 digits."] in pin
+    assert khmer["There is already a table called %(name)s."] % {"name": "Patio"} in taken
+    assert khmer["That file is not a photo we can read."] in photo
+    assert khmer["Product not found."] in missing
+    for english, text in [("must be a number", price), ("is required", unnamed),
+                          ("6 digits", pin), ("already a table", taken),
+                          ("not a photo", photo), ("Product not found", missing)]:
+        assert english not in text
+    # Without the cookie, the browser's language counts.
+    client.delete_cookie("shopqr_lang")
+    browser = client.post(f"/s/{shop.slug}/settings/tables/999999", data={"name": "x"},
+                          headers={"Accept-Language": "km-KH,km;q=0.9"})
+    assert browser.status_code == 404 and khmer["Table not found."] in browser.text
+    assert "Table not found" not in browser.text
+
+
+def test_owner_messages_in_english_are_unchanged(owned):
+    shop, _, client = owned
+    price, unnamed, pin, taken, photo, missing = _owner_refusals(client, shop)
+    assert "Price must be a number." in price
+    assert "Name is required." in unnamed
+    assert "A PIN must be 6 digits." in pin
+    assert "There is already a table called Patio." in taken
+    assert "That file is not a photo we can read." in photo
+    assert "Product not found." in missing
+    gone = client.post(f"/s/{shop.slug}/settings/tables/999999", data={"name": "x"})
+    assert gone.status_code == 404 and "Table not found." in gone.text
