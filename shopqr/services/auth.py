@@ -87,24 +87,25 @@ def sign_in_with_pin(
 ) -> User:
     """The staff member whose PIN this is, or SignInError. The caller commits either way
     (failures must be stored)."""
-    generic = "That PIN did not work. Try again."
+    generic = _l("That PIN did not work. Try again.")
     device_counter = _counter(db, f"pin:{shop.id}", device[:120])
     wait = _remaining(device_counter.failures, device_counter.last_failed_at, now)
     try:
         uid = int(str(user_id))
     except ValueError:
-        raise SignInError("Choose your name first.", 422) from None
+        raise SignInError(_l("Choose your name first."), 422) from None
     user = db.scalar(
         select(User).where(User.id == uid, User.shop_id == shop.id, User.is_active.is_(True))
     )
     if user is None:
-        raise SignInError("Choose your name first.", 422)
+        raise SignInError(_l("Choose your name first."), 422)
     if user.locked_at is not None:
-        raise SignInError("This account is locked after too many wrong PINs. Ask the owner to "
-                          "unlock it.", 423)
+        raise SignInError(_l("This account is locked after too many wrong PINs. Ask the owner "
+                             "to unlock it."), 423)
     wait = max(wait, _remaining(user.failed_pin_attempts, user.last_failed_at, now))
     if wait:
-        raise SignInError(f"Too many wrong PINs. Wait {wait} seconds and try again.", 429)
+        raise SignInError(_l("Too many wrong PINs. Wait %(seconds)s seconds and try again.",
+                             seconds=wait), 429)
     if check_secret(user.pin_hash, (pin or "").strip()):
         user.failed_pin_attempts = 0
         user.last_failed_at = None
@@ -120,8 +121,8 @@ def sign_in_with_pin(
         user.locked_at = now
         db.add(AuditLog(shop_id=shop.id, user_id=user.id, action="staff.locked",
                         detail=f"{user.failed_pin_attempts} wrong PINs"))
-        raise SignInError("This account is now locked after too many wrong PINs. Ask the owner "
-                          "to unlock it.", 423)
+        raise SignInError(_l("This account is now locked after too many wrong PINs. Ask the "
+                             "owner to unlock it."), 423)
     raise SignInError(generic, 401)
 
 
@@ -137,10 +138,12 @@ def sign_in_with_password(
     )
     if user is not None:
         if user.locked_at is not None:
-            raise SignInError("This account is locked. Ask platform support to unlock it.", 423)
+            raise SignInError(_l("This account is locked. Ask platform support to unlock it."),
+                              423)
         wait = max(wait, _remaining(user.failed_password_attempts, user.last_failed_at, now))
     if wait:
-        raise SignInError(f"Too many failed sign-ins. Wait {wait} seconds and try again.", 429)
+        raise SignInError(_l("Too many failed sign-ins. Wait %(seconds)s seconds and try again.",
+                             seconds=wait), 429)
     if user is not None and check_secret(user.password_hash, password or ""):
         user.failed_password_attempts = 0
         device_counter.failures = 0
@@ -152,7 +155,7 @@ def sign_in_with_password(
     if user is not None:
         user.failed_password_attempts += 1
         user.last_failed_at = now
-    raise SignInError("Email or password is wrong.", 401)
+    raise SignInError(_l("Email or password is wrong."), 401)
 
 
 def unlock(db: Session, shop: Shop, user: User, *, by: User) -> None:

@@ -46,3 +46,23 @@ def test_sign_in_pages_offer_the_switch_before_anyone_signs_in(client, path):
     assert page.status_code == 200
     action, back, lang = _switch(page.text)
     assert action == f"/s/{shop.slug}/lang" and back == f"/s/{shop.slug}/{path}" and lang == "km"
+
+
+def test_the_pin_pad_refuses_in_khmer(client, khmer):
+    shop = make_shop()
+    user = make_staff(shop, pin="481516")
+    client.set_cookie("shopqr_lang", "km")
+    base = f"/s/{shop.slug}/staff/sign-in"
+    wrong = client.post(base, data={"user_id": user.id, "pin": "000001"},
+                        headers={"HX-Request": "true"})
+    assert wrong.status_code == 401
+    assert khmer["That PIN did not work. Try again."] in wrong.text
+    assert "did not work" not in wrong.text
+    for _ in range(3):
+        delayed = client.post(base, data={"user_id": user.id, "pin": "000001"})
+    assert delayed.status_code == 429
+    expected = khmer["Too many wrong PINs. Wait %(seconds)s seconds and try again."]
+    before, after = expected.split("%(seconds)s")
+    assert re.search(re.escape(before) + r"\d+" + re.escape(after), delayed.text)
+    nameless = client.post(base, data={"user_id": "x", "pin": "481516"})
+    assert nameless.status_code == 422 and khmer["Choose your name first."] in nameless.text
