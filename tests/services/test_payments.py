@@ -141,6 +141,23 @@ def test_wrong_amount_or_currency_flags_the_order_and_does_not_pay_it(
     assert "Bakong reported" in order.flag_reason
 
 
+def test_a_fresh_qr_is_checked_every_two_seconds_whatever_the_ticks_jitter(client, app,
+                                                                          live_server):
+    """Ticks come every second but each starts a few milliseconds late, by a different amount.
+    A check due 2 s after the last one must happen on the second tick after it, not slip to
+    the third (3 s) when that tick started a little less late: the guest pays, and the
+    barista should see it within about two seconds."""
+    shop = make_shop()
+    order = place_khqr_order(client, shop)
+    md5 = txn_of(order).md5
+    first = txn_of(order).next_check_at + timedelta(milliseconds=9)
+    assert poller.poll_once(app, "p1", now=first).checked == [md5]
+    assert poller.poll_once(app, "p1", now=first + timedelta(seconds=1)).checked == []
+    second_tick_later = first + timedelta(seconds=2, milliseconds=-6)
+    assert poller.poll_once(app, "p1", now=second_tick_later).checked == [md5]
+    assert sim_checks(live_server, md5) == 2
+
+
 def test_bakong_outage_backs_off_then_recovers_and_nothing_is_lost(client, app, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
