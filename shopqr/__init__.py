@@ -91,9 +91,10 @@ def _limit_per_route_only(app: Flask) -> None:
 
 
 def _tune_pool(app: Flask) -> None:
+    """With the pool's own reset off (the MariaDB defaults above), shopqr.db_pool does it, and
+    pings idle connections; whatever else instance/config.py changed in the engine options."""
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    if options.get("pool_pre_ping") is False and options.get("pool_reset_on_return",
-                                                               "rollback") is None:
+    if "pool_reset_on_return" in options and options["pool_reset_on_return"] is None:
         from shopqr import db_pool
         from shopqr.extensions import db
 

@@ -71,8 +71,16 @@ def test_a_request_rolls_back_once_and_does_not_ping_a_connection_in_use(
     assert pings.calls == 0  # stock pool_pre_ping: 10
 
 
-def test_a_connection_returned_mid_transaction_is_still_rolled_back(hot_app: Flask) -> None:
-    with hot_app.app_context():
+@pytest.fixture(params=["defaults", "pre-ping from instance/config.py"])
+def any_app(request: pytest.FixtureRequest, database_url: str) -> Iterator[Flask]:
+    """shopqr's defaults, and an owner's instance/config.py that turns pool_pre_ping back on."""
+    extra = {} if request.param == "defaults" else {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}
+    yield from _app(database_url, **extra)
+
+
+def test_a_connection_returned_mid_transaction_is_still_rolled_back(any_app: Flask) -> None:
+    with any_app.app_context():
         engine = db.engine
     raw = engine.raw_connection()
     cur = raw.cursor()
