@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
-from flask_babel import LazyString
+from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -110,15 +110,12 @@ class Change:
     split_khr: Decimal  # ... and the rest in riel
 
     def describe(self, currency: str) -> str:
-        """For the audit log: always English."""
-        if currency == "USD":
-            return (f"change {format_money(self.change, 'USD')} = "
-                    f"{format_money(self.split_usd, 'USD')} + {format_money(self.split_khr, 'KHR')}"
-                    f" (or {format_money(self.change_khr, 'KHR')})")
-        return f"change {format_money(self.change, 'KHR')}"
+        """For the audit log: summary() in English, whatever the screen's language."""
+        with force_locale("en"):
+            return str(self.summary(currency))
 
     def summary(self, currency: str) -> LazyString:
-        """For the cashier: describe() in the language of the screen."""
+        """For the cashier, in the language of the screen."""
         if currency == "USD":
             return _l("change %(change)s = %(usd)s + %(khr)s (or %(all_khr)s)",
                       change=format_money(self.change, "USD"),

@@ -295,6 +295,9 @@ def test_cashier_messages_in_khmer(app, cashier_client, khmer):
                           ("Give a reason", void), ("is already free", close),
                           (f"#{order.seq} paid: change", paid)]:
         assert english not in text
+    db.session.expire_all()  # the audit log stays English whatever the screen's language
+    assert db.session.scalar(select(AuditLog.detail).where(
+        AuditLog.action == "pos.cash_received")).endswith("change $5.00 = $5.00 + 0៛ (or 20,500៛)")
 
 
 def test_cashier_messages_in_english_are_unchanged(app, cashier_client):
