@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 
 class DomainError(Exception):
@@ -29,3 +30,16 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     status = 404
+
+
+def clean_text(raw: str | None, label: str | LazyString, limit: int, *,
+               required: bool) -> str | None:
+    """Text typed by staff, trimmed; None when empty. ``label`` names the field in the message
+    (a translation)."""
+    value = (raw or "").strip()
+    if required and not value:
+        raise DomainError(_l("%(label)s is required.", label=label))
+    if len(value) > limit:
+        raise DomainError(_l("%(label)s can be at most %(limit)s characters.", label=label,
+                             limit=limit))
+    return value or None

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopqr.models import Category, Option, OptionGroup, Product, Shop, User
-from shopqr.services import DomainError, NotFound
+from shopqr.services import NotFound, clean_text
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import parse_amount
 from shopqr.services.pos import audit
@@ -21,17 +20,6 @@ def bump(db: Session, shop: Shop) -> None:
     db.execute(update(Shop).where(Shop.id == shop.id)
                .values(menu_version=Shop.menu_version + 1)
                .execution_options(synchronize_session="fetch"))
-
-
-def _text(raw: str | None, field: str | LazyString, limit: int, *,
-          required: bool = True) -> str | None:
-    value = (raw or "").strip()
-    if required and not value:
-        raise DomainError(_l("%(label)s is required.", label=field))
-    if len(value) > limit:
-        raise DomainError(_l("%(label)s can be at most %(limit)s characters.", label=field,
-                             limit=limit))
-    return value or None
 
 
 def _id(raw: object) -> int:
@@ -76,8 +64,8 @@ def load_option(db: Session, shop: Shop, option_id: object) -> Option:
 
 def save_category(db: Session, shop: Shop, *, name: str | None, name_km: str | None,
                   category: Category | None = None) -> Category:
-    clean = _text(name, _l("Name"), 60)
-    clean_km = _text(name_km, _l("Khmer name"), 60, required=False)
+    clean = clean_text(name, _l("Name"), 60, required=True)
+    clean_km = clean_text(name_km, _l("Khmer name"), 60, required=False)
     if category is None:
         last = db.scalar(select(Category.sort_order).where(Category.shop_id == shop.id)
                          .order_by(Category.sort_order.desc()).limit(1))
@@ -110,10 +98,10 @@ def delete_category(db: Session, shop: Shop, category: Category) -> None:
 
 def save_product(db: Session, shop: Shop, form: dict[str, str], *,
                  product: Product | None = None, image: str | None = None) -> Product:
-    name = _text(form.get("name"), _l("Name"), 80)
-    name_km = _text(form.get("name_km"), _l("Khmer name"), 80, required=False)
-    description = _text(form.get("description"), _l("Description"), 1000, required=False)
-    description_km = _text(form.get("description_km"), _l("Khmer description"), 1000,
+    name = clean_text(form.get("name"), _l("Name"), 80, required=True)
+    name_km = clean_text(form.get("name_km"), _l("Khmer name"), 80, required=False)
+    description = clean_text(form.get("description"), _l("Description"), 1000, required=False)
+    description_km = clean_text(form.get("description_km"), _l("Khmer description"), 1000,
                            required=False)
     price = parse_amount(form.get("price"), shop.currency, field=_l("Price"))
     category = None
@@ -149,7 +137,7 @@ def set_sold_out(db: Session, bus: EventBus, shop: Shop, product: Product, sold_
 
 
 def add_group(db: Session, shop: Shop, product: Product, name: str | None) -> OptionGroup:
-    group = OptionGroup(name=_text(name, _l("Group name"), 40) or "",
+    group = OptionGroup(name=clean_text(name, _l("Group name"), 40, required=True) or "",
                         sort_order=len(product.option_groups))
     product.option_groups.append(group)
     bump(db, shop)
@@ -164,7 +152,7 @@ def delete_group(db: Session, shop: Shop, group: OptionGroup) -> None:
 
 def add_option(db: Session, shop: Shop, group: OptionGroup, name: str | None,
                extra: str | None) -> Option:
-    option = Option(name=_text(name, _l("Option name"), 40) or "",
+    option = Option(name=clean_text(name, _l("Option name"), 40, required=True) or "",
                     extra_price=parse_amount(extra or "0", shop.currency, field=_l("Extra price")),
                     is_default=not group.options, sort_order=len(group.options))
     group.options.append(option)

@@ -27,7 +27,15 @@ from shopqr.models import (
     epoch_ms,
     utcnow,
 )
-from shopqr.services import DomainError, NotFound, auth, images, menu_admin, shops
+from shopqr.services import (
+    DomainError,
+    NotFound,
+    auth,
+    clean_text,
+    images,
+    menu_admin,
+    shops,
+)
 from shopqr.services import tables as table_service
 from shopqr.services.bakong import token_warning
 from shopqr.services.events import get_bus
@@ -484,13 +492,7 @@ def payments() -> tuple[str, int]:
 
 def _text(form: dict[str, str], key: str, label: str, limit: int,
           required: bool = False) -> str | None:
-    value = (form.get(key) or "").strip()
-    if required and not value:
-        raise DomainError(_("%(label)s is required.", label=label))
-    if len(value) > limit:
-        raise DomainError(_("%(label)s can be at most %(limit)s characters.", label=label,
-                            limit=limit))
-    return value or None
+    return clean_text(form.get(key), label, limit, required=required)
 
 
 @bp.post("/payments")
