@@ -31,7 +31,8 @@ CHECKED_IN = "shopqr_checked_in_at"  # on the pool record: time.monotonic() of t
 
 def tune(engine: Engine, *, ping_idle_seconds: float) -> None:
     """Install the idle-only ping and the single reset on a server database's engine. The
-    engine must be created with ``pool_pre_ping=False`` and ``pool_reset_on_return=None``."""
+    engine must be created with ``pool_reset_on_return=None`` (this is its reset) and, for the
+    ping to save anything, ``pool_pre_ping=False``."""
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:

@@ -1,8 +1,8 @@
 """The Bakong poller: one per deployment, chosen by a lease row in the database.
 
 Every tick (1 s) the lease holder checks each due md5 once (due: by the start of the tick, give
-or take half a tick). A process that does not hold the
-lease does nothing; when the holder dies its lease runs out and another process takes over."""
+or take half a tick). A process that does not hold the lease does nothing; when the holder dies
+its lease runs out and another process takes over."""
 
 from __future__ import annotations
 
