@@ -142,7 +142,8 @@ def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str
 
 def app_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
     return {"DATABASE_URL": database_url, "SECRET_KEY": "bench-secret",
-            "SCHEDULER_ENABLED": "0", **extra}
+            "SHOPQR_ENV": "development", "BAKONG_SIMULATOR": "1", "SCHEDULER_ENABLED": "0",
+            **extra}
 
 
 def prepare_database(kind: str, workdir: Path) -> str:
@@ -153,7 +154,8 @@ def prepare_database(kind: str, workdir: Path) -> str:
                         "DROP DATABASE IF EXISTS shopqr_bench; CREATE DATABASE shopqr_bench "
                         "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"], check=True)
         url = MARIADB_URL
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret",
+           "SHOPQR_ENV": "development", "BAKONG_SIMULATOR": "1"}
     for slug, count in ((SLUG, 60), ("bench-10", 10)):
         subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), slug, str(count)],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -227,6 +229,7 @@ def queries_per_menu(database_url: str) -> dict[str, int]:
     """Count SQL statements for one menu page in-process (10 vs 60 products)."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["SCHEDULER_ENABLED"] = "0"  # no poller in this process: it would take the lease
+    os.environ.update(SECRET_KEY="bench-secret", SHOPQR_ENV="development", BAKONG_SIMULATOR="1")
     from sqlalchemy import event
 
     from shopqr import create_app

@@ -8,6 +8,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -e .
+# The demo is development: the built-in Bakong simulator, a development key. Without these two
+# shopqr starts as production (a real SECRET_KEY required, no simulator).
+export SHOPQR_ENV=development BAKONG_SIMULATOR=1
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"
 .venv/bin/flask --app app demo
 echo

@@ -8,8 +8,9 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shopqr.config import Defaults, env_overrides
+from shopqr.config import DEVELOPMENT_SECRET_KEY, Defaults, env_overrides
 from shopqr.sessions import CachedSerializerSessionInterface
 
 
@@ -24,6 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.update(test_config)
     _finish_config(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
 
     from shopqr import cli, extensions, filters, i18n, media, ops
     from shopqr.services import events, poller
@@ -109,11 +114,25 @@ def _migrations_dir() -> str:
 def _finish_config(app: Flask) -> None:
     cfg = app.config
     os.makedirs(app.instance_path, exist_ok=True)
+    if cfg["SHOPQR_ENV"] not in ("production", "development"):
+        raise RuntimeError(f"SHOPQR_ENV must be production or development, not "
+                           f"{cfg['SHOPQR_ENV']!r}")
     if cfg["SHOPQR_ENV"] == "production":
-        if cfg["SECRET_KEY"] == Defaults.SECRET_KEY:
-            raise RuntimeError("Set SECRET_KEY (environment or instance/config.py) in production")
+        if not cfg.get("SECRET_KEY") or cfg["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
+            raise RuntimeError(
+                "shopqr runs as production unless SHOPQR_ENV=development, and production "
+                "needs a secret SECRET_KEY (environment or instance/config.py), for example "
+                "the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'. "
+                "For the demo, run ./scripts/demo.sh.")
+        if cfg["BAKONG_SIMULATOR"]:
+            raise RuntimeError("BAKONG_SIMULATOR is for development: in production anyone "
+                               "could mark orders paid through it. Unset it, or set "
+                               "SHOPQR_ENV=development on a machine that takes no real money.")
         cfg["SESSION_COOKIE_SECURE"] = True
-        cfg["BAKONG_SIMULATOR"] = False
+    elif not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+    if not isinstance(cfg["TRUSTED_PROXIES"], int) or cfg["TRUSTED_PROXIES"] < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxies, 0 or more")
     uri = cfg.get("SQLALCHEMY_DATABASE_URI") or cfg.get("DATABASE_URL")
     if not uri:
         uri = "sqlite:///" + os.path.join(app.instance_path, "shopqr.sqlite")

@@ -19,12 +19,18 @@ ENV_SETTINGS: dict[str, type] = {
     "SHOPQR_ENV": str,
     "DB_POOL_SIZE": int,
     "DB_PING_IDLE_SECONDS": int,
+    "TRUSTED_PROXIES": int,
 }
+
+# The key of the development settings (scripts/demo.sh, the tests). Production refuses it.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 
 
 class Defaults:
-    SHOPQR_ENV = "development"  # "production" turns off the simulator and forces secure cookies
-    SECRET_KEY = "dev-only-not-secret"
+    # Safe by default: "production" needs a real SECRET_KEY, forces secure cookies and refuses
+    # the simulator. The demo and the tests choose "development" explicitly.
+    SHOPQR_ENV = "production"
+    SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled from DATABASE_URL or instance/shopqr.sqlite
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Database connections one process keeps open (as many again may open under a burst). Kept
@@ -54,12 +60,17 @@ class Defaults:
     BAKONG_API_URL = None  # None: the built-in simulator at <PUBLIC_BASE_URL>/_bakong
     BAKONG_TOKEN = None
     BAKONG_EMAIL = None
-    BAKONG_SIMULATOR = True
+    BAKONG_SIMULATOR = False  # the built-in simulator: development only, when set explicitly
     BAKONG_CONNECT_TIMEOUT = 3.0
     BAKONG_READ_TIMEOUT = 8.0
     KHQR_TTL_SECONDS = 600  # NBC: at most 10 minutes
     PAYMENT_GRACE_SECONDS = 30 * 60  # keep polling this long after a QR expires
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # How many reverse proxies in front of shopqr to believe (X-Forwarded-For/-Proto/-Host,
+    # through Werkzeug's ProxyFix). 0: none, the client address is the connection's. Behind one
+    # proxy that sets these headers, 1; never more than the proxies really there, or clients
+    # can forge their address and escape the per-device sign-in limits.
+    TRUSTED_PROXIES = 0
     SCHEDULER_ENABLED = True
     STAFF_IDLE_SECONDS = 30 * 60  # staff are signed out after this long without a request
     SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}

@@ -13,6 +13,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from shopqr.models.base import epoch_ms
+from shopqr.services import bakong
 from shopqr.services.money import format_money
 
 SHOP_TZ = ZoneInfo("Asia/Phnom_Penh")
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["qr_svg"] = qr_svg
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["renewal_notice"] = renewal_notice
+    app.jinja_env.globals["bakong_configured"] = lambda: bakong.configured(app.config)
     app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time

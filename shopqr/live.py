@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, abort, current_app, g, request, session
 from markupsafe import Markup
 
 from shopqr.extensions import db, sock
-from shopqr.models import Shop, User
+from shopqr.models import Shop
+from shopqr.services import logins
 from shopqr.services.auth import can_use
 from shopqr.services.events import Event, get_bus
 
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 1.0
+# How often an open staff socket checks that its sign-in still holds (an event makes it check
+# at once; this covers a missed event).
+CHECK_SECONDS = 3.0
 
 
 class SharedRenders:
@@ -62,31 +68,38 @@ shared_renders = SharedRenders()
 def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: ignore[no-untyped-def]
                  render_event: Callable[[Event], str | None],
                  still_allowed: Callable[[], bool] | None = None,
-                 share_key: str | None = None) -> None:
+                 share_key: str | None = None, user_id: int | None = None) -> None:
     """Send a full snapshot, then a fragment per event, until the client goes away. Sockets
-    with the same ``share_key`` receive the same markup, rendered once per event."""
+    with the same ``share_key`` receive the same markup, rendered once per event.
+
+    ``still_allowed`` is asked every CHECK_SECONDS, and at once when an event says the access
+    of ``user_id`` changed (signed out, PIN reset or locked, removed, new role); when it says
+    no, the socket closes with 1008, which the page does not reconnect after."""
     bus = get_bus(current_app._get_current_object())  # type: ignore[attr-defined]
     with bus.subscribe(shop_id) as sub:
         try:
             ws.send(render_snapshot())
         finally:
             db.session.remove()
-        idle_ticks = 0
+        next_check = time.monotonic() + CHECK_SECONDS
         while ws.connected:
             ev = sub.get(timeout=WAIT_SECONDS)
+            check_now = ev is not None and ev.kind == logins.ACCESS_CHANGED \
+                and ev.data.get("user_id") == user_id
+            if still_allowed is not None and (check_now or time.monotonic() >= next_check):
+                next_check = time.monotonic() + CHECK_SECONDS
+                try:
+                    allowed = still_allowed()
+                finally:
+                    db.session.remove()
+                if not allowed:
+                    ws.close(reason=1008, message="signed out")
+                    return
             if sub.overflowed:  # fell behind: resync from the database
                 sub.overflowed = False
                 _send(ws, render_snapshot)
                 continue
-            if ev is None:
-                idle_ticks += 1
-                if still_allowed is not None and idle_ticks % 30 == 0:
-                    try:
-                        if not still_allowed():
-                            ws.close(reason=1008, message="signed out")
-                            return
-                    finally:
-                        db.session.remove()
+            if ev is None or ev.kind == logins.ACCESS_CHANGED:
                 continue
             if share_key is None:
                 _send(ws, lambda ev=ev: render_event(ev))
@@ -110,21 +123,24 @@ def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup
     a staff member of THIS shop with access to `screen` is signed in; then `render(shop)`
     as a snapshot and again after every event of the shop (of `kinds`, if given). With
     `shared`, one render per event serves every socket of the shop in this process."""
-    from shopqr.staff.auth import current_staff
+    from shopqr.staff.auth import SESSION_KEY, current_staff
 
     endpoint = f"{bp.name}.socket"
 
     @bp.before_request
     def _refuse_unauthorized_socket() -> None:
         if request.endpoint == endpoint:
+            if not same_origin(request.headers.get("Origin")):
+                abort(403)  # another site's page riding on the staff cookie
             user = current_staff(g.shop, touch=False)
             if user is None or not can_use(user.role, screen):
                 abort(403)
             g.staff = user
+            g.staff_sid = session[SESSION_KEY]["sid"]
 
     @sock.route("/ws", bp=bp, endpoint="socket")
     def socket(ws) -> None:  # type: ignore[no-untyped-def]
-        shop_id, user_id = g.shop.id, g.staff.id
+        shop_id, user_id, sid = g.shop.id, g.staff.id, g.staff_sid
         db.session.remove()
 
         def snapshot() -> str:
@@ -134,8 +150,17 @@ def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup
             return snapshot() if kinds is None or ev.kind in kinds else None
 
         def allowed() -> bool:
-            staff = db.session.get(User, user_id)
-            return bool(staff and staff.is_active and not staff.locked_at)
+            staff = logins.live_user(db.session, sid, "staff", shop_id)
+            return bool(staff and staff.id == user_id and not staff.locked_at
+                        and can_use(staff.role, screen))
 
         serve_socket(ws, shop_id, snapshot, on_event, allowed,
-                     share_key=f"{bp.name}:{shop_id}" if shared else None)
+                     share_key=f"{bp.name}:{shop_id}" if shared else None, user_id=user_id)
+
+
+def same_origin(origin: str | None) -> bool:
+    """True unless the request comes from a page of another site. Browsers send Origin with
+    every websocket handshake; a client without one (no browser) carries no victim's cookie."""
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.host.lower()

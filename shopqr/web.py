@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -10,6 +12,7 @@ from flask import (
     make_response,
     redirect,
     request,
+    session,
 )
 from markupsafe import Markup
 from sqlalchemy import select
@@ -31,6 +34,25 @@ def send_to_sign_in(target: str) -> Response:
     if request.method != "GET":
         abort(401)
     return redirect(target, 303)
+
+
+def safe_next(target: str | None, prefix: str) -> str | None:
+    """Where to go after a form (a sign-in, the language switch): a path on this site under
+    `prefix`, else None. No scheme or host, no `//` or backslash (a browser reads those as
+    another host), no control characters (a CR/LF cannot go into a Location header)."""
+    if not target or not target.startswith(prefix) or not target.isprintable():
+        return None
+    if "//" in target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else None
+
+
+def rotate_csrf_token() -> None:
+    """A new CSRF token after a sign-in: one seen before it (say, on a shared device) no longer
+    works. Flask-WTF makes the new one on its next use."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
 
 
 def load_shop(slug: str) -> Shop:

@@ -64,6 +64,10 @@ class CSRFClient(FlaskClient):
 def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
+        # Production is the default; tests choose development and the simulator explicitly,
+        # as scripts/demo.sh does.
+        "SHOPQR_ENV": "development",
+        "BAKONG_SIMULATOR": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SCHEDULER_ENABLED": False,

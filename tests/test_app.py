@@ -19,21 +19,59 @@ def clean_env(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
     monkeypatch.setenv("SCHEDULER_ENABLED", "0")
+    monkeypatch.setenv("SHOPQR_ENV", "development")  # the tests of production unset it
     return monkeypatch
 
 
-def test_defaults_use_sqlite_in_the_instance_folder_and_the_simulator(monkeypatch):
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    app = create_app({"TESTING": True})
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    assert uri == "sqlite:///" + app.instance_path + "/shopqr.sqlite"
-    assert app.config["SHOPQR_ENV"] == "development"
-    assert app.config["BAKONG_SIMULATOR"] is True and "bakong_sim" in app.blueprints
+def test_an_empty_environment_is_production_and_will_not_start_without_a_secret_key(clean_env):
+    clean_env.delenv("DATABASE_URL")
+    clean_env.delenv("SHOPQR_ENV")
+    with pytest.raises(RuntimeError, match="SECRET_KEY") as refused:
+        create_app()
+    assert "./scripts/demo.sh" in str(refused.value)  # the message says what to do
+
+
+def test_production_defaults_expose_no_simulator_and_poll_nothing(clean_env, caplog):
+    """A deployment that forgets SHOPQR_ENV: production, so no "mark as paid" button, no
+    simulator routes, and with no BAKONG_API_URL a poller that checks nothing and says so."""
+    clean_env.delenv("SHOPQR_ENV")
+    clean_env.setenv("SECRET_KEY", "a-real-production-secret")
+    app = create_app()
+    assert app.config["SHOPQR_ENV"] == "production"
+    assert app.config["BAKONG_SIMULATOR"] is False and "bakong_sim" not in app.blueprints
+    assert not any(rule.rule.startswith("/_bakong") for rule in app.url_map.iter_rules())
+    assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
-    assert app.config["SESSION_COOKIE_SECURE"] is False
     assert app.config["KHQR_TTL_SECONDS"] <= 600  # NBC: a KHQR lives at most 10 minutes
+    client = app.test_client()
+    for path in ("/_bakong/pay", "/_bakong/faults", "/_bakong/v1/check_transaction_by_md5"):
+        assert client.post(path, json={"md5": "0" * 32}).status_code == 404
+        assert client.get(path).status_code == 404
+
+    from shopqr.services import bakong
+    from shopqr.services.poller import PollerThread
+
+    assert not bakong.configured(app.config)
+    with pytest.raises(bakong.BakongError, match="BAKONG_API_URL"):
+        bakong.client_from_config(app.config)
+    poller = PollerThread(app)
+    with caplog.at_level("WARNING"):
+        poller.tick()
+        poller.tick()  # said once, not every second
+    warnings = [r.getMessage() for r in caplog.records if "BAKONG_API_URL" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_development_settings_use_sqlite_in_the_instance_folder(monkeypatch):
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"TESTING": True, "SHOPQR_ENV": "development"})
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert uri == "sqlite:///" + app.instance_path + "/shopqr.sqlite"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    # the simulator only when asked for, even in development
+    assert app.config["BAKONG_SIMULATOR"] is False and "bakong_sim" not in app.blueprints
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["check_same_thread"] is False
 
 
@@ -83,20 +121,23 @@ def test_production_refuses_the_default_secret_key(clean_env):
         create_app({"SHOPQR_ENV": "production"})
 
 
-def test_production_turns_off_the_simulator_and_secures_cookies(clean_env):
+def test_production_refuses_the_simulator(clean_env):
     clean_env.setenv("SHOPQR_ENV", "production")
     clean_env.setenv("SECRET_KEY", "a-real-production-secret")
-    clean_env.setenv("BAKONG_SIMULATOR", "true")  # even when asked for, not in production
-    app = create_app()
-    assert app.config["BAKONG_SIMULATOR"] is False
-    assert "bakong_sim" not in app.blueprints
-    assert app.config["SESSION_COOKIE_SECURE"] is True
-    client = app.test_client()
-    assert client.post("/_bakong/v1/check_transaction_by_md5", json={"md5": "0" * 32}) \
-        .status_code == 404
+    clean_env.setenv("BAKONG_SIMULATOR", "true")
+    with pytest.raises(RuntimeError, match="BAKONG_SIMULATOR is for development"):
+        create_app()
 
 
-def test_development_keeps_the_simulator_routes(clean_env):
+def test_an_unknown_environment_name_is_refused(clean_env):
+    clean_env.setenv("SHOPQR_ENV", "staging")
+    with pytest.raises(RuntimeError, match="SHOPQR_ENV must be production or development"):
+        create_app()
+
+
+def test_development_serves_the_simulator_when_asked(clean_env):
+    clean_env.setenv("SHOPQR_ENV", "development")
+    clean_env.setenv("BAKONG_SIMULATOR", "1")
     app = create_app()
     assert "bakong_sim" in app.blueprints
     assert any(rule.rule.startswith("/_bakong/") for rule in app.url_map.iter_rules())
@@ -111,7 +152,7 @@ def test_development_keeps_the_simulator_routes(clean_env):
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
 ])
 def test_mariadb_urls_get_utf8mb4_and_idle_pings(url, expected):
-    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    app = create_app({"TESTING": True, "SHOPQR_ENV": "development", "DATABASE_URL": url})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     # shopqr.db_pool pings idle connections and resets once (tests/test_db_pool.py)
@@ -157,7 +198,7 @@ def test_healthz_reports_a_working_database(client):
 
 
 def test_healthz_reports_a_broken_database_as_503(tmp_path):
-    app = create_app({"TESTING": True, "SCHEDULER_ENABLED": False,
+    app = create_app({"TESTING": True, "SHOPQR_ENV": "development", "SCHEDULER_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.sqlite"})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503

@@ -8,17 +8,18 @@ from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from shopqr.admin import bp
 from shopqr.extensions import db, limiter
 from shopqr.models import AdminUser, Order, Shop, ShopTable, User, utcnow
-from shopqr.services import DomainError
-from shopqr.services.auth import delay_for
+from shopqr.services import DomainError, auth, logins
+from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
-from shopqr.services.shops import add_staff, add_table, check_secret, create_shop, random_pin
+from shopqr.services.shops import add_staff, add_table, create_shop, random_pin
+from shopqr.web import rotate_csrf_token, safe_next
 
 SESSION_KEY = "admin"
 IDLE_SECONDS = 30 * 60
@@ -26,13 +27,16 @@ IDLE_SECONDS = 30 * 60
 
 def current_admin() -> AdminUser | None:
     data = session.get(SESSION_KEY)
-    if not isinstance(data, dict) or time.time() - data.get("seen", 0) > IDLE_SECONDS:
+    if not isinstance(data, dict) or not isinstance(data.get("seen"), int) \
+            or time.time() - data["seen"] > IDLE_SECONDS:
         session.pop(SESSION_KEY, None)
         return None
-    admin = db.session.get(AdminUser, data.get("id"))
-    if admin is not None:
-        data["seen"] = int(time.time())
-        session.modified = True
+    admin = logins.live_admin(db.session, data.get("sid"))
+    if admin is None:
+        session.pop(SESSION_KEY, None)
+        return None
+    data["seen"] = int(time.time())
+    session.modified = True
     return admin
 
 
@@ -67,33 +71,32 @@ def subscription_status(shop: Shop, today: date) -> str:
 def login() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("admin/login.html", error=None)
-    email = (request.form.get("email") or "").strip().lower()
-    admin = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
-    now = utcnow()
-    if admin is not None and admin.last_failed_at is not None:
-        wait = delay_for(admin.failed_attempts) - (now - admin.last_failed_at).total_seconds()
-        if wait > 0:
-            return render_template("admin/login.html", error=(
-                f"Too many failed sign-ins. Wait {int(wait) + 1} seconds.")), 429
-    if admin is None or not check_secret(admin.password_hash, request.form.get("password", "")):
-        if admin is not None:
-            admin.failed_attempts += 1
-            admin.last_failed_at = now
-            db.session.commit()
-        return render_template("admin/login.html", error="Email or password is wrong."), 401
-    admin.failed_attempts = 0
-    admin.last_failed_at = None
+    try:
+        admin = auth.sign_in_admin(db.session, request.form.get("email") or "",
+                                   request.form.get("password", ""),
+                                   device=request.remote_addr or "unknown", now=utcnow())
+    except auth.SignInError as exc:
+        db.session.commit()
+        return render_template("admin/login.html", error=exc.message), exc.status
+    sid = logins.start(db.session, "admin", admin=admin)
     db.session.commit()
-    session[SESSION_KEY] = {"id": admin.id, "seen": int(time.time())}
-    target = request.args.get("next") or ""
-    if not target.startswith("/admin/") or "//" in target:
-        target = url_for("admin.index")
+    _end_session()
+    rotate_csrf_token()
+    session[SESSION_KEY] = {"sid": sid, "seen": int(time.time())}
+    target = safe_next(request.args.get("next"), "/admin/") or url_for("admin.index")
     return redirect(target, 303)
+
+
+def _end_session() -> None:
+    data = session.pop(SESSION_KEY, None)
+    if isinstance(data, dict):
+        logins.end(db.session, data.get("sid"), reason="signed out", now=utcnow())
+        db.session.commit()
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.pop(SESSION_KEY, None)
+    _end_session()
     return redirect(url_for("admin.login"), 303)
 
 
@@ -171,18 +174,57 @@ def _load_shop(shop_id: int) -> Shop:
 @admin_required
 def shop_detail(shop_id: int) -> str | tuple[str, int] | Response:
     shop = _load_shop(shop_id)
-    today = business_date(utcnow())
     if request.method == "POST":
         try:
             shop.subscription_expires_on = _parse_date(request.form.get("expires"))
         except DomainError as exc:
             db.session.rollback()
-            return render_template("admin/shop.html", shop=shop, error=exc.message,
-                                   status=subscription_status(shop, today),
-                                   admin=g.admin), 422
+            return _shop_page(shop, exc.message, 422)
         if "active" in request.form:
             shop.is_active = request.form.get("active") == "1"
         db.session.commit()
         return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
-    return render_template("admin/shop.html", shop=shop, error=None,
-                           status=subscription_status(shop, today), admin=g.admin)
+    return _shop_page(shop)
+
+
+def _shop_page(shop: Shop, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    staff = db.session.scalars(select(User).where(User.shop_id == shop.id,
+                                                  User.is_active.is_(True))
+                               .order_by(User.role, User.name)).all()
+    return render_template("admin/shop.html", shop=shop, error=error, staff=staff,
+                           status=subscription_status(shop, business_date(utcnow())),
+                           admin=g.admin), status
+
+
+def _load_staff(shop: Shop, user_id: int) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id, User.shop_id == shop.id,
+                                                User.is_active.is_(True)))
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/shops/<int:shop_id>/staff/<int:user_id>/unlock")
+@admin_required
+def unlock_staff(shop_id: int, user_id: int) -> Response:
+    shop = _load_shop(shop_id)
+    auth.unlock(db.session, shop, _load_staff(shop, user_id), by=None, by_admin=g.admin.email)
+    db.session.commit()
+    return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
+
+
+@bp.post("/shops/<int:shop_id>/staff/<int:user_id>/password")
+@admin_required
+def reset_password(shop_id: int, user_id: int) -> Response | tuple[str, int]:
+    shop = _load_shop(shop_id)
+    try:
+        auth.reset_owner_password(db.session, get_bus(current_app), shop,
+                                  _load_staff(shop, user_id), request.form.get("password", ""),
+                                  by_admin=g.admin.email, now=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        return _shop_page(shop, exc.message, exc.status)
+    db.session.commit()
+    return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)

@@ -12,7 +12,15 @@ from shopqr.models.ordering import (
 )
 from shopqr.models.payments import PollerLease, Transaction
 from shopqr.models.simulator import SimCall, SimFault, SimPayment
-from shopqr.models.tenancy import AdminUser, AuditLog, Shop, ShopTable, ThrottleCounter, User
+from shopqr.models.tenancy import (
+    AdminUser,
+    AuditLog,
+    LoginSession,
+    Shop,
+    ShopTable,
+    ThrottleCounter,
+    User,
+)
 
 __all__ = [
     "AdminUser",
@@ -21,6 +29,7 @@ __all__ = [
     "CartItem",
     "CartItemOption",
     "Category",
+    "LoginSession",
     "Option",
     "OptionGroup",
     "Order",

@@ -71,10 +71,14 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The PIN path: wrong PINs in a row, the last one's time, and the PIN lock. A PIN lock
+    # blocks the PIN pad only: never the owner's password sign-in, which lifts it.
     failed_pin_attempts: Mapped[int] = mapped_column(default=0)
-    failed_password_attempts: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime | None]
     locked_at: Mapped[datetime | None]
+    # The owner's password path: wrong passwords in a row and the last one's time (back-off only)
+    failed_password_attempts: Mapped[int] = mapped_column(default=0)
+    password_failed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     shop: Mapped[Shop] = relationship()
@@ -119,6 +123,24 @@ class ThrottleCounter(Base):
     key: Mapped[str] = mapped_column(String(120))
     failures: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime | None]
+
+
+class LoginSession(Base):
+    """One sign-in in one browser: the signed cookie carries only its id, so signing out, a PIN
+    reset, a lock or a removal ends it on the server, and a copied cookie dies with it."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # staff (PIN) | owner (password) | admin
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    admin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class AuditLog(Base):

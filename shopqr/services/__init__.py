@@ -43,3 +43,15 @@ def clean_text(raw: str | None, label: str | LazyString, limit: int, *,
         raise DomainError(_l("%(label)s can be at most %(limit)s characters.", label=label,
                              limit=limit))
     return value or None
+
+
+MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them
+
+
+def parse_id(raw: object) -> int | None:
+    """A database id from a form or a query string: ASCII digits only, 1..MAX_ID; else None."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

@@ -256,12 +256,21 @@ def token_warning(token: str | None, now: datetime, *, days: int = 7) -> str | N
     return None
 
 
+NOT_CONFIGURED = ("KHQR payments are not being confirmed: no Bakong API is set up "
+                  "(BAKONG_API_URL). Check KHQR payments in the banking app.")
+
+
+def configured(config: Mapping[str, Any]) -> bool:
+    """True when there is a Bakong API to poll: BAKONG_API_URL, or the development simulator."""
+    return bool(config.get("BAKONG_API_URL") or config.get("BAKONG_SIMULATOR"))
+
+
 def client_from_config(config: Mapping[str, Any]) -> BakongClient:
     base = config.get("BAKONG_API_URL")
     token = config.get("BAKONG_TOKEN")
     if not base:
         if not config.get("BAKONG_SIMULATOR"):
-            raise BakongError("Set BAKONG_API_URL (or enable the simulator)")
+            raise BakongError(NOT_CONFIGURED)
         base = str(config["PUBLIC_BASE_URL"]).rstrip("/") + "/_bakong"
         token = token or "simulator-token"
     return BakongClient(base, token, connect_timeout=float(config["BAKONG_CONNECT_TIMEOUT"]),

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from shopqr.extensions import db
 from shopqr.models import PollerLease, Transaction, utcnow
 from shopqr.services import payments
-from shopqr.services.bakong import BakongClient, client_from_config, token_warning
+from shopqr.services.bakong import (
+    NOT_CONFIGURED,
+    BakongClient,
+    client_from_config,
+    configured,
+    token_warning,
+)
 from shopqr.services.events import get_bus
 
 log = logging.getLogger(__name__)
@@ -134,7 +140,7 @@ class PollerThread:
 
         self.app = app
         self.holder = holder_id()
-        self.last_token_check: datetime | None = None
+        self.last_warning: datetime | None = None
         self.scheduler = BackgroundScheduler(daemon=True)
         self.scheduler.add_job(
             self.tick, "interval", seconds=TICK_SECONDS, id="bakong-poller",
@@ -142,21 +148,22 @@ class PollerThread:
         )
 
     def tick(self) -> None:
+        if not configured(self.app.config):  # nothing to poll: say so, hourly
+            self.warn_hourly(NOT_CONFIGURED)
+            return
         report = poll_once(self.app, self.holder)
         if report.leader:
-            self.warn_about_token()
+            config = self.app.config
+            if config.get("BAKONG_API_URL") or not config.get("BAKONG_SIMULATOR"):
+                self.warn_hourly(token_warning(config.get("BAKONG_TOKEN"), utcnow()))
 
-    def warn_about_token(self) -> None:
-        """Log the Bakong token's coming expiry (the settings pages show it too), hourly."""
+    def warn_hourly(self, warning: str | None) -> None:
+        """Log a warning about the Bakong set-up (the staff screens show it too), hourly."""
         now = utcnow()
-        if self.last_token_check and now - self.last_token_check < timedelta(hours=1):
+        if not warning or (self.last_warning and now - self.last_warning < timedelta(hours=1)):
             return
-        self.last_token_check = now
-        config = self.app.config
-        if config.get("BAKONG_API_URL") or not config.get("BAKONG_SIMULATOR"):
-            warning = token_warning(config.get("BAKONG_TOKEN"), now)
-            if warning:
-                log.warning("%s", warning)
+        self.last_warning = now
+        log.warning("%s", warning)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -12,33 +12,37 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db, limiter
 from shopqr.models import Shop, User, utcnow
 from shopqr.services import auth as auth_service
+from shopqr.services import logins
 from shopqr.settings import bp
 from shopqr.staff.auth import current_staff
-from shopqr.web import send_to_sign_in
+from shopqr.web import rotate_csrf_token, safe_next, send_to_sign_in
 
 SESSION_KEY = "settings"
 
 
 def current_owner(shop: Shop) -> User | None:
+    """The owner of this shop signed in here with the password, while the login session is
+    open and used within SETTINGS_IDLE_SECONDS."""
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict) or data.get("shop_id") != shop.id:
         return None
     now = int(time.time())
-    if now - int(data.get("seen", 0)) > current_app.config["SETTINGS_IDLE_SECONDS"]:
+    seen = data.get("seen")
+    user = None
+    if isinstance(seen, int) and now - seen <= current_app.config["SETTINGS_IDLE_SECONDS"]:
+        user = logins.live_user(db.session, data.get("sid"), "owner", shop.id)
+    if user is None or user.role != "owner":
         session.pop(SESSION_KEY, None)
         return None
-    user = db.session.get(User, data.get("user_id"))
-    if user is None or user.shop_id != shop.id or user.role != "owner" or not user.is_active \
-            or user.locked_at:
-        session.pop(SESSION_KEY, None)
-        return None
-    if now - int(data.get("seen", 0)) > 30:
+    if now - seen > 30:
         data["seen"] = now
         session.modified = True
     return user
@@ -65,27 +69,40 @@ def login() -> Response | str | tuple[str, int]:
     shop: Shop = g.shop
     staff = current_staff(shop, touch=False)
     email = request.form.get("email") or (staff.email if staff and staff.role == "owner" else "")
-    target = request.values.get("next") or ""
-    if not (target.startswith(f"/s/{shop.slug}/settings") and "//" not in target):
-        target = url_for("settings.index", slug=shop.slug)
+    target = safe_next(request.values.get("next"), f"/s/{shop.slug}/settings") \
+        or url_for("settings.index", slug=shop.slug)
     if request.method == "GET":
         return render_template("settings/login.html", shop=shop, email=email, error=None,
                                next=target)
     try:
-        user = auth_service.sign_in_with_password(
+        signed_in = auth_service.sign_in_with_password(
             db.session, shop, email or "", request.form.get("password", ""),
             device=request.remote_addr or "unknown", now=utcnow())
     except auth_service.SignInError as exc:
         db.session.commit()
         return render_template("settings/login.html", shop=shop, email=email, error=exc.message,
                                next=target), exc.status
+    sid = logins.start(db.session, "owner", user=signed_in.user)
     db.session.commit()
+    end_previous_session()
+    rotate_csrf_token()
     session.permanent = True
-    session[SESSION_KEY] = {"shop_id": shop.id, "user_id": user.id, "seen": int(time.time())}
+    session[SESSION_KEY] = {"shop_id": shop.id, "sid": sid, "seen": int(time.time())}
+    if signed_in.unlocked_pin is not None:
+        flash(_("Your PIN had been locked after too many wrong tries (since %(time)s). "
+                "Signing in with your password unlocked it.",
+                time=format_datetime(signed_in.unlocked_pin, "short")), "warn")
     return redirect(target, 303)
+
+
+def end_previous_session() -> None:
+    data = session.pop(SESSION_KEY, None)
+    if isinstance(data, dict):
+        logins.end(db.session, data.get("sid"), reason="signed in again", now=utcnow())
+        db.session.commit()
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.pop(SESSION_KEY, None)
+    end_previous_session()
     return redirect(url_for("settings.login", slug=g.shop.slug), 303)

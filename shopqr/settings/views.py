@@ -7,7 +7,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -33,6 +41,7 @@ from shopqr.services import (
     auth,
     clean_text,
     images,
+    logins,
     menu_admin,
     shops,
 )
@@ -72,6 +81,13 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
     if not shop.bakong_account_id:
         notices.append({"level": "warn", "text": _(
             "Set up your Bakong account under Payments so guests can pay by KHQR.")})
+    locked = [u.name for u in _staff(shop) if u.locked_at is not None]
+    if locked:
+        notices.append({"level": "bad", "text": _(
+            "Locked after too many wrong PINs: %(names)s. Unlock them under Staff.",
+            names=", ".join(locked))})
+    notices += [{"level": level, "text": text}
+                for level, text in get_flashed_messages(with_categories=True)]
     return notices
 
 
@@ -426,6 +442,7 @@ def change_role(user_id: int) -> Response | tuple[str, int]:
         if user.role == "owner" and role != "owner" and not _owners_left(user):
             raise DomainError(_("A shop needs at least one owner."))
         user.role = role
+        logins.access_changed(db.session, get_bus(current_app), user)
         audit(db.session, g.shop, g.owner, "settings.staff_role", user.name, role)
     return _staff_action(action)
 
@@ -441,6 +458,8 @@ def reset_pin(user_id: int) -> Response | tuple[str, int]:
             raise DomainError(_("Another staff member already uses that PIN."))
         user.pin_hash = shops.hash_secret(pin)
         auth.unlock(db.session, g.shop, user, by=g.owner)
+        logins.end_all(db.session, get_bus(current_app), user, reason="PIN reset",
+                       now=utcnow(), kinds=("staff",))
         audit(db.session, g.shop, g.owner, "settings.pin_reset", user.name)
     return _staff_action(action)
 
@@ -465,6 +484,7 @@ def remove_staff(user_id: int) -> Response | tuple[str, int]:
         user.is_active = False
         user.name = f"{user.name[:40]} (removed {user.id})"
         user.email = None
+        logins.end_all(db.session, get_bus(current_app), user, reason="removed", now=utcnow())
         audit(db.session, g.shop, g.owner, "settings.staff_removed", user.name)
     return _staff_action(action)
 

@@ -1,4 +1,7 @@
-"""Who is signed in on this shop's device, and the decorator every staff screen uses."""
+"""Who is signed in on this shop's device, and the decorator every staff screen uses.
+
+The cookie holds the id of a login session kept in the database (services/logins.py): signing
+out, a PIN reset, a PIN lock or a removal ends it, and a copy of the cookie dies with it."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Any
 from flask import abort, current_app, g, request, session, url_for
 
 from shopqr.extensions import db
-from shopqr.models import Shop, User
+from shopqr.models import Shop, User, utcnow
+from shopqr.services import logins
 from shopqr.services.auth import can_use
 from shopqr.web import send_to_sign_in
 
@@ -18,31 +22,36 @@ SESSION_KEY = "staff"
 
 
 def sign_in(shop: Shop, user: User) -> None:
+    """Start a PIN session in this browser (the caller commits)."""
+    sid = logins.start(db.session, "staff", user=user)
     session.clear()  # a fresh session (and CSRF token) for every sign-in
     session.permanent = True
-    session[SESSION_KEY] = {"shop_id": shop.id, "user_id": user.id, "seen": int(time.time())}
+    session[SESSION_KEY] = {"shop_id": shop.id, "sid": sid, "seen": int(time.time())}
 
 
 def sign_out() -> None:
-    session.pop(SESSION_KEY, None)
+    """End this browser's PIN session, on the server too (the caller commits)."""
+    data = session.pop(SESSION_KEY, None)
+    if isinstance(data, dict):
+        logins.end(db.session, data.get("sid"), reason="signed out", now=utcnow())
 
 
 def current_staff(shop: Shop, *, touch: bool = True) -> User | None:
     """The staff member signed in on this device for this shop; None for another shop's
-    session, a removed user, a locked one, or after the idle time-out."""
+    session, an ended one (signed out, PIN reset or locked, removed), or after the idle
+    time-out."""
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict) or data.get("shop_id") != shop.id:
         return None
     now = int(time.time())
-    idle = current_app.config["STAFF_IDLE_SECONDS"]
-    if now - int(data.get("seen", 0)) > idle:
-        sign_out()
+    seen = data.get("seen")
+    user = None
+    if isinstance(seen, int) and now - seen <= current_app.config["STAFF_IDLE_SECONDS"]:
+        user = logins.live_user(db.session, data.get("sid"), "staff", shop.id)
+    if user is None or user.locked_at:
+        session.pop(SESSION_KEY, None)
         return None
-    user = db.session.get(User, data.get("user_id"))
-    if user is None or user.shop_id != shop.id or not user.is_active or user.locked_at:
-        sign_out()
-        return None
-    if touch and now - int(data.get("seen", 0)) > 30:
+    if touch and now - seen > 30:
         data["seen"] = now
         session.modified = True
     return user

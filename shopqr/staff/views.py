@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db, limiter
 from shopqr.models import Shop, User, utcnow
 from shopqr.services import auth as auth_service
+from shopqr.services.events import get_bus
 from shopqr.staff import bp
 from shopqr.staff.auth import current_staff, sign_out
 from shopqr.staff.auth import sign_in as start_session
-from shopqr.web import is_htmx, partial
+from shopqr.web import is_htmx, partial, safe_next
 
 PARTIALS = "staff/_partials.html"
 LANDING = {"owner": "pos.index", "cashier": "pos.index", "barista": "kitchen.index"}
@@ -25,17 +26,8 @@ def _staff_list(shop: Shop) -> list[User]:
     ))
 
 
-def _safe_next(shop: Shop, target: str | None) -> str | None:
-    if target and target.startswith(f"/s/{shop.slug}/") and "//" not in target \
-            and "\\" not in target:
-        return target
-    return None
-
-
 def landing_url(shop: Shop, user: User, target: str | None) -> str:
-    from flask import current_app
-
-    safe = _safe_next(shop, target)
+    safe = safe_next(target, f"/s/{shop.slug}/")
     if safe:
         return safe
     endpoint = LANDING[user.role]
@@ -74,7 +66,7 @@ def submit_pin() -> Response | tuple[str, int]:
     user_id = request.form.get("user_id")
     try:
         user = auth_service.sign_in_with_pin(
-            db.session, shop, user_id, request.form.get("pin", ""),
+            db.session, get_bus(current_app), shop, user_id, request.form.get("pin", ""),
             device=request.remote_addr or "unknown", now=utcnow(),
         )
     except auth_service.SignInError as exc:
@@ -86,8 +78,8 @@ def submit_pin() -> Response | tuple[str, int]:
         return render_template("staff/sign_in.html", shop=shop, staff=_staff_list(shop),
                                chosen=chosen, error=exc.message, next=request.form.get("next"),
                                signed_in=None), exc.status
-    db.session.commit()
     start_session(shop, user)
+    db.session.commit()
     target = landing_url(shop, user, request.form.get("next"))
     if is_htmx():
         return Response(status=204, headers={"HX-Redirect": target})
@@ -98,4 +90,5 @@ def submit_pin() -> Response | tuple[str, int]:
 def submit_sign_out() -> Response:
     shop: Shop = g.shop
     sign_out()
+    db.session.commit()
     return redirect(url_for("staff.sign_in", slug=shop.slug), 303)
