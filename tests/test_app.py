@@ -3,6 +3,8 @@ error pages and the headers every response carries."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from shopqr import create_app
@@ -56,6 +58,8 @@ def test_production_defaults_expose_no_simulator_and_poll_nothing(clean_env, cap
     with pytest.raises(bakong.BakongError, match="BAKONG_API_URL"):
         bakong.client_from_config(app.config)
     poller = PollerThread(app)
+    # Alembic's logging set-up (migrations/env.py) disables loggers that exist when it runs
+    clean_env.setattr(logging.getLogger("shopqr.services.poller"), "disabled", False)
     with caplog.at_level("WARNING"):
         poller.tick()
         poller.tick()  # said once, not every second

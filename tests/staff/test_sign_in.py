@@ -89,17 +89,17 @@ def test_lock_out_after_ten_failures_and_owner_unlocks(app):
     for i in range(auth.LOCK_AFTER):
         # far enough apart that no delay applies: only the lock-out can stop it
         with pytest.raises(auth.SignInError):
-            auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "000001", device=f"d{i}",
-                                  now=now + timedelta(hours=i))
+            auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "000001",
+                                  device=f"d{i}", now=now + timedelta(hours=i))
         db.session.commit()
     assert db.session.get(User, user.id).locked_at is not None
     with pytest.raises(auth.SignInError, match="locked"):
-        auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "481516", device="d-new",
-                              now=now + timedelta(days=2))
+        auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "481516",
+                              device="d-new", now=now + timedelta(days=2))
     auth.unlock(db.session, shop, user, by=owner)
     db.session.commit()
-    signed = auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "481516", device="d-new",
-                                   now=now + timedelta(days=2))
+    signed = auth.sign_in_with_pin(db.session, get_bus(app), shop, user.id, "481516",
+                                   device="d-new", now=now + timedelta(days=2))
     assert signed.id == user.id
 
 
@@ -109,11 +109,13 @@ def test_failures_are_counted_per_device_across_users(app):
     now = utcnow()
     for u in users[:3]:
         with pytest.raises(auth.SignInError):
-            auth.sign_in_with_pin(db.session, get_bus(app), shop, u.id, "000001", device="till", now=now)
+            auth.sign_in_with_pin(db.session, get_bus(app), shop, u.id, "000001",
+                                  device="till", now=now)
         db.session.commit()
     # The fourth user's first try from the same device waits: guessing across users is slow.
     with pytest.raises(auth.SignInError, match="Wait"):
-        auth.sign_in_with_pin(db.session, get_bus(app), shop, users[3].id, "161803", device="till", now=now)
+        auth.sign_in_with_pin(db.session, get_bus(app), shop, users[3].id, "161803",
+                              device="till", now=now)
 
 
 def test_sign_out_and_idle_time_out(client, app):
