@@ -1,6 +1,6 @@
 """Sign-in: PINs on the shop's device, passwords for owners and platform admins.
 
-The rules (docs/security.md says them for people):
+The rules (the README's security section says them for people):
 - Failures are counted in the database per person and per device (client address), each with
   its own back-off: three free tries, then 2, 4, 8 ... seconds between tries.
 - Counting is atomic: an attempt first claims its turn with a compare-and-set
