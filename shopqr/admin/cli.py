@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shopqr.extensions import db
-from shopqr.models import AdminUser
+from shopqr.models import AdminUser, LoginSession, utcnow
 from shopqr.services.shops import hash_secret
 
 
@@ -28,7 +28,12 @@ def create_admin_command(email: str, password: str) -> None:
     else:
         admin.password_hash = hash_secret(password)
         admin.failed_attempts = 0
-        click.echo(f"New password set for {email}.")
+        admin.last_failed_at = None
+        # a new password signs the old sessions out (someone may have learnt the old one)
+        db.session.execute(update(LoginSession).where(LoginSession.admin_id == admin.id,
+                                                      LoginSession.ended_at.is_(None))
+                           .values(ended_at=utcnow(), end_reason="password reset"))
+        click.echo(f"New password set for {email}; its sessions are signed out.")
     db.session.commit()
 
 

@@ -116,3 +116,12 @@ def test_expired_subscription_stops_guests_and_renewal_restores(app, admin_clien
     assert guest.get(f"/s/subscriber/t/{table.qr_token}").status_code == 403
     assert admin_client.post(base, data={"expires": "31/12/2026"}).status_code == 422
     assert admin_client.get("/admin/shops/999999").status_code == 404
+
+
+def test_a_new_admin_password_from_the_cli_signs_the_old_sessions_out(app, admin_client,
+                                                                       runner):
+    assert admin_client.get("/admin/").status_code == 200
+    result = runner.invoke(args=["create-admin", "--email", "root@shopqr.example",
+                                 "--password", "another-long-password"])
+    assert result.exit_code == 0 and "signed out" in result.output
+    assert admin_client.get("/admin/").status_code == 303
