@@ -59,8 +59,10 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
              port: int | None = None):
     """The Procfile's web command (bound to loopback) serving `app_spec`."""
     port = port or free_port()
-    command = procfile_web().replace("app:app", app_spec).replace("0.0.0.0", "127.0.0.1")
-    full_env = {**os.environ, **env, "PORT": str(port), "GUNICORN_THREADS": str(threads),
+    command = procfile_web().replace("app:app", app_spec) \
+        .replace("gunicorn.conf.py", str(ROOT / "gunicorn.conf.py"))
+    full_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1",
+                "GUNICORN_THREADS": str(threads),
                 "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,

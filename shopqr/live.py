@@ -5,7 +5,9 @@ after every render."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, request, session
 from markupsafe import Markup
 
+from shopqr import lifecycle
 from shopqr.extensions import db, sock
 from shopqr.models import Shop
 from shopqr.services import logins
@@ -27,6 +30,10 @@ WAIT_SECONDS = 1.0
 # How often an open staff socket checks that its sign-in still holds (an event makes it check
 # at once; this covers a missed event).
 CHECK_SECONDS = 3.0
+# Close code for "this process is restarting": htmx's ws extension reconnects after 1006, 1011,
+# 1012 and 1013 only; after 1000 or 1001 a kitchen screen would stay offline until reloaded.
+SERVICE_RESTART = 1012
+POLICY_VIOLATION = 1008  # signed out, locked, removed: the page does not reconnect
 
 
 class SharedRenders:
@@ -72,6 +79,9 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
     """Send a full snapshot, then a fragment per event, until the client goes away. Sockets
     with the same ``share_key`` receive the same markup, rendered once per event.
 
+    When the process begins to stop (shopqr.lifecycle), the socket closes with 1012 within
+    WAIT_SECONDS, and the page reconnects to the next process.
+
     ``still_allowed`` is asked every CHECK_SECONDS, and at once when an event says the access
     of ``user_id`` changed (signed out, PIN reset or locked, removed, new role); when it says
     no, the socket closes with 1008, which the page does not reconnect after."""
@@ -84,6 +94,9 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
         next_check = time.monotonic() + CHECK_SECONDS
         while ws.connected:
             ev = sub.get(timeout=WAIT_SECONDS)
+            if lifecycle.stopping():  # a restart: the page reconnects to the next process
+                close(ws, SERVICE_RESTART, "service restart")
+                return
             check_now = ev is not None and ev.kind == logins.ACCESS_CHANGED \
                 and ev.data.get("user_id") == user_id
             if still_allowed is not None and (check_now or time.monotonic() >= next_check):
@@ -93,7 +106,7 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
                 finally:
                     db.session.remove()
                 if not allowed:
-                    ws.close(reason=1008, message="signed out")
+                    close(ws, POLICY_VIOLATION, "signed out")
                     return
             if sub.overflowed:  # fell behind: resync from the database
                 sub.overflowed = False
@@ -106,6 +119,21 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
             else:
                 _send(ws, lambda ev=ev: shared_renders.get(ev, share_key,
                                                            lambda: render_event(ev)))
+
+
+def close(ws, code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    """Send the close frame, then end the TCP connection at once, as the server should
+    (RFC 6455 7.1.1). Otherwise gunicorn lingers on each one for up to 2 s, one after
+    another, waiting for the client to hang up first, and a stopping worker holds the port."""
+    ws.close(reason=code, message=message)
+    with contextlib.suppress(OSError):
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    # simple_websocket's reader thread sleeps in select() until its next ping (25 s); it wakes
+    # on the shutdown above, but only if the socket is still open when it looks. Let it see
+    # that before gunicorn closes the socket: a process does not exit while it sleeps.
+    reader = getattr(ws, "thread", None)
+    if reader is not None:
+        reader.join(timeout=2)
 
 
 def _send(ws, render: Callable[[], str | None]) -> None:  # type: ignore[no-untyped-def]

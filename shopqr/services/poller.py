@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopqr import lifecycle
 from shopqr.extensions import db
 from shopqr.models import PollerLease, Transaction, utcnow
 from shopqr.services import payments
@@ -141,6 +142,8 @@ class PollerThread:
         self.app = app
         self.holder = holder_id()
         self.last_warning: datetime | None = None
+        self.stopped = False
+        self._stop_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(daemon=True)
         self.scheduler.add_job(
             self.tick, "interval", seconds=TICK_SECONDS, id="bakong-poller",
@@ -167,9 +170,17 @@ class PollerThread:
 
     def start(self) -> None:
         self.scheduler.start()
+        lifecycle.on_shutdown(self.stop)
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
+        """Stop ticking and give up the lease, so another process polls at once. Twice is
+        harmless (the shutdown hook and the worker's exit both call it)."""
+        with self._stop_lock:
+            if self.stopped:
+                return
+            self.stopped = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
         with self.app.app_context():
             try:
                 release_lease(db.session, self.holder)
@@ -180,17 +191,25 @@ class PollerThread:
 _start_lock = threading.Lock()
 
 
+def ensure_started(app: Flask) -> PollerThread | None:
+    """Start this process's poller, once (gunicorn.conf.py calls it when a worker boots)."""
+    if not app.config.get("SCHEDULER_ENABLED") or app.config.get("TESTING"):
+        return None
+    with _start_lock:
+        if "shopqr_poller" not in app.extensions:
+            poller = PollerThread(app)
+            poller.start()
+            app.extensions["shopqr_poller"] = poller
+    return app.extensions["shopqr_poller"]
+
+
 def init_app(app: Flask) -> None:
-    """Start the poller lazily with the first request (never in CLI commands or tests)."""
+    """Without gunicorn.conf.py (``flask run``, the demo), start the poller with the first
+    request (never in CLI commands or tests)."""
     if not app.config["SCHEDULER_ENABLED"] or app.config.get("TESTING"):
         return
 
     @app.before_request
     def _start_poller() -> None:
-        if "shopqr_poller" in app.extensions:
-            return
-        with _start_lock:
-            if "shopqr_poller" not in app.extensions:
-                poller = PollerThread(app)
-                poller.start()
-                app.extensions["shopqr_poller"] = poller
+        if "shopqr_poller" not in app.extensions:
+            ensure_started(app)

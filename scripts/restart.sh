@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Restart a running shopqr without downtime (gunicorn's own upgrade: USR2, then TERM the old
+# master). The new master inherits the listening socket, so no connection is refused or lost:
+# old and new workers take turns on one accept queue until the old ones leave. The old
+# workers close their kitchen/POS websockets with 1012 at once (the pages reconnect to the new
+# workers), finish the guest requests in flight, and give up the payment poller's lease.
+#
+#   GUNICORN_PIDFILE=instance/gunicorn.pid gunicorn -c gunicorn.conf.py app:app   # started so
+#   ./scripts/restart.sh [pidfile]                                                 # each deploy
+#
+# Deploy the new code (and run `flask --app app db upgrade`) first: the new master loads it.
+set -euo pipefail
+pidfile="${1:-${GUNICORN_PIDFILE:-instance/gunicorn.pid}}"
+[ -s "$pidfile" ] || { echo "no pid in $pidfile: is gunicorn running with GUNICORN_PIDFILE?" >&2; exit 1; }
+old=$(cat "$pidfile")
+kill -0 "$old" 2>/dev/null || { echo "gunicorn $old (from $pidfile) is not running" >&2; exit 1; }
+
+echo "starting a new gunicorn next to $old"
+kill -USR2 "$old"
+new="$old"
+for _ in $(seq 1 100); do  # the new master writes <pidfile>.2 (and takes <pidfile> once the
+  new=$(cat "$pidfile.2" 2>/dev/null || true)  # old one is gone)
+  [ -n "$new" ] && [ "$new" != "$old" ] && break
+  new="$old"
+  sleep 0.1
+done
+if [ "$new" = "$old" ]; then
+  echo "no new master within 10 s: $old keeps serving, nothing was stopped" >&2
+  exit 1
+fi
+for _ in $(seq 1 300); do  # a worker of the new master has loaded the app (gunicorn.conf.py)
+  [ -e "$pidfile.$new.ready" ] && break
+  sleep 0.1
+done
+if [ ! -e "$pidfile.$new.ready" ]; then
+  echo "the new master $new booted no worker within 30 s: stopping it, $old keeps serving" >&2
+  kill -TERM "$new" 2>/dev/null || true
+  exit 1
+fi
+
+echo "new gunicorn $new is serving; stopping $old"
+kill -TERM "$old"
+for _ in $(seq 1 400); do
+  kill -0 "$old" 2>/dev/null || break
+  sleep 0.1
+done
+rm -f "$pidfile.$old.ready"
+if kill -0 "$old" 2>/dev/null; then
+  echo "gunicorn $old is still stopping (graceful timeout)" >&2
+else
+  for _ in $(seq 1 50); do  # the new master takes over the pidfile
+    [ "$(cat "$pidfile" 2>/dev/null)" = "$new" ] && break
+    sleep 0.1
+  done
+  echo "restarted: $old -> $new"
+fi
