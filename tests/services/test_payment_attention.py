@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from shopqr.extensions import db
 from shopqr.models import AuditLog, Order, Shop, Transaction, User, utcnow
-from shopqr.services import DomainError, attention, payments, poller, tables
+from shopqr.services import DomainError, payments, poller, tables
 from shopqr.services.events import get_bus
 from tests.factories import (
     FakeBakong,
@@ -52,15 +52,16 @@ class Cafe:
     def shop(self) -> Shop:
         return db.session.get(Shop, self.shop_id)
 
-    def khqr_order(self) -> tuple[int, str]:
-        """A guest's KHQR order at T1 (in the table's session) with its first QR: (id, md5)."""
+    def khqr_order(self, *, at: timedelta = timedelta(0)) -> tuple[int, str]:
+        """A guest's KHQR order at T1 (in the table's session) with its first QR made ``at``
+        from now (negative: in the past): (id, md5)."""
         shop = self.shop
         session = tables.join_or_start(db.session, self.table)
         db.session.commit()
         order = make_order(shop, self.product, method="khqr", table=self.table)
         order.session_id = session.id
-        txn = payments.create_khqr(db.session, shop, order, now=utcnow(), ttl_seconds=600,
-                                   grace_seconds=1800)
+        txn = payments.create_khqr(db.session, shop, order, now=utcnow() + at,
+                                   ttl_seconds=600, grace_seconds=1800)
         db.session.commit()
         return order.id, txn.md5
 
@@ -329,6 +330,8 @@ def test_every_unpaid_qr_stays_polled_until_its_grace_period_ends(cafe, what):
 
 @pytest.mark.mariadb
 def test_parallel_resolves_record_one_resolution_and_one_audit_row(cafe):
+    from shopqr.services import attention
+
     order_id, md5 = cafe.khqr_order()
     cafe.bakong.pay(md5, "1.00")
     cafe.poll()
