@@ -398,3 +398,20 @@ def test_a_double_paid_order_is_one_csv_row_and_each_bakong_payment_is_listed_on
     assert "Resolved: kept" in page and "Tip, guest said" in page
     body = owner.get(f"/s/{cafe.slug}/settings/reports.csv?range=today").data.decode()
     assert f"Resolved: kept: $1.50 (Bakong hash {extra})" in body
+
+
+def test_the_attention_list_in_khmer(cafe, khmer):
+    order_id, md5 = cafe.khqr_order()
+    cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cancel", data={"reason": "x"})
+    cafe.bakong.pay(md5, "1.00")
+    cafe.poll()
+    cafe.cashier.set_cookie("shopqr_lang", "km")
+    region = awaiting_region(cafe.pos())
+    wrong = khmer["Wrong amount: Bakong reported %(paid)s for a %(total)s order"] % {
+        "paid": "$1.00", "total": "$1.50"}
+    assert f'{khmer["Paid after the order was cancelled"]} · {wrong}' in region
+    for text in ("Refunded in the bank app", "Kept", "Refund due", "Needs attention"):
+        assert khmer[text] in region
+    assert "Refunded in the bank app" not in region and "Paid after" not in region
+    # The record stays English (like the audit log), whatever the screen's language.
+    assert cafe.txn(md5).attention_reason.startswith("Paid after the order was cancelled · ")
