@@ -336,7 +336,8 @@ def test_parallel_resolves_record_one_resolution_and_one_audit_row(cafe):
     cafe.bakong.pay(md5, "1.00")
     cafe.poll()
     txn_id = cafe.txn(md5).id
-    others = [make_staff(cafe.shop, "cashier", name=f"cashier-{n}").id for n in range(3)]
+    others = [make_staff(cafe.shop, "cashier", pin=f"60{n}913", name=f"cashier-{n}").id
+              for n in range(3)]
     users = [cafe.cashier_id, *others]
     actions = ("refunded", "kept", "accept")
 
