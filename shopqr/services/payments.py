@@ -246,9 +246,18 @@ def _record_payment(
     paid = result.payment
     assert paid is not None
     right = amounts_match(txn, paid.amount, paid.currency)
-    if txn.paid_at is not None and txn.bakong_hash == paid.hash:
-        # The same payment seen again (a second process re-read a stale row): already recorded.
-        txn.status = "paid" if right else "mismatch"
+    # Claim the md5's payment: the poller and a guest's "new QR" recheck may both find it at
+    # once, and it must be recorded (and counted, or flagged) exactly once.
+    claimed = db.execute(
+        update(Transaction).where(Transaction.id == txn.id, Transaction.paid_at.is_(None))
+        .values(paid_at=now).execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        # The same payment seen again (another process recorded it first): already recorded.
+        db.refresh(txn)
+        txn.status = "paid" if amounts_match(
+            txn, txn.bakong_amount or paid.amount, txn.bakong_currency or paid.currency
+        ) else "mismatch"
         return "duplicate"
     txn.bakong_hash = paid.hash
     txn.bakong_from_account = paid.from_account

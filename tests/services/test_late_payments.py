@@ -1,19 +1,24 @@
 """A payment that arrives late is not lost. Before a guest (or the POS) gets a new QR for an
 expired one, the expired md5 is checked with Bakong once more; if that check fails the new QR
 is still given and the old md5 stays polled. The poller's last check past the grace period is
-recorded, and an outage at that moment does not give the payment up."""
+recorded, and an outage at that moment does not give the payment up. A payment found by two
+checks at once is recorded once, and one md5 that cannot be recorded does not stop the poller
+from recording the others."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shopqr.extensions import db
-from shopqr.models import Order, Transaction
+from shopqr.models import Order, Transaction, utcnow
 from shopqr.services import payments, poller
-from shopqr.services.bakong import CheckStatus
+from shopqr.services.bakong import CheckResult, CheckStatus, Payment
+from shopqr.services.events import get_bus
 from tests.services.test_payment_attention import Cafe
 
 
@@ -169,3 +174,48 @@ def test_a_used_qr_is_not_shown_again_when_the_order_waits_for_payment_again(caf
     assert response.status_code == 200 and 'data-md5="' in response.text
     assert recheck.calls == []  # the used QR is not asked about again
     assert count_txns(order_id) == 2
+
+
+def test_a_payment_found_by_two_checks_at_once_is_recorded_once(cafe, app):
+    """The poller and a guest's "new QR" recheck find the same payment at the same moment:
+    the one that records it second sees it was recorded, and flags nothing."""
+    order_id, md5 = cafe.khqr_order()
+    txn_id = cafe.txn(md5).id
+    with Session(db.engine) as other:  # another process, which read the row before
+        stale = other.get(Transaction, txn_id)
+        assert stale.paid_at is None
+        cafe.bakong.pay(md5, "1.50")
+        assert cafe.poll() == {md5: "paid"}
+        result = CheckResult(CheckStatus.PAID, md5, Payment(
+            hash=f"hash-{md5[:12]}", from_account="guest@abaa", to_account=None,
+            currency="USD", amount=Decimal("1.50")))
+        outcome = payments.apply_result(other, get_bus(app), stale, result, utcnow())
+        other.commit()
+    assert outcome == "duplicate"
+    txn = cafe.txn(md5)
+    assert txn.status == "paid" and txn.attention is None and txn.counts_for_order
+    assert cafe.order(order_id).payment_status == "paid"
+
+
+def test_one_md5_that_cannot_be_recorded_does_not_hold_up_the_others(cafe, monkeypatch):
+    first_order, first = cafe.khqr_order()
+    second_order, second = cafe.khqr_order()
+    cafe.bakong.pay(first, "1.50")
+    cafe.bakong.pay(second, "1.50")
+    real = payments.apply_result
+
+    def broken_for_the_first(db_, bus, txn, result, now):  # type: ignore[no-untyped-def]
+        if txn.md5 == first:
+            raise RuntimeError("a bug while recording")
+        return real(db_, bus, txn, result, now)
+
+    monkeypatch.setattr(payments, "apply_result", broken_for_the_first)
+    for _tick in range(2):  # the broken one is first in line on every tick
+        outcomes = cafe.poll()
+    assert cafe.order(second_order).payment_status == "paid"
+    assert outcomes.get(first, "failed") == "failed"
+    stuck = cafe.txn(first)
+    assert stuck.status == "pending" and stuck.last_error.startswith("recording the answer")
+    monkeypatch.setattr(payments, "apply_result", real)
+    assert cafe.poll(later=timedelta(minutes=2)) == {first: "paid"}
+    assert cafe.order(first_order).payment_status == "paid"
