@@ -416,3 +416,26 @@ def test_the_attention_list_in_khmer(cafe, khmer):
     assert "Refunded in the bank app" not in region and "Paid after" not in region
     # The record stays English (like the audit log), whatever the screen's language.
     assert cafe.txn(md5).attention_reason.startswith("Paid after the order was cancelled · ")
+
+
+def test_resolving_from_the_order_page_goes_back_to_it(cafe):
+    order_id, md5 = cafe.khqr_order()
+    cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cancel", data={"reason": "x"})
+    cafe.bakong.pay(md5, "1.50")
+    cafe.poll()
+    page = cafe.pos(f"/orders/{order_id}")
+    assert 'name="next" value="order"' in page and 'value="accept"' not in page
+    guest = cafe.app.test_client().get(
+        f"/s/{cafe.slug}/orders/{cafe.order(order_id).public_token}").text
+    assert "Cancelled" in guest and "needs to look at" in guest
+    response = cafe.cashier.post(f"/s/{cafe.slug}/pos/payments/{cafe.txn(md5).id}/resolve",
+                                 data={"action": "refunded", "note": "ABA refund 12:03",
+                                       "next": "order"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/pos/orders/{order_id}")
+    page = cafe.pos(f"/orders/{order_id}")
+    assert "Resolved: refunded" in page and "ABA refund 12:03" in page
+    assert 'name="next" value="order"' not in page
+    guest = cafe.app.test_client().get(
+        f"/s/{cafe.slug}/orders/{cafe.order(order_id).public_token}").text
+    assert "needs to look at" not in guest
