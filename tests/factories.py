@@ -165,3 +165,36 @@ def run_together(app, count_: int, work):  # type: ignore[no-untyped-def]
     if errors:
         raise errors[0]
     return [results[n] for n in range(count_)]
+
+
+class FakeBakong:
+    """Plays the Bakong Open API for the poller and the recheck, in process: ``pay`` an md5,
+    then ``check_transaction_by_md5`` reports it; ``fail`` makes every check an outage."""
+
+    def __init__(self) -> None:
+        from shopqr.services.bakong import CheckStatus
+
+        self.paid: dict[str, object] = {}
+        self.calls: list[str] = []
+        self.fail: CheckStatus | None = None
+        self.timeout = (3.0, 8.0)
+
+    def pay(self, md5: str, amount: str, currency: str = "USD", *,
+            hash_: str | None = None) -> str:
+        from shopqr.services.bakong import Payment
+
+        hash_ = hash_ or f"hash-{md5[:12]}"
+        self.paid[md5] = Payment(hash=hash_, from_account="guest@abaa", to_account=None,
+                                 currency=currency, amount=Decimal(amount))
+        return hash_
+
+    def check_transaction_by_md5(self, md5: str):  # type: ignore[no-untyped-def]
+        from shopqr.services.bakong import CheckResult, CheckStatus
+
+        self.calls.append(md5)
+        if self.fail is not None:
+            return CheckResult(self.fail, md5, message="down")
+        payment = self.paid.get(md5)
+        if payment is None:
+            return CheckResult(CheckStatus.NOT_FOUND, md5)
+        return CheckResult(CheckStatus.PAID, md5, payment)  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """The migrations build an EMPTY database to exactly the models' schema (`flask db check`), and
 go down to nothing and up again. SQLite by default; MariaDB when SHOPQR_TEST_DATABASE_URL is set
-(in a database of its own, `shopqr_test_migrations`, created and dropped here)."""
+(in a database of its own, `<test database>_migrations`, created and dropped here: several
+checkouts may test on one server at once, each with its own test database)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from shopqr import create_app
 from shopqr.extensions import db
 from shopqr.models import Base
 
-MIGRATIONS_DB = "shopqr_test_migrations"
+MIGRATIONS_SUFFIX = "_migrations"
 
 
 @pytest.fixture
@@ -26,15 +27,17 @@ def empty_database_url(tmp_path):
     if not mariadb:
         yield f"sqlite:///{tmp_path}/empty.sqlite"
         return
-    url = make_url(mariadb).set(database=MIGRATIONS_DB)
+    base = make_url(mariadb)
+    name = f"{base.database}{MIGRATIONS_SUFFIX}"
+    url = base.set(database=name)
     server = create_engine(url.set(database=""))
     with server.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{MIGRATIONS_DB}`"))
-        conn.execute(text(f"CREATE DATABASE `{MIGRATIONS_DB}` CHARACTER SET utf8mb4 "
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
                           "COLLATE utf8mb4_unicode_ci"))
     yield url.render_as_string(hide_password=False)
     with server.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{MIGRATIONS_DB}`"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     server.dispose()
 
 

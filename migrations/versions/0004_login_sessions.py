@@ -1,7 +1,7 @@
 """login sessions on the server; the owner's password back-off has its own time
 
 Revision ID: 0004loginsessions
-Revises: b7cd7a62a9ea
+Revises: 0003payattention
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -13,7 +13,7 @@ import shopqr.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0004loginsessions'
-down_revision = 'b7cd7a62a9ea'
+down_revision = '0003payattention'
 branch_labels = None
 depends_on = None
 

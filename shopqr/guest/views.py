@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
 from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
-from shopqr.services import DomainError, NotFound, cart, checkout, payments, tables
+from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, tables
 from shopqr.services.events import Event, get_bus, publish_after_commit
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, partial
@@ -314,11 +314,15 @@ def _load_order(shop: Shop, public_token: str) -> Order:
 
 def _payment_context(shop: Shop, order: Order) -> dict[str, object]:
     txn = payments.latest_transaction(db.session, order) if order.payment_method == "khqr" else None
+    now = utcnow()
     return {
         "shop": shop,
         "order": order,
         "txn": txn,
-        "now": utcnow(),
+        "now": now,
+        # An expired QR is still asked about: the page says so next to "Get a new QR code".
+        "checking": payments.still_checking(txn, now),
+        "refund_due": attention.has_due(db.session, order),
         "simulator": current_app.config["BAKONG_SIMULATOR"],
     }
 
@@ -344,12 +348,16 @@ def order_status(public_token: str) -> Response:
 
 @bp.post("/orders/<public_token>/khqr")
 def regenerate_khqr(public_token: str) -> Response:
-    """A new KHQR for an order whose QR expired before the guest paid."""
+    """A new KHQR for an order whose QR expired before the guest paid; the expired one is
+    checked with Bakong once more first (a late payment of it pays the order instead)."""
     shop: Shop = g.shop
     order = _load_order(shop, public_token)
-    if order.payment_method != "khqr" or order.payment_status != "pending":
-        raise DomainError(_("This order is not waiting for a KHQR payment."), 409)
-    _new_khqr(shop, order)
+    payments.renew_khqr(
+        db.session, get_bus(current_app), shop, order,
+        client=payments.recheck_client(current_app.config), now=utcnow(),
+        ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
+        grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"],
+    )
     db.session.commit()
     if is_htmx():
         return fragments(partial(PARTIALS, "payment_panel", oob=False,

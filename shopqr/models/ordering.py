@@ -13,7 +13,9 @@ from shopqr.models.menu import Option, Product
 from shopqr.models.tenancy import ShopTable
 
 PAYMENT_METHODS = ("khqr", "cash")
-# payment_status: pending -> paid | cancelled; "mismatch" flags a KHQR payment of the wrong amount
+# payment_status: pending -> paid | cancelled; "mismatch": a KHQR payment of the wrong amount or
+# currency arrived for the unpaid order and waits for the cashier (its Transaction has attention
+# "due"): accepted -> paid, refunded or kept -> pending again, or the order is voided.
 PAYMENT_STATUSES = ("pending", "paid", "mismatch", "cancelled")
 # kitchen status of a paid order
 KITCHEN_STATUSES = ("queued", "preparing", "ready", "served")
@@ -121,7 +123,6 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal]
     note: Mapped[str | None] = mapped_column(String(200))
-    flag_reason: Mapped[str | None] = mapped_column(String(200))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]

@@ -10,16 +10,30 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
 from shopqr.models.ordering import Order
+from shopqr.models.tenancy import User
 
 # pending: waiting for Bakong; paid: Bakong reported it and it matched; mismatch: Bakong reported
 # a different amount or currency; superseded: a newer QR replaced it (still polled until
 # give_up_at, so a late payment is not lost); abandoned: past give_up_at with nothing found.
+# "paid" and "mismatch" say what Bakong reported, not whether it paid the order: see attention.
 TRANSACTION_STATUSES = ("pending", "paid", "mismatch", "superseded", "abandoned", "failed")
+# attention: a payment a person must look at. None: nothing to do (not paid yet, or the payment
+# that paid its order); "due": paid after a void, a second payment, or a wrong amount or currency
+# (refund it, keep it, or for a wrong amount on an unpaid order accept it); then "refunded" (in
+# the banking app), "kept" (the shop keeps the money; it does not pay the order) or "accepted"
+# (a wrong amount the cashier took as the order's payment).
+ATTENTION_STATES = ("due", "refunded", "kept", "accepted")
+# Why it needs attention: the order had been cancelled, was already paid by cash or by another
+# KHQR, or the amount or currency was wrong while the order was unpaid.
+ATTENTION_KINDS = ("cancelled", "cash", "khqr", "amount")
 
 
 class Transaction(Base):
     __tablename__ = "transactions"
-    __table_args__ = (Index("ix_transactions_due", "status", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_transactions_due", "status", "next_check_at"),
+        Index("ix_transactions_attention", "shop_id", "attention"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
@@ -39,6 +53,7 @@ class Transaction(Base):
     check_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    last_result: Mapped[str | None] = mapped_column(String(20))  # CheckStatus of the latest check
     # What Bakong reported
     bakong_hash: Mapped[str | None] = mapped_column(String(128))
     bakong_from_account: Mapped[str | None] = mapped_column(String(64))
@@ -48,8 +63,28 @@ class Transaction(Base):
     bakong_created_ms: Mapped[int | None] = mapped_column(BigInteger)
     bakong_acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
     paid_at: Mapped[datetime | None]
+    # A payment that needs a person (see ATTENTION_STATES); who settled it, when and why.
+    attention: Mapped[str | None] = mapped_column(String(10))
+    attention_kind: Mapped[str | None] = mapped_column(String(10))
+    attention_reason: Mapped[str | None] = mapped_column(String(200))  # English, as detected
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    resolution_note: Mapped[str | None] = mapped_column(String(200))
 
     order: Mapped[Order] = relationship()
+    resolved_by: Mapped[User | None] = relationship()
+
+    @property
+    def received(self) -> bool:
+        """Bakong reported money for this QR (the right amount or not)."""
+        return self.paid_at is not None
+
+    @property
+    def counts_for_order(self) -> bool:
+        """This payment is the one that paid its order (at most one per order)."""
+        return self.received and (
+            (self.status == "paid" and self.attention is None) or self.attention == "accepted")
 
 
 class PollerLease(Base):

@@ -15,7 +15,7 @@ from shopqr.extensions import db
 from shopqr.live import add_staff_socket
 from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
 from shopqr.pos import bp
-from shopqr.services import DomainError, cart, checkout, payments, pos
+from shopqr.services import DomainError, attention, cart, checkout, payments, pos
 from shopqr.services.events import Event, get_bus
 from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
@@ -25,22 +25,25 @@ TICKET_KEY = "pos_ticket"
 MAX_TICKET_LINES = 40
 
 
-def _awaiting(shop: Shop) -> list[Order]:
-    """Orders the cashier should act on: unpaid, or flagged."""
-    return list(db.session.scalars(
-        select(Order).where(
-            Order.shop_id == shop.id,
-            (Order.payment_status.in_(("pending", "mismatch"))) | (Order.flag_reason.is_not(None)),
-            Order.payment_status != "cancelled",
-        ).order_by(Order.id).options(selectinload(Order.lines))
-    ))
+def _awaiting(shop: Shop) -> dict[str, object]:
+    """What the cashier should act on: KHQR payments that need a person (refund due, or a
+    wrong amount to accept), then unpaid orders (and a mismatched one with no payment left
+    waiting, should there be one)."""
+    due = attention.due_payments(db.session, shop)
+    held = {t.order_id for t in due}
+    orders = [o for o in db.session.scalars(
+        select(Order).where(Order.shop_id == shop.id,
+                            Order.payment_status.in_(("pending", "mismatch")))
+        .order_by(Order.id).options(selectinload(Order.lines))
+    ) if o.id not in held]
+    return {"payments": due, "orders": orders}
 
 
 def live_regions(shop: Shop, *, oob: bool) -> Markup:
     return Markup("").join([
         partial(PARTIALS, "table_grid", shop=shop, states=pos.table_states(db.session, shop),
                 oob=oob),
-        partial(PARTIALS, "awaiting", shop=shop, orders=_awaiting(shop), oob=oob),
+        partial(PARTIALS, "awaiting", shop=shop, oob=oob, **_awaiting(shop)),
     ])
 
 
@@ -145,13 +148,18 @@ def cancel(order_id: int) -> Response:
     return _done(_("#%(number)s cancelled", number=order.seq))
 
 
-@bp.post("/orders/<int:order_id>/resolve")
+@bp.post("/payments/<int:txn_id>/resolve")
 @staff_required("pos")
-def resolve(order_id: int) -> Response:
-    order = pos.resolve_flag(db.session, get_bus(current_app), g.shop, order_id,
-                             action=request.form.get("action", ""),
-                             note=request.form.get("note"), by=g.staff, now=utcnow())
-    return _done(_("#%(number)s resolved", number=order.seq))
+def resolve_payment(txn_id: int) -> Response:
+    """A payment that needed attention: refunded in the banking app, kept, or accepted."""
+    txn = attention.resolve(db.session, get_bus(current_app), g.shop, txn_id,
+                            action=request.form.get("action", ""),
+                            note=request.form.get("note"), by=g.staff, now=utcnow())
+    message = _("#%(number)s resolved", number=txn.order.seq)
+    if request.form.get("next") == "order":
+        db.session.commit()
+        return redirect(url_for("pos.order_detail", order_id=txn.order_id), 303)
+    return _done(message)
 
 
 @bp.post("/tables/<int:table_id>/close")
@@ -166,10 +174,14 @@ def close_table(table_id: int) -> Response:
 def order_detail(order_id: int) -> str:
     shop: Shop = g.shop
     order = pos.load_order(db.session, shop, order_id)
-    txn = payments.latest_transaction(db.session, order) if order.payment_method == "khqr" \
-        else None
-    return render_template("pos/order.html", shop=shop, user=g.staff, order=order, txn=txn,
-                           now=utcnow(), simulator=current_app.config["BAKONG_SIMULATOR"])
+    txn = payments.latest_transaction(db.session, order)
+    now = utcnow()
+    return render_template("pos/order.html", shop=shop, user=g.staff, order=order,
+                           txn=txn if order.payment_method == "khqr" else None, now=now,
+                           checking=payments.still_checking(txn, now),
+                           received=attention.received_payments(db.session, [order.id])
+                           .get(order.id, []),
+                           simulator=current_app.config["BAKONG_SIMULATOR"])
 
 
 @bp.get("/orders")
@@ -180,6 +192,8 @@ def orders_today() -> str:
                                payment=request.args.get("payment"),
                                method=request.args.get("method"))
     return render_template("pos/orders.html", shop=shop, user=g.staff, report=report,
+                           received=attention.received_payments(
+                               db.session, [o.id for o in report.orders]),
                            payment=request.args.get("payment", ""),
                            method=request.args.get("method", ""))
 

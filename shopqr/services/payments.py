@@ -4,8 +4,10 @@ Bakong. A payment counts only when Bakong reports it and amount and currency mat
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -13,11 +15,17 @@ from sqlalchemy.orm import Session
 
 from shopqr.models import Order, Shop, Transaction
 from shopqr.models.base import epoch_ms
-from shopqr.services import DomainError
-from shopqr.services.bakong import CheckResult, CheckStatus
+from shopqr.services import DomainError, attention
+from shopqr.services.bakong import (
+    BakongClient,
+    BakongError,
+    CheckResult,
+    CheckStatus,
+    client_from_config,
+)
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.khqr import KHQRAccount, build_khqr, fit
-from shopqr.services.money import format_money, quantize
+from shopqr.services.money import quantize
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +98,81 @@ def regenerate(
     """A fresh QR once the current one expired. The old md5 keeps being polled until its
     grace period ends, so a guest who pays the old QR late is still seen."""
     current = latest_transaction(db, order)
-    if current is not None and current.expires_at > now and current.status == "pending":
+    if current is not None and current.expires_at > now and current.status == "pending" \
+            and current.paid_at is None:
         return current
     if current is not None and current.status == "pending":
         current.status = "superseded"
     return create_khqr(db, shop, order, now=now, ttl_seconds=ttl_seconds,
                        grace_seconds=grace_seconds)
+
+
+# The check of an expired QR before a new one is offered: the guest is waiting for the page.
+RECHECK_TIMEOUT = (2.0, 3.0)
+
+
+def recheck_client(config: Mapping[str, Any]) -> BakongClient | None:
+    """A Bakong client with a short timeout for the one check a guest waits for; None when
+    Bakong is not configured (the check then counts as failed)."""
+    try:
+        client = client_from_config(config)
+    except BakongError:
+        return None
+    client.timeout = (min(RECHECK_TIMEOUT[0], client.timeout[0]),
+                      min(RECHECK_TIMEOUT[1], client.timeout[1]))
+    return client
+
+
+def still_checking(txn: Transaction | None, now: datetime) -> bool:
+    """An expired, unpaid QR that the poller still asks Bakong about (a late payment of it
+    would still be seen)."""
+    return (txn is not None and txn.paid_at is None and txn.expires_at <= now
+            and txn.status in POLLED_STATUSES)
+
+
+def check_once_more(db: Session, bus: EventBus, txn: Transaction,
+                    client: BakongClient | None, now: datetime) -> str:
+    """Ask Bakong about an expired QR now, before the guest is given another one, and record
+    the answer like the poller would (a payment found is recorded as paid). When Bakong cannot
+    be asked or does not answer, the md5 stays polled (brought back if it had been given up)
+    and the caller goes on: a hiccup never blocks the guest from paying."""
+    if client is None:
+        result = CheckResult(CheckStatus.NETWORK_ERROR, txn.md5, message="Bakong not configured")
+    else:
+        try:
+            result = client.check_transaction_by_md5(txn.md5)
+        except Exception as exc:  # noqa: BLE001 - the client reports trouble, but be sure
+            log.warning("bakong recheck of %s failed: %s", txn.md5, type(exc).__name__)
+            result = CheckResult(CheckStatus.NETWORK_ERROR, txn.md5, message=type(exc).__name__)
+    if result.retryable:
+        if txn.status not in POLLED_STATUSES:
+            txn.status = "superseded"
+        txn.give_up_at = max(txn.give_up_at, now)
+    return apply_result(db, bus, txn, result, now)
+
+
+def renew_khqr(
+    db: Session, bus: EventBus, shop: Shop, order: Order, *, client: BakongClient | None,
+    now: datetime, ttl_seconds: int, grace_seconds: int
+) -> Transaction | None:
+    """A new QR for an order whose QR expired or was used. The expired one is first checked
+    once more: if the guest paid it after all, that payment is recorded and no new QR is made
+    (None: the order is no longer waiting). The old md5 keeps being polled either way."""
+    if order.payment_method != "khqr" or order.payment_status != "pending":
+        raise DomainError(_l("This order is not waiting for a KHQR payment."), 409)
+    current = latest_transaction(db, order)
+    if current is not None and current.status == "pending" and current.expires_at > now \
+            and current.paid_at is None:
+        return current
+    if current is not None and current.paid_at is None and current.status in (
+            *POLLED_STATUSES, "abandoned"):
+        check_once_more(db, bus, current, client, now)
+        db.flush()
+        db.refresh(order)
+        if order.payment_status != "pending":
+            return None
+    return regenerate(db, shop, order, now=now, ttl_seconds=ttl_seconds,
+                      grace_seconds=grace_seconds)
 
 
 def next_delay(txn: Transaction, now: datetime) -> float:
@@ -123,33 +200,44 @@ def amounts_match(txn: Transaction, amount: Decimal, currency: str) -> bool:
     )
 
 
+FINAL_ERROR_WINDOW = timedelta(hours=6)
+
+
 def apply_result(
     db: Session, bus: EventBus, txn: Transaction, result: CheckResult, now: datetime
 ) -> str:
     """Record one Bakong answer for a transaction. Returns what happened: "paid", "mismatch",
-    "duplicate", "waiting", "error" or "abandoned". Idempotent: the order is marked paid with
-    ``UPDATE ... WHERE payment_status = 'pending'``, so two pollers can never pay it twice."""
+    "duplicate", "attention", "waiting", "error" or "abandoned". Idempotent: the order is marked
+    paid with ``UPDATE ... WHERE payment_status IN ('pending', 'mismatch')``, so two pollers can
+    never pay it twice, and any other payment for the order is marked for a person
+    (``attention = 'due'``).
+
+    Past ``give_up_at`` a transaction is abandoned only on an answer that says "not paid": an
+    outage on the last check keeps it polled (with backoff, for up to ``FINAL_ERROR_WINDOW``
+    more), so a payment is never lost to a Bakong hiccup at the wrong moment."""
     txn.last_checked_at = now
     txn.check_count += 1
+    txn.last_result = result.status.value
     if result.status is CheckStatus.PAID and result.payment is not None:
         return _record_payment(db, bus, txn, result, now)
     if result.retryable:
         txn.error_count += 1
         txn.last_error = f"{result.status.name}: {result.message}"[:200]
         txn.next_check_at = now + timedelta(seconds=error_delay(txn.error_count))
-        outcome = "error"
-    else:
-        txn.error_count = 0
-        if result.status is CheckStatus.FAILED:
-            txn.last_error = "Bakong reported a failed attempt"
-        elif result.status is CheckStatus.STATIC_QR:
-            txn.last_error = "Bakong says this is a static QR"
-        txn.next_check_at = now + timedelta(seconds=next_delay(txn, now))
-        outcome = "waiting"
+        if now >= txn.give_up_at + FINAL_ERROR_WINDOW:
+            txn.status = "abandoned"
+            return "abandoned"
+        return "error"
+    txn.error_count = 0
+    if result.status is CheckStatus.FAILED:
+        txn.last_error = "Bakong reported a failed attempt"
+    elif result.status is CheckStatus.STATIC_QR:
+        txn.last_error = "Bakong says this is a static QR"
+    txn.next_check_at = now + timedelta(seconds=next_delay(txn, now))
     if now >= txn.give_up_at:
         txn.status = "abandoned"
-        outcome = "abandoned"
-    return outcome
+        return "abandoned"
+    return "waiting"
 
 
 def _record_payment(
@@ -157,6 +245,20 @@ def _record_payment(
 ) -> str:
     paid = result.payment
     assert paid is not None
+    right = amounts_match(txn, paid.amount, paid.currency)
+    # Claim the md5's payment: the poller and a guest's "new QR" recheck may both find it at
+    # once, and it must be recorded (and counted, or flagged) exactly once.
+    claimed = db.execute(
+        update(Transaction).where(Transaction.id == txn.id, Transaction.paid_at.is_(None))
+        .values(paid_at=now).execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        # The same payment seen again (another process recorded it first): already recorded.
+        db.refresh(txn)
+        txn.status = "paid" if amounts_match(
+            txn, txn.bakong_amount or paid.amount, txn.bakong_currency or paid.currency
+        ) else "mismatch"
+        return "duplicate"
     txn.bakong_hash = paid.hash
     txn.bakong_from_account = paid.from_account
     txn.bakong_to_account = paid.to_account
@@ -165,40 +267,44 @@ def _record_payment(
     txn.bakong_created_ms = paid.created_ms
     txn.bakong_acknowledged_ms = paid.acknowledged_ms
     txn.paid_at = now
+    txn.last_error = None
     if paid.to_account and paid.to_account != txn.to_account:
         log.warning("md5 %s paid to %s, shop account is %s", txn.md5, paid.to_account,
                     txn.to_account)
-    if not amounts_match(txn, paid.amount, paid.currency):
-        txn.status = "mismatch"
-        reason = (
-            f"Bakong reported {format_money(paid.amount, paid.currency)} {paid.currency} "
-            f"for a {format_money(txn.amount, txn.currency)} order"
-        )
-        flagged = db.execute(
+    if right:
+        txn.status = "paid"
+        # A right payment also settles an order held by an earlier wrong one (that one stays
+        # due: the guest gets it back).
+        marked = db.execute(
             update(Order)
-            .where(Order.id == txn.order_id, Order.payment_status == "pending")
-            .values(payment_status="mismatch", flag_reason=reason[:200])
+            .where(Order.id == txn.order_id, Order.payment_status.in_(("pending", "mismatch")))
+            .values(payment_status="paid", paid_at=now, kitchen_status="queued")
             .execution_options(synchronize_session="fetch")
         )
-        if flagged.rowcount == 1:
-            publish_after_commit(db, bus, Event(txn.shop_id, "order.flagged",
+        if marked.rowcount == 1:
+            publish_after_commit(db, bus, Event(txn.shop_id, "order.paid",
                                                 {"order_id": txn.order_id}))
-        return "mismatch"
-    txn.status = "paid"
-    marked = db.execute(
-        update(Order)
-        .where(Order.id == txn.order_id, Order.payment_status == "pending")
-        .values(payment_status="paid", paid_at=now, kitchen_status="queued")
-        .execution_options(synchronize_session="fetch")
-    )
-    if marked.rowcount == 1:
-        publish_after_commit(db, bus, Event(txn.shop_id, "order.paid", {"order_id": txn.order_id}))
-        return "paid"
-    order = db.get(Order, txn.order_id)
-    if order is not None:
-        # Paid twice (an old QR and a new one), or paid after a cancel: the cashier refunds it.
-        what = "A second KHQR payment" if order.is_paid else (
-            f"A KHQR payment for this {order.payment_status} order")
-        order.flag_reason = f"{what} arrived (Bakong hash {paid.hash}): refund it"[:200]
-        publish_after_commit(db, bus, Event(txn.shop_id, "order.flagged", {"order_id": order.id}))
-    return "duplicate"
+            return "paid"
+    else:
+        txn.status = "mismatch"
+        held = db.execute(
+            update(Order)
+            .where(Order.id == txn.order_id, Order.payment_status == "pending")
+            .values(payment_status="mismatch")
+            .execution_options(synchronize_session="fetch")
+        )
+        if held.rowcount == 1:
+            attention.flag(db, bus, txn, "amount", now)
+            return "mismatch"
+    # Not the order's payment: it was cancelled, already paid, or held by another wrong payment.
+    order = db.get(Order, txn.order_id, populate_existing=True)
+    if order is None:  # pragma: no cover - transactions go with their order
+        return "duplicate"
+    if order.payment_status == "cancelled":
+        kind = "cancelled"
+    elif order.payment_status == "paid":
+        kind = "cash" if order.payment_method == "cash" else "khqr"
+    else:  # mismatch: another wrong payment is already waiting for the cashier
+        kind = "amount"
+    attention.flag(db, bus, txn, kind, now)
+    return "attention" if right else "mismatch"

@@ -99,6 +99,25 @@ def due_transactions(session: Session, now: datetime) -> list[Transaction]:
     )
 
 
+RETRY_FAILED_SECONDS = 30
+
+
+def postpone(session: Session, txn_id: int, now: datetime) -> None:
+    """Check an md5 whose answer could not be recorded again later; it stays polled."""
+    try:
+        session.execute(
+            update(Transaction).where(Transaction.id == txn_id)
+            .values(next_check_at=now + timedelta(seconds=RETRY_FAILED_SECONDS),
+                    error_count=Transaction.error_count + 1,
+                    last_error="recording the answer failed (see the log)")
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except Exception:  # noqa: BLE001 - the database itself is in trouble: next tick
+        session.rollback()
+        log.exception("bakong poller: could not postpone transaction %s", txn_id)
+
+
 def poll_once(app: Flask, holder: str, client: BakongClient | None = None,
               now: datetime | None = None) -> TickReport:
     """One tick: renew the lease, then check each due md5 once and record the answers."""
@@ -117,14 +136,22 @@ def poll_once(app: Flask, holder: str, client: BakongClient | None = None,
             client = client or client_from_config(app.config)
             bus = get_bus(app)
             for txn_id, md5 in due:
-                result = client.check_transaction_by_md5(md5)
                 report.checked.append(md5)
-                txn = session.get(Transaction, txn_id, populate_existing=True)
-                if txn is None or txn.status not in payments.POLLED_STATUSES:
+                try:
+                    result = client.check_transaction_by_md5(md5)
+                    txn = session.get(Transaction, txn_id, populate_existing=True)
+                    if txn is None or txn.status not in payments.POLLED_STATUSES:
+                        session.rollback()
+                        continue
+                    report.outcomes[md5] = payments.apply_result(session, bus, txn, result, now)
+                    session.commit()
+                except Exception:
+                    # One md5 whose answer cannot be recorded must not hold up the others
+                    # (they would never be checked: it is first in line every tick).
                     session.rollback()
-                    continue
-                report.outcomes[md5] = payments.apply_result(session, bus, txn, result, now)
-                session.commit()
+                    log.exception("bakong poller: recording md5 %s failed", md5)
+                    report.outcomes[md5] = "failed"
+                    postpone(session, txn_id, now)
         except Exception:
             session.rollback()
             log.exception("bakong poller tick failed")

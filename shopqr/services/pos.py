@@ -1,5 +1,5 @@
-"""The cashier's work: table states, cash payments, manual orders, voids, flags, closing tables.
-Every action is written to the audit log."""
+"""The cashier's work: table states, cash payments, manual orders, voids, closing tables. Every
+action is written to the audit log. Payments that need attention: ``services.attention``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from shopqr.models import (
     Shop,
     ShopTable,
     TableSession,
+    Transaction,
     User,
 )
 from shopqr.services import DomainError, NotFound, tables
@@ -58,6 +59,9 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
         )
     }
     session_ids = [s.id for s in sessions.values()]
+    # Orders with a KHQR payment waiting for a person (refund due), voided ones included.
+    due = set(db.scalars(select(Transaction.order_id).where(
+        Transaction.shop_id == shop.id, Transaction.attention == "due")))
     orders_by_session: dict[int, list[Order]] = {}
     carts: dict[int, int] = {}
     if session_ids:
@@ -74,9 +78,9 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
         if session is None:
             result.append(TableState(table, "free"))
             continue
-        orders = [o for o in orders_by_session.get(session.id, [])
-                  if o.payment_status != "cancelled"]
-        if any(o.payment_status == "mismatch" or o.flag_reason for o in orders):
+        every = orders_by_session.get(session.id, [])
+        orders = [o for o in every if o.payment_status != "cancelled" or o.id in due]
+        if any(o.payment_status == "mismatch" or o.id in due for o in every):
             state = "attention"
         elif any(o.payment_status == "pending" for o in orders):
             state = "awaiting"
@@ -204,33 +208,6 @@ def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, re
     return order
 
 
-def resolve_flag(db: Session, bus: EventBus, shop: Shop, order_id: object, *, action: str,
-                 note: str | None, by: User, now: datetime) -> Order:
-    """Settle an order that needs attention. ``accept``: the cashier checked the payment (or
-    collected the difference) and it goes to the kitchen; ``dismiss``: clear the flag only."""
-    order = load_order(db, shop, order_id)
-    why = clean_reason(note)
-    if not (order.payment_status == "mismatch" or order.flag_reason):
-        raise DomainError(_l("Order #%(number)s does not need attention.", number=order.seq), 409)
-    if action == "accept":
-        if order.payment_status != "mismatch":
-            raise DomainError(_l("Only a mismatched payment can be accepted."), 409)
-        db.execute(
-            update(Order).where(Order.id == order.id, Order.payment_status == "mismatch")
-            .values(payment_status="paid", paid_at=now, kitchen_status="queued")
-            .execution_options(synchronize_session="fetch")
-        )
-        publish_after_commit(db, bus, Event(shop.id, "order.paid", {"order_id": order.id}))
-    elif action != "dismiss":
-        raise DomainError(_l("Unknown action."), 400)
-    audit(db, shop, by, f"pos.flag_{action}", f"order {order.number}",
-          f"{order.flag_reason or ''} | {why}")
-    order.flag_reason = None
-    publish_after_commit(db, bus, Event(shop.id, "order.status",
-                                        {"order_id": order.id, "status": "resolved"}))
-    return order
-
-
 def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
     try:
         tid = int(str(table_id))
@@ -273,6 +250,9 @@ def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None
              .order_by(Order.id.desc()).options(selectinload(Order.lines)))
     if payment in ("pending", "paid", "mismatch", "cancelled"):
         query = query.where(Order.payment_status == payment)
+    elif payment == "attention":  # a KHQR payment of the order waits for a person
+        query = query.where(Order.id.in_(select(Transaction.order_id).where(
+            Transaction.shop_id == shop.id, Transaction.attention == "due")))
     if method in ("khqr", "cash"):
         query = query.where(Order.payment_method == method)
     orders = list(db.scalars(query))

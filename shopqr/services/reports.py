@@ -10,13 +10,14 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from shopqr.models import Order, OrderLine, Shop, Transaction
-from shopqr.services import DomainError
-from shopqr.services.money import quantize
+from shopqr.services import DomainError, attention
+from shopqr.services.money import format_money, quantize
 from shopqr.services.numbering import SHOP_TZ
 from shopqr.services.pos import day_bounds
 
@@ -33,10 +34,15 @@ class Report:
     revenue: Decimal = Decimal("0")
     orders: int = 0
     cancelled: int = 0
-    by_method: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    # Every method is there, with (0, 0) when it has no paid orders in the range.
+    by_method: dict[str, tuple[int, Decimal]] = field(default_factory=lambda: {
+        "khqr": (0, Decimal("0")), "cash": (0, Decimal("0"))})
     top_products: list[tuple[str, int, Decimal]] = field(default_factory=list)
     by_hour: list[Decimal] = field(default_factory=lambda: [Decimal("0")] * 24)
+    # Every KHQR payment Bakong reported in the range (each Bakong hash once), the ones that
+    # paid their order and the extra ones (refund due, refunded, kept, accepted).
     khqr_payments: list[tuple[Order, Transaction]] = field(default_factory=list)
+    refunds_due: int = 0
 
     @property
     def average(self) -> Decimal:
@@ -83,10 +89,12 @@ def build(db: Session, shop: Shop, range_: str, now: datetime) -> Report:
         if paid_at is not None:
             report.by_hour[local_hour(paid_at)] += total
     report.khqr_payments = [(o, t) for o, t in db.execute(
-        select(Order, Transaction).join(Transaction, and_(Transaction.order_id == Order.id,
-                                                          Transaction.status == "paid"))
-        .where(paid, Order.payment_method == "khqr").order_by(Order.paid_at)
+        select(Order, Transaction).join(Transaction, Transaction.order_id == Order.id)
+        .where(Transaction.shop_id == shop.id, Transaction.paid_at.is_not(None),
+               Transaction.paid_at >= start, Transaction.paid_at < end)
+        .order_by(Transaction.paid_at, Transaction.id)
     )]
+    report.refunds_due = sum(1 for _o, t in report.khqr_payments if t.attention == "due")
     return report
 
 
@@ -102,18 +110,26 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
     out.write("\ufeff")  # Excel reads UTF-8 (Khmer names) only with the BOM
     writer = csv.writer(out)
     writer.writerow(["number", "created (Phnom Penh)", "table", "method", "payment", "kitchen",
-                     "total", "currency", "bakong hash", "from account"])
-    rows = db.execute(
-        select(Order, Transaction)
-        .outerjoin(Transaction, and_(Transaction.order_id == Order.id,
-                                     Transaction.status == "paid"))
+                     "total", "currency", "bakong hash", "from account",
+                     "payments needing attention"])
+    orders = list(db.scalars(
+        select(Order)
         .where(Order.shop_id == shop.id, Order.created_at >= start, Order.created_at < end)
-        .order_by(Order.id))
-    for order, txn in rows:
-        created = order.created_at.replace(tzinfo=UTC).astimezone(SHOP_TZ)
-        writer.writerow([_cell(v) for v in (
-            order.number, created.strftime("%Y-%m-%d %H:%M"), order.table_name or "walk-in",
-            order.payment_method, order.payment_status, order.kitchen_status or "",
-            order.total, order.currency, txn.bakong_hash if txn else "",
-            txn.bakong_from_account if txn else "")])
+        .order_by(Order.id)))
+    received = attention.received_payments(db, [o.id for o in orders])
+    with force_locale("en"):
+        for order in orders:  # one row per order, however many payments it received
+            created = order.created_at.replace(tzinfo=UTC).astimezone(SHOP_TZ)
+            txns = received.get(order.id, [])
+            paying = next((t for t in txns if t.counts_for_order), None)
+            extra = "; ".join(
+                f"{attention.state_label(t)}: "
+                f"{format_money(t.bakong_amount, t.bakong_currency or t.currency)} "
+                f"(Bakong hash {t.bakong_hash or '?'})"
+                for t in txns if t.attention is not None)
+            writer.writerow([_cell(v) for v in (
+                order.number, created.strftime("%Y-%m-%d %H:%M"), order.table_name or "walk-in",
+                order.payment_method, order.payment_status, order.kitchen_status or "",
+                order.total, order.currency, paying.bakong_hash if paying else "",
+                paying.bakong_from_account if paying else "", extra)])
     return out.getvalue()

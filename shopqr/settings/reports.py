@@ -29,5 +29,6 @@ def reports_csv() -> Response:
     range_ = report_service.parse_range(request.args.get("range"))
     body = report_service.orders_csv(db.session, g.shop, range_, utcnow())
     filename = f"{g.shop.slug}-orders-{range_}-{utcnow():%Y%m%d}.csv"
-    return Response(body, mimetype="text/csv; charset=utf-8",
+    # content_type, not mimetype: Werkzeug appends "; charset=utf-8" to a mimetype itself.
+    return Response(body, content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from shopqr.extensions import db
-from shopqr.models import AuditLog, Order, TableSession
-from shopqr.services import pos, tables
+from shopqr.models import AuditLog, Order, TableSession, Transaction, utcnow
+from shopqr.services import payments, pos, tables
+from shopqr.services.bakong import CheckResult, CheckStatus, Payment
+from shopqr.services.events import get_bus
 from shopqr.services.money import format_money
 from tests.factories import (
     group_id,
@@ -163,19 +165,24 @@ def test_void_needs_a_reason_and_only_unpaid_orders(app, cashier_client):
 def test_mismatch_is_shown_and_can_be_accepted(app, cashier_client):
     shop = make_shop()
     order = make_order(shop, make_product(shop), method="khqr")
-    order.payment_status = "mismatch"
-    order.flag_reason = "Bakong reported $2.00 for a $2.50 order"
+    txn = payments.create_khqr(db.session, shop, order, now=utcnow(), ttl_seconds=600,
+                               grace_seconds=60)
+    db.session.commit()
+    result = CheckResult(CheckStatus.PAID, txn.md5, Payment(
+        hash="h1", from_account="guest@abaa", to_account=None, currency="USD",
+        amount=Decimal("2.00")))
+    assert payments.apply_result(db.session, get_bus(app), txn, result, utcnow()) == "mismatch"
     db.session.commit()
     cashier = cashier_client(shop)
     page = cashier.get(f"/s/{shop.slug}/pos/")
-    assert b"Bakong reported $2.00" in page.data
-    response = cashier.post(f"/s/{shop.slug}/pos/orders/{order.id}/resolve",
+    assert b"Wrong amount: Bakong reported $2.00 for a $2.50 order" in page.data
+    response = cashier.post(f"/s/{shop.slug}/pos/payments/{txn.id}/resolve",
                             data={"action": "accept", "note": "Collected 50 cents in cash"})
     assert response.status_code == 303
     db.session.expire_all()
     fixed = db.session.get(Order, order.id)
     assert fixed.payment_status == "paid" and fixed.kitchen_status == "queued"
-    assert fixed.flag_reason is None
+    assert db.session.get(Transaction, txn.id).attention == "accepted"
 
 
 def test_close_table_then_rescan_starts_an_empty_cart(app, cashier_client):

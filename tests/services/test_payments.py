@@ -138,7 +138,9 @@ def test_wrong_amount_or_currency_flags_the_order_and_does_not_pay_it(
     db.session.expire_all()
     order = db.session.get(Order, order.id)
     assert order.payment_status == "mismatch" and order.kitchen_status is None
-    assert "Bakong reported" in order.flag_reason
+    txn = txn_of(order)
+    assert txn.attention == "due"
+    assert txn.attention_reason.startswith("Wrong amount: Bakong reported")
 
 
 def test_a_fresh_qr_is_checked_every_two_seconds_whatever_the_ticks_jitter(client, app,

@@ -313,6 +313,7 @@ def test_reports_and_csv(owned):
     txn = payments.create_khqr(db.session, shop, make_order(shop, latte, 1, method="khqr"),
                                now=utcnow(), ttl_seconds=600, grace_seconds=60)
     txn.status, txn.order_id, txn.bakong_hash = "paid", khqr.id, "abc123hash"
+    txn.bakong_amount, txn.bakong_currency, txn.paid_at = Decimal("2.50"), "USD", utcnow()
     db.session.commit()
     page = client.get(f"/s/{shop.slug}/settings/reports?range=today")
     assert page.status_code == 200
