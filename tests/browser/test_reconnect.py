@@ -47,3 +47,31 @@ def test_a_kitchen_screen_reconnects_after_a_restart_and_shows_what_was_paid_mea
         page.context.close()
         server.stop()
         lifecycle.reset_for_tests()
+
+
+@pytest.mark.browser
+@pytest.mark.live
+def test_a_kitchen_screen_whose_sign_in_ends_goes_back_to_the_pin_pad(app, browser,
+                                                                       live_server):
+    from shopqr.extensions import db
+    from shopqr.models import utcnow
+    from shopqr.services import auth
+    from shopqr.services.events import get_bus
+
+    shop = make_shop("ended-cafe", name="Ended Cafe")
+    barista = make_staff(shop, "barista", "271828", name="Vanna")
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    try:
+        page.goto(f"{live_server.url}/s/ended-cafe/staff/")
+        page.get_by_role("link", name=re.compile("Vanna")).click()
+        for digit in "271828":
+            page.locator(f".pin-key[data-key='{digit}']").click()
+        page.locator(".pin-enter").click()
+        expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+        auth.lock_pin(db.session, get_bus(app), barista, now=utcnow(), failures=10,
+                      device="test")
+        db.session.commit()
+        expect(page).to_have_url(re.compile(r"/s/ended-cafe/staff/"), timeout=10_000)
+        expect(page.get_by_text("Vanna")).to_be_visible()
+    finally:
+        page.context.close()

@@ -40,7 +40,13 @@
   }
 
   document.body.addEventListener("htmx:wsOpen", function () { if (conn) conn.dataset.state = "online"; });
-  document.body.addEventListener("htmx:wsClose", function () { if (conn) conn.dataset.state = "offline"; });
+  document.body.addEventListener("htmx:wsClose", function (evt) {
+    if (conn) conn.dataset.state = "offline";
+    // 1008: this sign-in ended (signed out, PIN reset or locked, removed). The socket does not
+    // come back; reloading shows the PIN pad. (1012, a restart, reconnects by itself.)
+    const closed = evt.detail && evt.detail.event;
+    if (closed && closed.code === 1008) window.location.reload();
+  });
   document.body.addEventListener("htmx:wsError", function () { if (conn) conn.dataset.state = "offline"; });
   document.body.addEventListener("htmx:wsAfterMessage", announceNew);
   document.addEventListener("DOMContentLoaded", function () { known = queueIds(); });
