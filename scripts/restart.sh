@@ -38,7 +38,7 @@ if [ ! -e "$pidfile.$new.ready" ]; then
   exit 1
 fi
 
-echo "new gunicorn $new is serving; stopping $old"
+echo "new gunicorn $new is serving after ${SECONDS}s; stopping $old"
 kill -TERM "$old"
 for _ in $(seq 1 400); do
   kill -0 "$old" 2>/dev/null || break
@@ -52,5 +52,5 @@ else
     [ "$(cat "$pidfile" 2>/dev/null)" = "$new" ] && break
     sleep 0.1
   done
-  echo "restarted: $old -> $new"
+  echo "restarted: $old -> $new in ${SECONDS}s"
 fi
