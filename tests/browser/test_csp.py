@@ -38,6 +38,7 @@ class PolicyWatch:
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
+        self.contexts: list[BrowserContext] = []
         self.problems: list[str] = []
         self.documents: list[tuple[str, str | None]] = []
         # Console errors a test causes on purpose (a refused request, an error page).
@@ -45,6 +46,7 @@ class PolicyWatch:
 
     def context(self, **kwargs: object) -> BrowserContext:
         context = self.browser.new_context(**kwargs)
+        self.contexts.append(context)
         context.expose_function("__shopqrViolation",
                                 lambda text: self.problems.append(f"CSP violation: {text}"))
         context.add_init_script(REPORT_VIOLATIONS)
@@ -85,7 +87,7 @@ class PolicyWatch:
 def watch(browser: Browser) -> Iterator[PolicyWatch]:
     watch = PolicyWatch(browser)
     yield watch
-    for context in browser.contexts:
+    for context in watch.contexts:
         context.close()
 
 
