@@ -100,7 +100,6 @@ def test_every_kind_of_page_has_the_headers_and_hsts_only_in_production(
     production = env == "production"
     # Production cookies are Secure: speak HTTPS to it, as its proxy would.
     base_url = "https://localhost" if production else "http://localhost"
-    the_app.test_client_class = CSRFClient
 
     def client() -> CSRFClient:
         c = the_app.test_client()
