@@ -68,6 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bakong_sim_bp)
     ops.register_error_handlers(app)
     cli.init_app(app)
+    from shopqr import security_headers
+    security_headers.init_app(app)
 
     @app.after_request
     def _vary_on_htmx(response):  # type: ignore[no-untyped-def]

@@ -228,7 +228,9 @@ def test_tables_add_rename_remove_and_print(owned):
     sheet = client.get(f"{base}/print").text
     assert sheet.count('class="qr-card"') == 1 and "Window" in sheet
     assert "Scan to order · ស្កេនដើម្បីកុម្ម៉ង់" in sheet and "<svg" in sheet
-    assert "@page { size: A4" in sheet
+    assert "/static/css/qr_sheet.css" in sheet  # the print layout, a file (no inline <style>)
+    with client.get("/static/css/qr_sheet.css") as css:
+        assert "@page { size: A4" in css.text
 
 
 def test_staff_management(owned):

@@ -1,4 +1,7 @@
 // Small behaviours htmx does not cover. No build step.
+// The Content-Security-Policy refuses inline code (onclick=, hx-on, <script> blocks) and eval,
+// so templates ask for behaviours with data attributes and the listeners below, on the
+// document, serve them (also on content htmx swaps in later).
 document.addEventListener("htmx:afterSwap", function (event) {
   // Keep a freshly swapped dialog's content scrolled to the top.
   const dialog = event.detail.target.closest && event.detail.target.closest("dialog");
@@ -29,4 +32,67 @@ document.addEventListener("click", function (event) {
   if (key.dataset.key === "clear") input.value = input.value.slice(0, -1);
   else if (input.value.length < 6) input.value += key.dataset.key;
   input.focus();
+});
+
+// Dialogs. data-open-dialog="id": a click opens that dialog. data-close-dialog: a click closes
+// the dialog it is in. data-open-dialog-after-request="id": opens it when the element's htmx
+// request has finished; data-close-dialog-on-success="id": closes it when that request
+// succeeded.
+function showDialog(id) {
+  const dialog = document.getElementById(id);
+  if (dialog && !dialog.open) dialog.showModal();
+}
+function closeDialog(dialog) {
+  if (dialog && dialog.open) dialog.close();
+}
+
+document.addEventListener("click", function (event) {
+  const target = event.target;
+  if (!target.closest) return;
+  const opener = target.closest("[data-open-dialog]");
+  if (opener) showDialog(opener.dataset.openDialog);
+  const closer = target.closest("[data-close-dialog]");
+  if (closer) closeDialog(closer.closest("dialog"));
+  // data-select-on-click: a click selects the whole field (e.g. the KHQR code to copy).
+  const field = target.closest("[data-select-on-click]");
+  if (field) field.select();
+  // data-copy="id": copies that field's value; the button then reads data-copied.
+  const copy = target.closest("[data-copy]");
+  if (copy) {
+    const source = document.getElementById(copy.dataset.copy);
+    if (source && navigator.clipboard) navigator.clipboard.writeText(source.value).catch(function () {});
+    if (copy.dataset.copied) copy.textContent = copy.dataset.copied;
+  }
+});
+
+document.addEventListener("htmx:afterRequest", function (event) {
+  // The requesting element, also when htmx reports on a parent because it left the page.
+  const elt = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.target;
+  if (!elt.closest) return;
+  const opener = elt.closest("[data-open-dialog-after-request]");
+  if (opener) showDialog(opener.dataset.openDialogAfterRequest);
+  const closer = elt.closest("[data-close-dialog-on-success]");
+  if (closer && event.detail.successful) closeDialog(document.getElementById(closer.dataset.closeDialogOnSuccess));
+});
+
+// Forms. data-confirm="question": asks first and submits only on OK (plain forms; htmx
+// requests use hx-confirm). data-disable-on-submit: once submitted, its buttons are disabled
+// (after the submit, so the pressed button's name and value are still sent).
+document.addEventListener("submit", function (event) {
+  const form = event.target;
+  if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    return;
+  }
+  if (form.matches("[data-disable-on-submit]") && !event.defaultPrevented) {
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+    });
+  }
+});
+
+// data-autosubmit on a field: changing it submits its form (the filters on today's orders).
+document.addEventListener("change", function (event) {
+  const field = event.target;
+  if (field.matches && field.matches("[data-autosubmit]") && field.form) field.form.submit();
 });
