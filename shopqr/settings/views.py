@@ -329,14 +329,7 @@ def rename_table(table_id: int) -> Response | tuple[str, int]:
     table = _load_table(table_id)
 
     def action() -> None:
-        name = (request.form.get("name") or "").strip()
-        if not 1 <= len(name) <= 40:
-            raise DomainError(_("A table name must be 1–40 characters."))
-        clash = db.session.scalar(select(ShopTable.id).where(
-            ShopTable.shop_id == g.shop.id, ShopTable.name == name, ShopTable.id != table.id))
-        if clash:
-            raise DomainError(_("There is already a table called %(name)s.", name=name))
-        table.name = name
+        table.name = shops.table_name(db.session, g.shop, request.form.get("name"), table=table)
     return _table_action(action)
 
 
