@@ -51,8 +51,9 @@ def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     text = str(raw if raw is not None else "").strip()
     low = 0 if allow_zero else 1
     # ASCII digits only: str.isdigit() is also true for "²" or "٣", which int() rejects
-    # or reads unexpectedly.
-    if not (text.isascii() and text.isdigit()) or not (low <= int(text) <= MAX_QUANTITY):
+    # or reads unexpectedly; and few of them (int() refuses more than 4300 digits: a 500).
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) \
+            or not (low <= int(text) <= MAX_QUANTITY):
         raise DomainError(_l("Quantity must be a whole number from %(low)s to %(high)s.",
                               low=low, high=MAX_QUANTITY))
     return int(text)

@@ -22,7 +22,7 @@ from shopqr.models import (
 )
 from shopqr.services import DomainError, numbering
 from shopqr.services.cart import clean_note, summarize, unit_price
-from shopqr.services.money import quantize
+from shopqr.services.money import MAX_AMOUNT, quantize
 
 METHODS = ("khqr", "cash")
 
@@ -140,6 +140,12 @@ def create_order(
     """A pending order with snapshot lines, numbered, priced from the database."""
     if not items:
         raise DomainError(_l("Your cart is empty."))
+    # Amounts are stored as NUMERIC(10, 2): a larger total (60 lines of 50 in riel can reach
+    # it) would be a database error on MariaDB. Checked before a number is taken.
+    if sum((unit_price(i.product, i.options) * i.quantity for i in items),
+           Decimal("0")) > MAX_AMOUNT:
+        raise DomainError(_l("This order is too large for one bill. Please split it into "
+                             "smaller orders."))
     now = utcnow()
     day = numbering.business_date(now)
     seq = numbering.next_seq(db, shop.id, day)

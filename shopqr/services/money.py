@@ -39,10 +39,11 @@ def parse_amount(raw: str | None, currency: str, *,
     return quantize(value, currency)
 
 
-def format_money(amount: Decimal | None, currency: str) -> str:
-    """$2.50 for USD, 15,000៛ for KHR."""
+def format_money(amount: Decimal | int | None, currency: str) -> str:
+    """$2.50 for USD, 15,000៛ for KHR. An int is taken too (a template's default of 0)."""
     if amount is None:
         return ""
+    amount = Decimal(amount)
     if currency == "KHR":
         return f"{quantize(amount, 'KHR'):,.0f}៛"
     value = quantize(amount, "USD")

@@ -75,6 +75,13 @@ def table_name(db: Session, shop: Shop, raw: str | None, *,
     return name
 
 
+def removed_name(name: str, row_id: int, limit: int) -> str:
+    """The name a removed table or staff member keeps: freed for a new one, and within the
+    column's ``limit`` (MariaDB refuses a longer value)."""
+    suffix = f" (removed {row_id})"
+    return name[:max(0, limit - len(suffix))] + suffix
+
+
 def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
     name = table_name(db, shop, name)
     table = ShopTable(shop_id=shop.id, name=name, qr_token=new_token(), sort_order=sort_order)

@@ -341,7 +341,7 @@ def remove_table(table_id: int) -> Response:
     if session is not None:
         table_service.end_session(db.session, session, "table removed")
     table.is_active = False
-    table.name = f"{table.name[:30]} (removed {table.id})"
+    table.name = shops.removed_name(table.name, table.id, 40)
     table.qr_token = table_service.new_token()  # the printed QR stops working
     audit(db.session, g.shop, g.owner, "settings.table_removed", table.name)
     return done("settings.tables")
@@ -456,7 +456,7 @@ def remove_staff(user_id: int) -> Response | tuple[str, int]:
         if user.role == "owner" and not _owners_left(user):
             raise DomainError(_("A shop needs at least one owner."))
         user.is_active = False
-        user.name = f"{user.name[:40]} (removed {user.id})"
+        user.name = shops.removed_name(user.name, user.id, 60)
         user.email = None
         audit(db.session, g.shop, g.owner, "settings.staff_removed", user.name)
     return _staff_action(action)
