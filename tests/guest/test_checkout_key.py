@@ -256,6 +256,8 @@ def test_two_tables_racing_with_one_key_make_one_order_and_reveal_nothing(app):
 
 @pytest.mark.mariadb
 def test_the_pos_ticket_submitted_twice_at_once_makes_one_order(app, two_tables, till):
+    """The two requests do not always overlap (the IntegrityError path is forced above, on
+    any database); when they do, the loser shows the winner's order instead of a 500."""
     slug = two_tables["shop"].slug
     cookie = till.get_cookie("session").value
 
