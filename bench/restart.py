@@ -192,7 +192,8 @@ def zero_downtime(env: dict[str, str], database_url: str, load_seconds: float,
             thread.join(timeout=15)
         new_pid = int(pidfile.read_text())
         gaps = [g for s in screens for g in s.gaps]
-        return {"restart_script_seconds": restart_seconds, "script": " / ".join(out.stdout.strip().splitlines()),
+        return {"restart_script_seconds": restart_seconds,
+                "script": " / ".join(out.stdout.strip().splitlines()),
                 "script_ok": out.returncode == 0, "requests": len(results),
                 "failed": sum(1 for _, ok in results if not ok),
                 "over_1s": sum(1 for d, _ in results if d > 1.0),

@@ -32,7 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from shopqr import cli, extensions, filters, i18n, media, ops
     from shopqr.services import events, poller
+    from shopqr.web import init_app as init_id_converter
 
+    init_id_converter(app)  # before any route is added: <int:...> ids are ASCII, 1..2**63-1
     extensions.db.init_app(app)
     _tune_pool(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
     g,
     get_template_attribute,
@@ -16,10 +17,33 @@ from flask import (
 )
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.models import Shop
+from shopqr.services import ID_PATTERN, MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """The app's ``int`` converter (``<int:order_id>``), with the rule of ``services.parse_id``:
+    ASCII digits only (Werkzeug's ``\\d+`` also matches "١" or "១" and int() reads them as 1),
+    no leading zero, 1..MAX_ID (SQLite cannot bind a larger value). Anything else matches no
+    route: a 404, and the view never runs. ``<int(min=0):index>`` for a list position also
+    takes 0. Other limits (``max``, ``fixed_digits``) are checked after the match, as
+    Werkzeug does."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1,
+                 max: int | None = None, signed: bool = False) -> None:
+        if signed or min < 0:
+            raise ValueError("ids are never negative")
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+        self.regex = ID_PATTERN if min >= 1 else f"(?:0|{ID_PATTERN})"
+
+
+def init_app(app: Flask) -> None:
+    """Install the id converter; before any blueprint is registered (rules compile then)."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def is_htmx() -> bool:

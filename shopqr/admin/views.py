@@ -137,7 +137,10 @@ def new_shop() -> str | tuple[str, int]:
     if request.method == "GET":
         return render_template("admin/new_shop.html", form={}, error=None, admin=g.admin)
     try:
-        tables = int(form.get("tables") or 0)
+        raw_tables = (form.get("tables") or "0").strip()
+        if not (raw_tables.isascii() and raw_tables.isdigit()) or len(raw_tables) > 3:
+            raise DomainError("Tables must be a number from 0 to 200.")
+        tables = int(raw_tables)
         if not 0 <= tables <= 200:
             raise DomainError("Tables must be a number from 0 to 200.")
         password = form.get("owner_password") or ""

@@ -160,8 +160,6 @@ def menu_changes() -> Response:
 def product_sheet(product_id: int) -> str:
     shop: Shop = g.shop
     _guest_session(shop)
-    if product_id > cart.MAX_ID:
-        raise NotFound(_("That item is not on the menu."))
     product = db.session.scalar(
         select(Product)
         .where(Product.id == product_id, Product.shop_id == shop.id,
@@ -175,17 +173,6 @@ def product_sheet(product_id: int) -> str:
     return render_template("guest/product.html", shop=shop, product=product)
 
 
-def _chosen_options() -> dict[int, str]:
-    chosen: dict[int, str] = {}
-    for key, value in request.form.items():
-        if key.startswith("group-"):
-            try:
-                chosen[int(key.removeprefix("group-"))] = value
-            except ValueError:
-                raise DomainError(_("That choice is not available for this item.")) from None
-    return chosen
-
-
 @bp.post("/cart/items")
 def add_to_cart() -> Response:
     shop: Shop = g.shop
@@ -194,7 +181,7 @@ def add_to_cart() -> Response:
         db.session,
         session,
         request.form.get("product_id"),
-        _chosen_options(),
+        cart.form_choices(request.form),
         request.form.get("quantity", "1"),
         request.form.get("note"),
     )
@@ -285,16 +272,24 @@ def place_order() -> Response | tuple[str, int]:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        summary = cart.summarize(db.session, session)
-        return render_template("guest/cart.html", shop=shop, summary=summary,
-                               checkout_key=secrets.token_urlsafe(24),
-                               error=exc.message), exc.status
-    except IntegrityError:  # the same form submitted twice at the same instant
+        return _checkout_refused(shop, session, exc)
+    except IntegrityError:  # the same key submitted twice at the same instant
         db.session.rollback()
-        order = checkout.order_by_key(db.session, checkout.clean_key(key))
-        if order is None or order.shop_id != shop.id:
+        try:  # this table's own double submit goes to its order; another's key never does
+            order = checkout.order_by_key(db.session, checkout.clean_key(key), shop=shop,
+                                          session=session)
+        except DomainError as exc:
+            return _checkout_refused(shop, session, exc)
+        if order is None:
             raise
     return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+
+
+def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tuple[str, int]:
+    """The cart again, with the message and a fresh checkout key."""
+    summary = cart.summarize(db.session, session)
+    return render_template("guest/cart.html", shop=shop, summary=summary,
+                           checkout_key=secrets.token_urlsafe(24), error=exc.message), exc.status
 
 
 def _new_khqr(shop: Shop, order: Order) -> None:

@@ -8,6 +8,7 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -15,7 +16,7 @@ from shopqr.extensions import db
 from shopqr.live import add_staff_socket
 from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
 from shopqr.pos import bp
-from shopqr.services import DomainError, attention, cart, checkout, payments, pos
+from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, pos
 from shopqr.services.events import Event, get_bus
 from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
@@ -203,11 +204,7 @@ def orders_today() -> str:
 def ticket_add() -> Response | Markup:
     shop: Shop = g.shop
     product = cart.load_product(db.session, shop.id, request.form.get("product_id"))
-    chosen = {}
-    for key, value in request.form.items():
-        if key.startswith("group-") and key.removeprefix("group-").isdigit():
-            chosen[int(key.removeprefix("group-"))] = value
-    options = cart.choose_options(product, chosen)
+    options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))
     ticket = _ticket()
@@ -220,7 +217,7 @@ def ticket_add() -> Response | Markup:
     return _ticket_region(shop)
 
 
-@bp.post("/ticket/items/<int:index>/remove")
+@bp.post("/ticket/items/<int(min=0):index>/remove")
 @staff_required("pos")
 def ticket_remove(index: int) -> Response | Markup:
     ticket = _ticket()
@@ -249,17 +246,15 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
     shop: Shop = g.shop
     try:
         key = checkout.clean_key(request.form.get("checkout_key"))
-        existing = checkout.order_by_key(db.session, key)
-        if existing is not None and existing.shop_id == shop.id:
-            return redirect(url_for("pos.order_detail", order_id=existing.id), 303)
+        existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
+        if existing is not None:  # the same ticket submitted again
+            return _ticket_done(existing)
         method = checkout.validate_method(shop, request.form.get("method"))
         table = None
         if request.form.get("table_id"):
-            table = db.session.scalar(select(ShopTable).where(
-                ShopTable.id == request.form.get("table_id", type=int),
-                ShopTable.shop_id == shop.id))
-            if table is None:
-                abort(404)
+            table = pos.load_table(db.session, shop, request.form.get("table_id"))
+            if not table.is_active:
+                raise NotFound(_("Table not found."))
         items = _ticket_items(shop)
         for item in items:
             if not item.product.orderable:
@@ -277,11 +272,29 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        if is_htmx():
-            return _ticket_region(shop, error=exc.message), exc.status
-        raise
-    session.pop(TICKET_KEY, None)
+        return _ticket_refused(shop, exc)
+    except IntegrityError:  # the same ticket submitted twice at the same instant
+        db.session.rollback()
+        try:
+            existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
+        except DomainError as exc:
+            return _ticket_refused(shop, exc)
+        if existing is None:
+            raise
+        return _ticket_done(existing)
     get_bus(current_app).publish(Event(shop.id, "order.created", {"order_id": order.id}))
+    return _ticket_done(order)
+
+
+def _ticket_refused(shop: Shop, exc: DomainError) -> tuple[Markup, int]:
+    if is_htmx():
+        return _ticket_region(shop, error=exc.message), exc.status
+    raise exc
+
+
+def _ticket_done(order: Order) -> Response:
+    """The ticket became ``order`` (also when submitted twice): empty it, show the order."""
+    session.pop(TICKET_KEY, None)
     target = url_for("pos.order_detail", order_id=order.id)
     if is_htmx():
         return Response(status=204, headers={"HX-Redirect": target})

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+
+MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them (OverflowError)
+
+
+def _id_pattern(highest: int) -> str:
+    """A regular expression for the numbers 1..highest in ASCII digits, no leading zero: in a
+    URL rule the range must be in the pattern itself (a converter that refuses a value after
+    the match makes Werkzeug answer 405, not 404, when another method has the same path)."""
+    top = str(highest)
+    shorter = f"[1-9][0-9]{{0,{len(top) - 2}}}" if len(top) > 1 else ""
+    same_length = [top]  # numbers with as many digits as `highest`: equal up to a smaller digit
+    for i, digit in enumerate(top):
+        low, high = (1 if i == 0 else 0), int(digit) - 1
+        if high >= low:
+            rest = len(top) - i - 1
+            same_length.append(f"{top[:i]}[{low}-{high}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(([shorter] if shorter else []) + same_length) + ")"
+
+
+ID_PATTERN = _id_pattern(MAX_ID)  # an id as text: 1..MAX_ID in ASCII digits, no leading zero
+_ID = re.compile(ID_PATTERN)
 
 
 class DomainError(Exception):
@@ -32,11 +55,57 @@ class NotFound(DomainError):
     status = 404
 
 
+def parse_id(raw: object) -> int | None:
+    """A database id from a form field, a query string or a URL, or None when it cannot be one:
+    ASCII digits without a leading zero, 1..MAX_ID. ``int()`` alone would read "١"
+    (Arabic-Indic) or "១" (Khmer) as 1, "1_0" as 10 and " -1 " as -1, and SQLite cannot bind a
+    value above MAX_ID (OverflowError, a 500). The caller turns None into its own NotFound or
+    DomainError.
+
+    The URL converter of every ``<int:...>`` route (``shopqr.web.IdConverter``) follows the same
+    rule."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and _ID.fullmatch(text := raw.strip(" \t\r\n")):
+        value = int(text)
+    else:
+        return None
+    return value if 1 <= value <= MAX_ID else None
+
+
+# --- text typed by people -----------------------------------------------------------------
+#
+# Every text a guest or staff member types goes through sanitize() (clean_text, cart.clean_note,
+# pos.clean_reason and the shop, table and staff names call it) before it is checked and
+# stored: control characters (NUL, escape, ...) and the invisible bidi controls, which reorder
+# what the kitchen screen shows around them, never reach the database. Khmer needs neither:
+# its combining marks, the zero-width space (U+200B, between words) and the zero-width
+# (non-)joiners (U+200C, U+200D) are kept.
+
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() breaks on
+_CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
+_DROP = {ord(c): None for c in _CONTROLS + _BIDI_CONTROLS}
+_SINGLE_LINE = {**_DROP, **{ord(c): " " for c in _LINE_BREAKS + "\t"}}
+_MULTI_LINE = {**_DROP, **{ord(c): "\n" for c in _LINE_BREAKS}, ord("\t"): " "}
+
+
+def sanitize(raw: str | None, *, multiline: bool = False) -> str:
+    """Text typed by a person, safe to store and show: control characters (U+0000-U+001F,
+    U+007F-U+009F) and bidi controls (U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069)
+    removed, line breaks and tabs turned into a space (or, with ``multiline``, line breaks
+    into "\\n"), trimmed. Khmer text and its zero-width space and joiners are kept."""
+    text = (raw if isinstance(raw, str) else "").replace("\r\n", "\n")
+    return text.translate(_MULTI_LINE if multiline else _SINGLE_LINE).strip()
+
+
 def clean_text(raw: str | None, label: str | LazyString, limit: int, *,
-               required: bool) -> str | None:
-    """Text typed by staff, trimmed; None when empty. ``label`` names the field in the message
-    (a translation)."""
-    value = (raw or "").strip()
+               required: bool, multiline: bool = False) -> str | None:
+    """Text typed by staff: sanitized (see ``sanitize``), trimmed; None when empty. ``label``
+    names the field in the message (a translation)."""
+    value = sanitize(raw, multiline=multiline)
     if required and not value:
         raise DomainError(_l("%(label)s is required.", label=label))
     if len(value) > limit:
@@ -44,14 +113,3 @@ def clean_text(raw: str | None, label: str | LazyString, limit: int, *,
                              limit=limit))
     return value or None
 
-
-MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them
-
-
-def parse_id(raw: object) -> int | None:
-    """A database id from a form or a query string: ASCII digits only, 1..MAX_ID; else None."""
-    text = str(raw or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_ID else None

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import CartItem, CartItemOption, Option, OptionGroup, Product, TableSession
-from shopqr.services import DomainError, NotFound
+from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
+from shopqr.services import DomainError, NotFound, parse_id, sanitize
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
 MAX_NOTE = 200
-MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them (OverflowError)
 
 
 @dataclass
@@ -51,15 +51,17 @@ def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     text = str(raw if raw is not None else "").strip()
     low = 0 if allow_zero else 1
     # ASCII digits only: str.isdigit() is also true for "²" or "٣", which int() rejects
-    # or reads unexpectedly.
-    if not (text.isascii() and text.isdigit()) or not (low <= int(text) <= MAX_QUANTITY):
+    # or reads unexpectedly; and few of them (int() refuses more than 4300 digits: a 500).
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) \
+            or not (low <= int(text) <= MAX_QUANTITY):
         raise DomainError(_l("Quantity must be a whole number from %(low)s to %(high)s.",
                               low=low, high=MAX_QUANTITY))
     return int(text)
 
 
 def clean_note(raw: str | None) -> str | None:
-    note = (raw or "").strip()
+    """A note for the kitchen (a cart line, an order, a POS ticket), one line, sanitized."""
+    note = sanitize(raw)
     if len(note) > MAX_NOTE:
         raise DomainError(_l("Notes can be at most %(count)s characters.", count=MAX_NOTE))
     return note or None
@@ -67,11 +69,8 @@ def clean_note(raw: str | None) -> str | None:
 
 def load_product(db: Session, shop_id: int, product_id: object) -> Product:
     """A product of this shop that guests may order."""
-    try:
-        pid = int(str(product_id))
-    except ValueError:
-        raise NotFound(_l("That item is not on the menu.")) from None
-    if not 0 < pid <= MAX_ID:
+    pid = parse_id(product_id)
+    if pid is None:
         raise NotFound(_l("That item is not on the menu."))
     product = db.scalars(
         select(Product)
@@ -83,6 +82,19 @@ def load_product(db: Session, shop_id: int, product_id: object) -> Product:
     if not product.is_available:
         raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
     return product
+
+
+def form_choices(form: Mapping[str, str]) -> dict[int, str]:
+    """The choices of a product form: its ``group-<group id>`` fields, group id -> the
+    submitted option id (checked by ``choose_options``)."""
+    chosen: dict[int, str] = {}
+    for key, value in form.items():
+        if key.startswith("group-"):
+            group_id = parse_id(key.removeprefix("group-"))
+            if group_id is None:
+                raise DomainError(_l("That choice is not available for this item."))
+            chosen[group_id] = value
+    return chosen
 
 
 def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
@@ -101,7 +113,8 @@ def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Optio
             if default is not None:
                 picked.append(default)
             continue
-        option = next((o for o in group.options if str(o.id) == str(raw).strip()), None)
+        wanted = parse_id(raw)
+        option = next((o for o in group.options if o.id == wanted), None)
         if option is None:
             raise DomainError(_l("Please pick a valid %(choice)s.", choice=group.name))
         picked.append(option)
@@ -150,8 +163,9 @@ def add_item(
 
 
 def get_item(session: TableSession, item_id: object) -> CartItem:
+    wanted = parse_id(item_id)
     for item in session.cart_items:
-        if str(item.id) == str(item_id):
+        if item.id == wanted:
             return item
     raise NotFound(_l("That item is no longer in the cart."))
 

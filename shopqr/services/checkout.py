@@ -22,7 +22,7 @@ from shopqr.models import (
 )
 from shopqr.services import DomainError, numbering
 from shopqr.services.cart import clean_note, summarize, unit_price
-from shopqr.services.money import quantize
+from shopqr.services.money import MAX_AMOUNT, quantize
 
 METHODS = ("khqr", "cash")
 
@@ -35,17 +35,35 @@ def validate_method(shop: Shop, method: str | None) -> str:
     return method
 
 
+OUT_OF_DATE = _l("This checkout form is out of date. Please reload and try again.")
+
+
 def clean_key(raw: str | None) -> str:
     key = (raw or "").strip()
     compact = key.replace("-", "").replace("_", "")
     if not (16 <= len(key) <= 64) or not (compact.isascii() and compact.isalnum()):
-        raise DomainError(_l("This checkout form is out of date. Please reload and try again."),
-                          400)
+        raise DomainError(OUT_OF_DATE, 400)
     return key
 
 
-def order_by_key(db: Session, key: str) -> Order | None:
-    return db.scalar(select(Order).where(Order.checkout_key == key))
+def order_by_key(db: Session, key: str, *, shop: Shop,
+                 session: TableSession | None) -> Order | None:
+    """The order an earlier submit of this checkout form made, or None if there is none yet.
+
+    The key is bound to where the form was shown: a guest's checkout key only ever finds an
+    order of the same shop and table session; with ``session`` None (the POS ticket) only a
+    POS order of the shop. A key that made any other order (another table's, another shop's,
+    a guest's at the POS) is refused with 409 and never leads to that order."""
+    order = db.scalar(select(Order).where(Order.checkout_key == key))
+    if order is None:
+        return None
+    if session is not None:
+        own = order.session_id == session.id and order.source == "table"
+    else:
+        own = order.session_id is None and order.source == "pos"
+    if order.shop_id != shop.id or not own:
+        raise DomainError(OUT_OF_DATE, 409)
+    return order
 
 
 def checkout(
@@ -69,10 +87,8 @@ def checkout(
         .values(checkout_version=TableSession.checkout_version + 1)
         .execution_options(synchronize_session=False)
     )
-    existing = order_by_key(db, key)
+    existing = order_by_key(db, key, shop=shop, session=session)
     if existing is not None:
-        if existing.shop_id != shop.id:
-            raise DomainError(_l("This checkout form is out of date."), 400)
         return existing
     if locked.rowcount != 1:
         raise DomainError(_l("This table's session has ended. Scan the QR code again."), 409)
@@ -124,6 +140,12 @@ def create_order(
     """A pending order with snapshot lines, numbered, priced from the database."""
     if not items:
         raise DomainError(_l("Your cart is empty."))
+    # Amounts are stored as NUMERIC(10, 2): a larger total (60 lines of 50 in riel can reach
+    # it) would be a database error on MariaDB. Checked before a number is taken.
+    if sum((unit_price(i.product, i.options) * i.quantity for i in items),
+           Decimal("0")) > MAX_AMOUNT:
+        raise DomainError(_l("This order is too large for one bill. Please split it into "
+                             "smaller orders."))
     now = utcnow()
     day = numbering.business_date(now)
     seq = numbering.next_seq(db, shop.id, day)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import AuditLog, Order, OrderLine, Shop, User
-from shopqr.services import DomainError, NotFound, tables
+from shopqr.services import DomainError, NotFound, parse_id, tables
 from shopqr.services.events import Event, EventBus, publish_after_commit
 
 FLOW = ("queued", "preparing", "ready", "served")
@@ -53,10 +53,9 @@ def board(db: Session, shop: Shop) -> Board:
 
 
 def load_kitchen_order(db: Session, shop: Shop, order_id: object) -> Order:
-    try:
-        oid = int(str(order_id))
-    except ValueError:
-        raise NotFound(_l("Order not found.")) from None
+    oid = parse_id(order_id)
+    if oid is None:
+        raise NotFound(_l("Order not found."))
     order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id))
     if order is None or order.payment_status != "paid" or order.kitchen_status is None:
         raise NotFound(_l("Order not found."))
@@ -127,10 +126,9 @@ def recall_last_served(db: Session, bus: EventBus, shop: Shop, *, by: User,
 
 
 def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object) -> OrderLine:
-    try:
-        lid = int(str(line_id))
-    except ValueError:
-        raise NotFound(_l("Line not found.")) from None
+    lid = parse_id(line_id)
+    if lid is None:
+        raise NotFound(_l("Line not found."))
     line = db.scalar(
         select(OrderLine).join(Order).where(OrderLine.id == lid, Order.shop_id == shop.id,
                                             Order.payment_status == "paid")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopqr.models import Category, Option, OptionGroup, Product, Shop, User
-from shopqr.services import NotFound, clean_text
+from shopqr.services import NotFound, clean_text, parse_id
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import parse_amount
 from shopqr.services.pos import audit
@@ -22,43 +23,48 @@ def bump(db: Session, shop: Shop) -> None:
                .execution_options(synchronize_session="fetch"))
 
 
-def _id(raw: object) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise NotFound(_l("Not found.")) from None
+def _id(raw: object, missing: LazyString) -> int:
+    """An id from a URL or a form (see parse_id), else NotFound(missing)."""
+    parsed = parse_id(raw)
+    if parsed is None:
+        raise NotFound(missing)
+    return parsed
 
 
 def load_category(db: Session, shop: Shop, category_id: object) -> Category:
-    category = db.scalar(select(Category).where(Category.id == _id(category_id),
+    missing = _l("Category not found.")
+    category = db.scalar(select(Category).where(Category.id == _id(category_id, missing),
                                                 Category.shop_id == shop.id))
     if category is None:
-        raise NotFound(_l("Category not found."))
+        raise NotFound(missing)
     return category
 
 
 def load_product(db: Session, shop: Shop, product_id: object) -> Product:
-    product = db.scalar(select(Product).where(Product.id == _id(product_id),
+    missing = _l("Product not found.")
+    product = db.scalar(select(Product).where(Product.id == _id(product_id, missing),
                                               Product.shop_id == shop.id,
                                               Product.is_deleted.is_(False)))
     if product is None:
-        raise NotFound(_l("Product not found."))
+        raise NotFound(missing)
     return product
 
 
 def load_group(db: Session, shop: Shop, group_id: object) -> OptionGroup:
+    missing = _l("Option group not found.")
     group = db.scalar(select(OptionGroup).join(Product).where(
-        OptionGroup.id == _id(group_id), Product.shop_id == shop.id))
+        OptionGroup.id == _id(group_id, missing), Product.shop_id == shop.id))
     if group is None:
-        raise NotFound(_l("Option group not found."))
+        raise NotFound(missing)
     return group
 
 
 def load_option(db: Session, shop: Shop, option_id: object) -> Option:
+    missing = _l("Option not found.")
     option = db.scalar(select(Option).join(OptionGroup).join(Product).where(
-        Option.id == _id(option_id), Product.shop_id == shop.id))
+        Option.id == _id(option_id, missing), Product.shop_id == shop.id))
     if option is None:
-        raise NotFound(_l("Option not found."))
+        raise NotFound(missing)
     return option
 
 
@@ -100,9 +106,10 @@ def save_product(db: Session, shop: Shop, form: dict[str, str], *,
                  product: Product | None = None, image: str | None = None) -> Product:
     name = clean_text(form.get("name"), _l("Name"), 80, required=True)
     name_km = clean_text(form.get("name_km"), _l("Khmer name"), 80, required=False)
-    description = clean_text(form.get("description"), _l("Description"), 1000, required=False)
+    description = clean_text(form.get("description"), _l("Description"), 1000, required=False,
+                             multiline=True)
     description_km = clean_text(form.get("description_km"), _l("Khmer description"), 1000,
-                           required=False)
+                                required=False, multiline=True)
     price = parse_amount(form.get("price"), shop.currency, field=_l("Price"))
     category = None
     if form.get("category_id"):

@@ -23,8 +23,11 @@ def parse_amount(raw: str | None, currency: str, *,
                  field: str | LazyString = AMOUNT) -> Decimal:
     """A price typed by staff: positive or zero, at most the currency's decimals. ``field`` names
     it in the messages (a lazy translation, like ``_l("Price")``)."""
+    text = (raw or "").strip().replace(",", "")
+    if not text.isascii():  # Decimal() also reads Khmer "២" or Arabic-Indic "٢" as 2
+        raise DomainError(_l("%(field)s must be written with the digits 0-9.", field=field))
     try:
-        value = Decimal((raw or "").strip().replace(",", ""))
+        value = Decimal(text)
     except InvalidOperation:
         raise DomainError(_l("%(field)s must be a number.", field=field)) from None
     if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
@@ -36,10 +39,11 @@ def parse_amount(raw: str | None, currency: str, *,
     return quantize(value, currency)
 
 
-def format_money(amount: Decimal | None, currency: str) -> str:
-    """$2.50 for USD, 15,000៛ for KHR."""
+def format_money(amount: Decimal | int | None, currency: str) -> str:
+    """$2.50 for USD, 15,000៛ for KHR. An int is taken too (a template's default of 0)."""
     if amount is None:
         return ""
+    amount = Decimal(amount)
     if currency == "KHR":
         return f"{quantize(amount, 'KHR'):,.0f}៛"
     value = quantize(amount, "USD")

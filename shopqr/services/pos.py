@@ -23,7 +23,7 @@ from shopqr.models import (
     Transaction,
     User,
 )
-from shopqr.services import DomainError, NotFound, tables
+from shopqr.services import DomainError, NotFound, parse_id, sanitize, tables
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
 from shopqr.services.numbering import SHOP_TZ, business_date
@@ -94,10 +94,9 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
 
 def load_order(db: Session, shop: Shop, order_id: object) -> Order:
     """An order of this shop, else 404 (another shop's ids look exactly like missing ones)."""
-    try:
-        oid = int(str(order_id))
-    except ValueError:
-        raise NotFound(_l("Order not found.")) from None
+    oid = parse_id(order_id)
+    if oid is None:
+        raise NotFound(_l("Order not found."))
     order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id)
                       .options(selectinload(Order.lines)))
     if order is None:
@@ -180,7 +179,8 @@ def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, us
 
 
 def clean_reason(raw: str | None) -> str:
-    reason = (raw or "").strip()
+    """Why an order was voided or a flag resolved: one line, sanitized, required."""
+    reason = sanitize(raw)
     if not reason:
         raise DomainError(_l("Give a reason."))
     if len(reason) > MAX_REASON:
@@ -208,14 +208,18 @@ def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, re
     return order
 
 
-def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
-    try:
-        tid = int(str(table_id))
-    except ValueError:
-        raise NotFound(_l("Table not found.")) from None
-    table = db.scalar(select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
+def load_table(db: Session, shop: Shop, table_id: object) -> ShopTable:
+    """A table of this shop (also a removed one), else 404."""
+    tid = parse_id(table_id)
+    table = None if tid is None else db.scalar(
+        select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
     if table is None:
         raise NotFound(_l("Table not found."))
+    return table
+
+
+def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
+    table = load_table(db, shop, table_id)
     session = tables.active_session(db, table)
     if session is None:
         raise DomainError(_l("%(table)s is already free.", table=table.name), 409)

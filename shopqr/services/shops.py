@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shopqr.models import Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
-from shopqr.services import DomainError
+from shopqr.services import DomainError, sanitize
 from shopqr.services.tables import new_token
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$")
@@ -41,7 +41,7 @@ def create_shop(
     subscription_expires_on: date | None = None,
 ) -> Shop:
     slug = validate_slug(slug)
-    name = (name or "").strip()
+    name = sanitize(name)
     if not 1 <= len(name) <= 80:
         raise DomainError(_l("The shop name must be 1–80 characters."))
     if currency not in CURRENCIES:
@@ -61,15 +61,29 @@ def create_shop(
     return shop
 
 
-def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
-    name = (name or "").strip()
+def table_name(db: Session, shop: Shop, raw: str | None, *,
+               table: ShopTable | None = None) -> str:
+    """A new name for ``table`` (or for a new table): 1-40 characters, unique in the shop."""
+    name = sanitize(raw)
     if not 1 <= len(name) <= 40:
         raise DomainError(_l("A table name must be 1–40 characters."))
-    exists = db.scalar(
-        select(ShopTable.id).where(ShopTable.shop_id == shop.id, ShopTable.name == name)
-    )
-    if exists is not None:
+    clash = select(ShopTable.id).where(ShopTable.shop_id == shop.id, ShopTable.name == name)
+    if table is not None:
+        clash = clash.where(ShopTable.id != table.id)
+    if db.scalar(clash) is not None:
         raise DomainError(_l("There is already a table called %(name)s.", name=name))
+    return name
+
+
+def removed_name(name: str, row_id: int, limit: int) -> str:
+    """The name a removed table or staff member keeps: freed for a new one, and within the
+    column's ``limit`` (MariaDB refuses a longer value)."""
+    suffix = f" (removed {row_id})"
+    return name[:max(0, limit - len(suffix))] + suffix
+
+
+def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
+    name = table_name(db, shop, name)
     table = ShopTable(shop_id=shop.id, name=name, qr_token=new_token(), sort_order=sort_order)
     db.add(table)
     db.flush()
@@ -87,7 +101,8 @@ def check_secret(hashed: str | None, secret: str) -> bool:
 def validate_pin(shop: Shop, pin: str) -> str:
     pin = (pin or "").strip()
     lengths = (4, 6) if shop.allow_short_pins else (6,)
-    if not pin.isdigit() or len(pin) not in lengths:
+    # ASCII digits only: isdigit() alone also passes "១២៣៤៥៦" (Khmer) or "²"
+    if not (pin.isascii() and pin.isdigit()) or len(pin) not in lengths:
         raise DomainError(_l("A PIN must be 4 or 6 digits.") if shop.allow_short_pins
                           else _l("A PIN must be 6 digits."))
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
@@ -113,7 +128,7 @@ def add_staff(
     email: str | None = None,
     password: str | None = None,
 ) -> User:
-    name = (name or "").strip()
+    name = sanitize(name)
     if not 1 <= len(name) <= 60:
         raise DomainError(_l("A name must be 1–60 characters."))
     if role not in ROLES:
@@ -125,7 +140,7 @@ def add_staff(
         raise DomainError(_l("There is already a staff member called %(name)s.", name=name))
     user = User(shop_id=shop.id, name=name, role=role, pin_hash=hash_secret(pin))
     if email:
-        email = email.strip().lower()
+        email = sanitize(email).lower()
         if "@" not in email or len(email) > 120:
             raise DomainError(_l("Enter a valid email address."))
         if db.scalar(select(User.id).where(User.email == email)):

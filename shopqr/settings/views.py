@@ -345,14 +345,7 @@ def rename_table(table_id: int) -> Response | tuple[str, int]:
     table = _load_table(table_id)
 
     def action() -> None:
-        name = (request.form.get("name") or "").strip()
-        if not 1 <= len(name) <= 40:
-            raise DomainError(_("A table name must be 1–40 characters."))
-        clash = db.session.scalar(select(ShopTable.id).where(
-            ShopTable.shop_id == g.shop.id, ShopTable.name == name, ShopTable.id != table.id))
-        if clash:
-            raise DomainError(_("There is already a table called %(name)s.", name=name))
-        table.name = name
+        table.name = shops.table_name(db.session, g.shop, request.form.get("name"), table=table)
     return _table_action(action)
 
 
@@ -364,7 +357,7 @@ def remove_table(table_id: int) -> Response:
     if session is not None:
         table_service.end_session(db.session, session, "table removed")
     table.is_active = False
-    table.name = f"{table.name[:30]} (removed {table.id})"
+    table.name = shops.removed_name(table.name, table.id, 40)
     table.qr_token = table_service.new_token()  # the printed QR stops working
     audit(db.session, g.shop, g.owner, "settings.table_removed", table.name)
     return done("settings.tables")
@@ -482,7 +475,7 @@ def remove_staff(user_id: int) -> Response | tuple[str, int]:
         if user.role == "owner" and not _owners_left(user):
             raise DomainError(_("A shop needs at least one owner."))
         user.is_active = False
-        user.name = f"{user.name[:40]} (removed {user.id})"
+        user.name = shops.removed_name(user.name, user.id, 60)
         user.email = None
         logins.end_all(db.session, get_bus(current_app), user, reason="removed", now=utcnow())
         audit(db.session, g.shop, g.owner, "settings.staff_removed", user.name)

@@ -125,3 +125,13 @@ def test_a_new_admin_password_from_the_cli_signs_the_old_sessions_out(app, admin
                                  "--password", "another-long-password"])
     assert result.exit_code == 0 and "signed out" in result.output
     assert admin_client.get("/admin/").status_code == 303
+
+
+@pytest.mark.parametrize("tables", ["١", "2" * 30, "-1", "201", "four", "1.5"])
+def test_the_number_of_tables_must_be_ascii_digits_from_0_to_200(admin_client, tables):
+    response = admin_client.post("/admin/shops/new", data={
+        "name": "X", "slug": "tables-check", "currency": "USD", "tables": tables,
+        "owner_name": "O", "owner_email": "o@example.com", "owner_password": "long-enough-pw"})
+    assert response.status_code == 422 and b"Tables must be a number from 0 to 200" in \
+        response.data
+    assert db.session.scalar(select(func.count(Shop.id))) == 0

@@ -115,7 +115,7 @@ def test_a_phone_seated_at_shop_b_cannot_reach_shop_as_ids(app, two_shops, htmx)
         if path.endswith(("/menu", "/menu/changes", "/cart", "/cart/badge")):
             assert response.status_code in (200, 204)  # B's own pages
         elif path.endswith("/checkout"):  # A's checkout key: refused, A's order not shown
-            assert response.status_code == 400 and "out of date" in response.text
+            assert response.status_code == 409 and "out of date" in response.text
         else:
             assert response.status_code == 404, (path, response.status_code)
         assert_nothing_of_a(response, s)

@@ -82,6 +82,11 @@ def test_riel_shop_change(app):
     ("-5", "", b"between"),
     ("1.234", "", b"at most 2 decimals"),
     ("", "100.5", b"whole riel"),
+    ("៥", "", b"digits 0-9"),  # Khmer 5: Decimal() reads it, the till must not
+    ("", "២០០០០", b"digits 0-9"),  # Khmer 20000
+    ("٥", "", b"digits 0-9"),  # Arabic-Indic 5
+    ("1" * 5000, "", b"between"),
+    ("1e999999", "", b"between"),
 ])
 def test_bad_cash_input_is_a_clear_4xx_and_nothing_changes(app, cashier_client, usd, khr,
                                                            message):

@@ -265,6 +265,7 @@ def test_staff_management(owned):
     ("khqr_merchant_city", "c" * 16, b"at most 15"),
     ("khqr_merchant_name", "", b"is required"),
     ("khr_per_usd", "abc", b"must be a number"),
+    ("khr_per_usd", "\u17e4\u17e1\u17e0\u17e0", b"digits 0-9"),  # Khmer 4100
     ("currency", "EUR", b"USD or KHR"),
     ("bakong_account_type", "merchant", b"Merchant ID is required"),
 ])
