@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from shopqr.bakong_sim import bp
 from shopqr.extensions import csrf, db
 from shopqr.models import SimCall, SimFault, SimPayment, Transaction, utcnow
+from shopqr.web import safe_next
 
 NOT_FOUND = "Transaction could not be found. Please check and try again."
 
@@ -219,8 +220,8 @@ def pay():  # type: ignore[no-untyped-def]
     payment.status = status
     payment.created_at = utcnow()
     db.session.commit()
-    target = str(data.get("next") or "")
-    if not as_json and target.startswith("/s/") and "//" not in target and "\\" not in target:
+    target = safe_next(str(data.get("next") or ""), "/s/")
+    if not as_json and target:
         return redirect(target, 303)
     return jsonify(ok=True, md5=md5, hash=payment.hash)
 
