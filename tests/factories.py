@@ -198,3 +198,19 @@ class FakeBakong:
         if payment is None:
             return CheckResult(CheckStatus.NOT_FOUND, md5)
         return CheckResult(CheckStatus.PAID, md5, payment)  # type: ignore[arg-type]
+
+
+def close_code(ws, within: float) -> int | None:  # type: ignore[no-untyped-def]
+    """The close code a server sends on a simple_websocket client within `within` seconds
+    (messages meanwhile are skipped), or None if the socket stays open."""
+    import time
+
+    import simple_websocket
+
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            ws.receive(timeout=0.2)
+    except simple_websocket.ConnectionClosed as closed:
+        return closed.reason
+    return None

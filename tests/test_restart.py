@@ -23,7 +23,7 @@ from shopqr import lifecycle
 from shopqr.extensions import db
 from shopqr.models import PollerLease, utcnow
 from shopqr.services import poller
-from tests.factories import make_shop, make_staff, sign_in_staff
+from tests.factories import close_code, make_shop, make_staff, sign_in_staff
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,14 +42,6 @@ def barista_cookie(app, shop) -> str:
     return client.get_cookie("session").value
 
 
-def close_code(ws: simple_websocket.Client, within: float) -> int | None:
-    deadline = time.monotonic() + within
-    try:
-        while time.monotonic() < deadline:
-            ws.receive(timeout=0.2)
-    except simple_websocket.ConnectionClosed as closed:
-        return closed.reason
-    return None
 
 
 @pytest.mark.live

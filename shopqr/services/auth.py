@@ -200,11 +200,8 @@ def sign_in_with_password(db: Session, shop: Shop, email: str, password: str, *,
         counters.append(_Counter(User, User.id == user.id, User.failed_password_attempts,
                                  User.password_failed_at, user.failed_password_attempts,
                                  user.password_failed_at, cap=PASSWORD_MAX_DELAY))
-    _take_turn(db, counters, now, _password_wait)
-    if user is None or not check_secret(user.password_hash, password or ""):
-        raise SignInError(_l("Email or password is wrong."), 401)
-    for counter in counters:
-        counter.clear(db)
+    _check_password(db, counters, user.password_hash if user else None, password, now)
+    assert user is not None
     db.add(AuditLog(shop_id=shop.id, user_id=user.id, action="owner.sign_in",
                     detail=f"device {device[:60]}"))
     db.refresh(user)
@@ -225,13 +222,21 @@ def sign_in_admin(db: Session, email: str, password: str, *, device: str,
         counters.append(_Counter(AdminUser, AdminUser.id == admin.id, AdminUser.failed_attempts,
                                  AdminUser.last_failed_at, admin.failed_attempts,
                                  admin.last_failed_at, cap=PASSWORD_MAX_DELAY))
+    _check_password(db, counters, admin.password_hash if admin else None, password, now)
+    assert admin is not None
+    db.refresh(admin)
+    return admin
+
+
+def _check_password(db: Session, counters: list[_Counter], hashed: str | None, password: str,
+                    now: datetime) -> None:
+    """Take this attempt's turn, then check the password (an unknown email fails like a wrong
+    password); a good one clears the counters."""
     _take_turn(db, counters, now, _password_wait)
-    if admin is None or not check_secret(admin.password_hash, password or ""):
+    if hashed is None or not check_secret(hashed, password or ""):
         raise SignInError(_l("Email or password is wrong."), 401)
     for counter in counters:
         counter.clear(db)
-    db.refresh(admin)
-    return admin
 
 
 def clear_pin_lock(db: Session, user: User) -> None:

@@ -10,21 +10,8 @@ from sqlalchemy import func, select
 from shopqr.extensions import db
 from shopqr.models import AdminUser, Shop, User
 from shopqr.services.shops import hash_secret
+from tests.conftest import ADMIN_PASSWORD
 from tests.factories import make_shop, make_staff, make_table, sign_in_staff
-
-ADMIN_PASSWORD = "platform-admin-pass"
-
-
-@pytest.fixture
-def admin_client(app):
-    db.session.add(AdminUser(email="root@shopqr.example",
-                             password_hash=hash_secret(ADMIN_PASSWORD)))
-    db.session.commit()
-    client = app.test_client()
-    response = client.post("/admin/login", data={"email": "root@shopqr.example",
-                                                 "password": ADMIN_PASSWORD})
-    assert response.status_code == 303
-    return client
 
 
 def test_create_admin_cli(runner):

@@ -4,6 +4,7 @@ thread with the Bakong simulator and the poller running."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,15 @@ from shopqr.services.poller import PollerThread
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("SHOPQR_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page, base: str, slug: str, name: str, pin: str) -> None:  # type: ignore[no-untyped-def]
+    """Tap a name on the shop's PIN pad and key in the PIN, as staff do."""
+    page.goto(f"{base}/s/{slug}/staff/")
+    page.get_by_role("link", name=re.compile(name)).click()
+    for digit in pin:
+        page.locator(f".pin-key[data-key='{digit}']").click()
+    page.locator(".pin-enter").click()
 
 
 @pytest.fixture(scope="session")

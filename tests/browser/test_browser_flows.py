@@ -7,18 +7,12 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, sign_in
 from tests.factories import make_product, make_shop, make_staff, make_table
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
-def sign_in(page: Page, base: str, shop, name: str, pin: str) -> None:
-    page.goto(f"{base}/s/{shop.slug}/staff/")
-    page.get_by_role("link", name=re.compile(name)).click()
-    for digit in pin:
-        page.locator(f".pin-key[data-key='{digit}']").click()
-    page.locator(".pin-enter").click()
 
 
 def add_to_cart(page: Page, product_name: str, option: str | None = None) -> None:
@@ -52,7 +46,7 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
 
     # The kitchen is open and live before anything is paid.
-    sign_in(kitchen, base, shop, "Vanna", "271828")
+    sign_in(kitchen, base, shop.slug, "Vanna", "271828")
     expect(kitchen.locator("#connection")).to_have_attribute("data-state", "online")
     expect(kitchen.locator("audio#new-order-sound")).to_have_attribute(
         "src", re.compile(r"new-order\.wav$"))
@@ -108,7 +102,7 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
     expect(guest.locator(".pay-at-counter")).to_contain_text("$1.75")
 
     cashier = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    sign_in(cashier, base, shop, "Dara", "481516")
+    sign_in(cashier, base, shop.slug, "Dara", "481516")
     expect(cashier.locator("#connection")).to_have_attribute("data-state", "online")
     order = cashier.locator("#pos-awaiting .pos-order")
     expect(order).to_have_count(1)
@@ -121,7 +115,7 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
     expect(cashier.locator("#toast")).to_contain_text("$3.25")
 
     kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    sign_in(kitchen, base, shop, "Vanna", "271828")
+    sign_in(kitchen, base, shop.slug, "Vanna", "271828")
     expect(kitchen.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
     expect(guest.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, R
 from shopqr.extensions import db
 from shopqr.models import AdminUser
 from shopqr.services.shops import add_staff, hash_secret
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, sign_in
 from tests.factories import make_order, make_product, make_shop, make_staff, make_table
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -102,13 +102,6 @@ def cafe(app):
     return shop, table, latte, croissant
 
 
-def sign_in(page: Page, base: str, shop, name: str, pin: str) -> None:
-    page.goto(f"{base}/s/{shop.slug}/staff/")
-    page.get_by_role("link", name=re.compile(name)).click()
-    expect(page.locator(".pin-input")).to_be_visible()
-    for digit in pin:
-        page.locator(f".pin-key[data-key='{digit}']").click()
-    page.locator(".pin-enter").click()
 
 
 def test_guest_screens_under_the_policy(watch: PolicyWatch, live_server, poller_running, cafe):
@@ -197,7 +190,7 @@ def test_staff_screens_under_the_policy(watch: PolicyWatch, live_server, cafe):
     base = live_server.url
     page = watch.page(viewport=DESKTOP)
 
-    sign_in(page, base, shop, "Dara", "481516")
+    sign_in(page, base, shop.slug, "Dara", "481516")
     expect(page).to_have_url(re.compile(r"/pos/$"))
     expect(page.locator("#connection")).to_have_attribute("data-state", "online")
     page.locator(".pos-product", has_text="Croissant").locator("button").click()

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shopqr import lifecycle
+from tests.browser.conftest import sign_in
 from tests.conftest import LiveServer
 from tests.factories import make_order, make_product, make_shop, make_staff
 
@@ -25,11 +26,7 @@ def test_a_kitchen_screen_reconnects_after_a_restart_and_shows_what_was_paid_mea
     port = server.port
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     try:
-        page.goto(f"{server.url}/s/reconnect-cafe/staff/")
-        page.get_by_role("link", name=re.compile("Vanna")).click()
-        for digit in "271828":
-            page.locator(f".pin-key[data-key='{digit}']").click()
-        page.locator(".pin-enter").click()
+        sign_in(page, server.url, "reconnect-cafe", "Vanna", "271828")
         expect(page.locator("#connection")).to_have_attribute("data-state", "online")
         # the restart: the old process closes its sockets with 1012 and goes away ...
         lifecycle.begin_shutdown()
@@ -62,11 +59,7 @@ def test_a_kitchen_screen_whose_sign_in_ends_goes_back_to_the_pin_pad(app, brows
     barista = make_staff(shop, "barista", "271828", name="Vanna")
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     try:
-        page.goto(f"{live_server.url}/s/ended-cafe/staff/")
-        page.get_by_role("link", name=re.compile("Vanna")).click()
-        for digit in "271828":
-            page.locator(f".pin-key[data-key='{digit}']").click()
-        page.locator(".pin-enter").click()
+        sign_in(page, live_server.url, "ended-cafe", "Vanna", "271828")
         expect(page.locator("#connection")).to_have_attribute("data-state", "online")
         auth.lock_pin(db.session, get_bus(app), barista, now=utcnow(), failures=10,
                       device="test")

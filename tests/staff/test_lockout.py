@@ -14,10 +14,10 @@ from shopqr.models import AdminUser, AuditLog, ThrottleCounter, User, utcnow
 from shopqr.services import auth
 from shopqr.services.events import get_bus
 from shopqr.services.shops import add_staff, hash_secret
+from tests.conftest import ADMIN_PASSWORD
 from tests.factories import Phone, make_shop, make_staff, run_together, sign_in_staff
 
 PASSWORD = "correct-horse-battery"
-ADMIN_PASSWORD = "platform-admin-pass"
 
 
 def make_owner(shop, pin="135790"):
@@ -104,15 +104,6 @@ def test_the_owners_password_is_slowed_but_never_locked(app):
     assert signed.user.id == owner.id
 
 
-@pytest.fixture
-def admin_client(app):
-    db.session.add(AdminUser(email="root@shopqr.example",
-                             password_hash=hash_secret(ADMIN_PASSWORD)))
-    db.session.commit()
-    client = app.test_client()
-    assert client.post("/admin/login", data={"email": "root@shopqr.example",
-                                             "password": ADMIN_PASSWORD}).status_code == 303
-    return client
 
 
 def test_the_platform_admin_unlocks_any_account(app, admin_client):
@@ -122,6 +113,8 @@ def test_the_platform_admin_unlocks_any_account(app, admin_client):
     lock_by_guessing(app, shop, cashier)
     page = admin_client.get(f"/admin/shops/{shop.id}")
     assert page.status_code == 200 and b"Dara" in page.data and b"Locked" in page.data
+    assert "<title>admin-unlock-shop · shopqr</title>".replace("admin-unlock-shop", shop.name) \
+        in page.text
     response = admin_client.post(f"/admin/shops/{shop.id}/staff/{cashier.id}/unlock")
     assert response.status_code == 303
     assert fresh(User, cashier.id).locked_at is None

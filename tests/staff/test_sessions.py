@@ -5,7 +5,6 @@ websocket from another site's page is refused; `next` after a sign-in stays on t
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ from shopqr.models import AdminUser, LoginSession, utcnow
 from shopqr.services import auth, logins
 from shopqr.services.events import get_bus
 from shopqr.services.shops import add_staff, hash_secret
-from tests.factories import Phone, make_shop, make_staff, sign_in_staff
+from tests.factories import Phone, close_code, make_shop, make_staff, sign_in_staff
 
 PASSWORD = "correct-horse-battery"
 
@@ -190,16 +189,6 @@ def test_a_staff_socket_from_another_sites_page_is_refused(app, live_server, scr
         ws.close()
 
 
-def closed_with(ws, within: float) -> int | None:
-    """The close code the server sends within `within` seconds, or None if it stays open."""
-    deadline = time.monotonic() + within
-    try:
-        while time.monotonic() < deadline:
-            ws.receive(timeout=0.5)
-    except simple_websocket.ConnectionClosed as closed:
-        return closed.reason
-    return None
-
 
 @pytest.mark.live
 @pytest.mark.parametrize("how", ["sign-out", "lock", "remove", "pin-reset", "missed-event"])
@@ -213,7 +202,7 @@ def test_an_open_kitchen_socket_closes_within_seconds_when_its_sign_in_ends(
     ws = kitchen_socket(live_server, shop, copy_of_cookie(screen), origin=OWN_ORIGIN)
     try:
         assert ws.receive(timeout=5)  # the snapshot
-        assert closed_with(ws, 1.5) is None  # it stays open while the sign-in holds
+        assert close_code(ws, 1.5) is None  # it stays open while the sign-in holds
         office = Phone(app, app.test_client())
         if how == "sign-out":
             screen.post("/s/socket-end/staff/sign-out")
@@ -230,7 +219,7 @@ def test_an_open_kitchen_socket_closes_within_seconds_when_its_sign_in_ends(
         else:  # the session ends with no event (say, Redis dropped it): the periodic check
             db.session.query(LoginSession).update({"ended_at": utcnow()})
             db.session.commit()
-        assert closed_with(ws, 5.0) == 1008
+        assert close_code(ws, 5.0) == 1008
     finally:
         if ws.connected:
             ws.close()
