@@ -10,10 +10,12 @@
 #
 # Deploy the new code (and run `flask --app app db upgrade`) first: the new master loads it.
 set -euo pipefail
+# running: the process exists and is not a zombie (an exited child its parent has not reaped)
+running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$state" != Z* ]]; }
 pidfile="${1:-${GUNICORN_PIDFILE:-instance/gunicorn.pid}}"
 [ -s "$pidfile" ] || { echo "no pid in $pidfile: is gunicorn running with GUNICORN_PIDFILE?" >&2; exit 1; }
 old=$(cat "$pidfile")
-kill -0 "$old" 2>/dev/null || { echo "gunicorn $old (from $pidfile) is not running" >&2; exit 1; }
+running "$old" || { echo "gunicorn $old (from $pidfile) is not running" >&2; exit 1; }
 
 echo "starting a new gunicorn next to $old"
 kill -USR2 "$old"
@@ -41,11 +43,11 @@ fi
 echo "new gunicorn $new is serving after ${SECONDS}s; stopping $old"
 kill -TERM "$old"
 for _ in $(seq 1 400); do
-  kill -0 "$old" 2>/dev/null || break
+  running "$old" || break
   sleep 0.1
 done
 rm -f "$pidfile.$old.ready"
-if kill -0 "$old" 2>/dev/null; then
+if running "$old"; then
   echo "gunicorn $old is still stopping (graceful timeout)" >&2
 else
   for _ in $(seq 1 50); do  # the new master takes over the pidfile
