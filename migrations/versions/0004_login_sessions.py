@@ -45,8 +45,5 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('password_failed_at')
 
-    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_login_sessions_admin_id'))
-
+    # its indexes go with it (MariaDB will not drop an index a foreign key needs)
     op.drop_table('login_sessions')
