@@ -1,4 +1,5 @@
-"""Seed a benchmark shop: N products with options, 30 tables, staff with known PINs."""
+"""Seed a benchmark shop: N products with options, 30 tables (or as many as the third
+argument says), staff with known PINs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from shopqr.models import Category, Option, OptionGroup, Product
 from shopqr.services.shops import add_staff, add_table, create_shop
 
 
-def seed(slug: str, products: int) -> None:
+def seed(slug: str, products: int, tables: int = 30) -> None:
     app = create_app()
     with app.app_context():
         upgrade_database()
@@ -33,7 +34,7 @@ def seed(slug: str, products: int) -> None:
                                  for j, c in enumerate(choices)]
                 product.option_groups.append(group)
             db.session.add(product)
-        for t in range(1, 31):
+        for t in range(1, tables + 1):
             add_table(db.session, shop, f"T{t}", sort_order=t)
         add_staff(db.session, shop, name="Barista", role="barista", pin="271828")
         add_staff(db.session, shop, name="Cashier", role="cashier", pin="481516")
@@ -41,4 +42,4 @@ def seed(slug: str, products: int) -> None:
 
 
 if __name__ == "__main__":
-    seed(sys.argv[1], int(sys.argv[2]))
+    seed(sys.argv[1], int(sys.argv[2]), *(int(a) for a in sys.argv[3:4]))
