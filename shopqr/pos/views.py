@@ -16,7 +16,17 @@ from shopqr.extensions import db
 from shopqr.live import add_staff_socket
 from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
 from shopqr.pos import bp
-from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, pos
+from shopqr.services import (
+    DomainError,
+    NotFound,
+    attention,
+    cart,
+    checkout,
+    payments,
+    pos,
+    reports,
+)
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, get_bus
 from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
@@ -189,7 +199,7 @@ def order_detail(order_id: int) -> str:
 @staff_required("pos")
 def orders_today() -> str:
     shop: Shop = g.shop
-    report = pos.todays_orders(db.session, shop, now=utcnow(),
+    report = reports.todays_orders(db.session, shop, now=utcnow(),
                                payment=request.args.get("payment"),
                                method=request.args.get("method"))
     return render_template("pos/orders.html", shop=shop, user=g.staff, report=report,
@@ -267,7 +277,7 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
             payments.regenerate(db.session, shop, order, now=utcnow(),
                                 ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
                                 grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
-        pos.audit(db.session, shop, g.staff, "pos.manual_order", f"order {order.number}",
+        audit(db.session, shop, g.staff, "pos.manual_order", f"order {order.number}",
                   f"{method}, {len(items)} lines")
         db.session.commit()
     except DomainError as exc:

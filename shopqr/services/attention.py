@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import AuditLog, Order, Shop, Transaction, User
 from shopqr.services import DomainError, NotFound, parse_id
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money
-from shopqr.services.pos import audit, clean_reason
+from shopqr.services.pos import clean_reason
 
 ACTIONS = ("refunded", "kept", "accept")
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from shopqr.models import Category, Option, OptionGroup, Product, Shop, User
 from shopqr.services import NotFound, clean_text, parse_id
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import parse_amount
-from shopqr.services.pos import audit
 
 
 def bump(db: Session, shop: Shop) -> None:

@@ -4,9 +4,8 @@ action is written to the audit log. Payments that need attention: ``services.att
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
@@ -14,7 +13,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import (
-    AuditLog,
     CartItem,
     Order,
     Shop,
@@ -24,17 +22,11 @@ from shopqr.models import (
     User,
 )
 from shopqr.services import DomainError, NotFound, parse_id, sanitize, tables
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
-from shopqr.services.numbering import SHOP_TZ, business_date
 
 MAX_REASON = 200
-
-
-def audit(db: Session, shop: Shop, user: User | None, action: str, subject: str | None = None,
-          detail: str | None = None) -> None:
-    db.add(AuditLog(shop_id=shop.id, user_id=user.id if user else None, action=action,
-                    subject=subject, detail=detail))
 
 
 @dataclass
@@ -227,41 +219,3 @@ def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by:
     audit(db, shop, by, "pos.close_table", table.name)
     publish_after_commit(db, bus, Event(shop.id, "table.changed", {"table_id": table.id}))
     return True
-
-
-@dataclass
-class DayReport:
-    orders: list[Order]
-    paid_total: Decimal
-    paid_count: int
-    by_method: dict[str, Decimal]
-
-
-def day_bounds(now: datetime, days: int = 1) -> tuple[datetime, datetime]:
-    """Naive-UTC bounds of the shop's local day containing ``now`` (UTC) and the ``days - 1``
-    days before it."""
-    local_day = business_date(now) - timedelta(days=days - 1)
-    start_local = datetime(local_day.year, local_day.month, local_day.day, tzinfo=SHOP_TZ)
-    start = start_local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    return start, start + timedelta(days=days)
-
-
-def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None = None,
-                  method: str | None = None) -> DayReport:
-    start, end = day_bounds(now)
-    query = (select(Order).where(Order.shop_id == shop.id, Order.created_at >= start,
-                                 Order.created_at < end)
-             .order_by(Order.id.desc()).options(selectinload(Order.lines)))
-    if payment in ("pending", "paid", "mismatch", "cancelled"):
-        query = query.where(Order.payment_status == payment)
-    elif payment == "attention":  # a KHQR payment of the order waits for a person
-        query = query.where(Order.id.in_(select(Transaction.order_id).where(
-            Transaction.shop_id == shop.id, Transaction.attention == "due")))
-    if method in ("khqr", "cash"):
-        query = query.where(Order.payment_method == method)
-    orders = list(db.scalars(query))
-    paid = [o for o in orders if o.is_paid]
-    by_method: dict[str, Decimal] = {"khqr": Decimal("0"), "cash": Decimal("0")}
-    for o in paid:
-        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + o.total
-    return DayReport(orders, sum((o.total for o in paid), Decimal("0")), len(paid), by_method)

@@ -46,13 +46,13 @@ from shopqr.services import (
     shops,
 )
 from shopqr.services import tables as table_service
+from shopqr.services.audit import audit
 from shopqr.services.bakong import token_warning
 from shopqr.services.events import get_bus
 from shopqr.services.khqr import KHQRError, build_khqr, describe, fit, verify_khqr
 from shopqr.services.money import parse_amount
 from shopqr.services.numbering import business_date
 from shopqr.services.payments import shop_account
-from shopqr.services.pos import audit
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
 from shopqr.web import is_htmx, partial
