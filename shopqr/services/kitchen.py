@@ -22,10 +22,6 @@ RECENT_SERVED = 8
 class Board:
     columns: dict[str, list[Order]] = field(default_factory=dict)
 
-    @property
-    def active_ids(self) -> list[int]:
-        return [o.id for status in FLOW[:3] for o in self.columns.get(status, [])]
-
 
 def board(db: Session, shop: Shop) -> Board:
     """Every paid order the kitchen still has to make, plus the last few served."""

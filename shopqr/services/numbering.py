@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from shopqr.models import OrderCounter
 
-# Every shop is in Cambodia, so there is one time zone, not a setting: order numbers, the
-# business day, reports and the times staff and guests see all use this one. (Flask-Babel's
-# BABEL_DEFAULT_TIMEZONE in config.py names the same zone for format_datetime.)
-SHOP_TZ_NAME = "Asia/Phnom_Penh"
-SHOP_TZ = ZoneInfo(SHOP_TZ_NAME)
+# Every shop is in Cambodia, so the time zone is this one constant, not a setting: order
+# numbers, the business day, reports and the times staff and guests see all use it.
+# (Flask-Babel's BABEL_DEFAULT_TIMEZONE in config.py names the same zone for format_datetime;
+# tests/services/test_numbering.py checks that the two agree.)
+SHOP_TZ = ZoneInfo("Asia/Phnom_Penh")
 UTC = ZoneInfo("UTC")
 
 
@@ -25,7 +25,7 @@ def business_date(now_utc: datetime) -> date:
     return now_utc.replace(tzinfo=UTC).astimezone(SHOP_TZ).date()
 
 
-def local_time(moment_utc: datetime) -> datetime:
+def shop_time(moment_utc: datetime) -> datetime:
     """A naive-UTC instant as an aware time in the shop's zone."""
     return moment_utc.replace(tzinfo=UTC).astimezone(SHOP_TZ)
 

@@ -9,7 +9,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -19,10 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 from shopqr.models import Order, OrderLine, Shop, Transaction
 from shopqr.services import DomainError, attention
 from shopqr.services.money import format_money, quantize
-from shopqr.services.numbering import SHOP_TZ, day_bounds
+from shopqr.services.numbering import day_bounds, shop_time
 
 RANGES = {"today": 1, "7d": 7, "30d": 30}
-UTC = ZoneInfo("UTC")
 
 
 @dataclass
@@ -59,7 +57,7 @@ def parse_range(raw: str | None) -> str:
 
 
 def local_hour(moment: datetime) -> int:
-    return moment.replace(tzinfo=UTC).astimezone(SHOP_TZ).hour
+    return shop_time(moment).hour
 
 
 def build(db: Session, shop: Shop, range_: str, now: datetime) -> Report:
@@ -119,7 +117,7 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
     received = attention.received_payments(db, [o.id for o in orders])
     with force_locale("en"):
         for order in orders:  # one row per order, however many payments it received
-            created = order.created_at.replace(tzinfo=UTC).astimezone(SHOP_TZ)
+            created = shop_time(order.created_at)
             txns = received.get(order.id, [])
             paying = next((t for t in txns if t.counts_for_order), None)
             extra = "; ".join(
