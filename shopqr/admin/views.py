@@ -15,10 +15,10 @@ from werkzeug.wrappers import Response
 from shopqr.admin import bp
 from shopqr.extensions import db, limiter
 from shopqr.models import AdminUser, Order, Shop, ShopTable, User, utcnow
-from shopqr.services import DomainError, auth, logins
+from shopqr.services import DomainError, auth, get_or_404, logins
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
-from shopqr.services.shops import add_staff, add_table, create_shop, random_pin
+from shopqr.services.shops import add_staff, add_table, create_shop, load_staff, random_pin
 from shopqr.web import rotate_csrf_token, safe_next
 
 SESSION_KEY = "admin"
@@ -166,17 +166,10 @@ def new_shop() -> str | tuple[str, int]:
                            owner_email=form.get("owner_email"))
 
 
-def _load_shop(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        abort(404)
-    return shop
-
-
 @bp.route("/shops/<int:shop_id>", methods=["GET", "POST"])
 @admin_required
 def shop_detail(shop_id: int) -> str | tuple[str, int] | Response:
-    shop = _load_shop(shop_id)
+    shop = get_or_404(db.session, Shop, shop_id)
     if request.method == "POST":
         try:
             shop.subscription_expires_on = _parse_date(request.form.get("expires"))
@@ -199,19 +192,12 @@ def _shop_page(shop: Shop, error: str | None = None, status: int = 200) -> tuple
                            admin=g.admin), status
 
 
-def _load_staff(shop: Shop, user_id: int) -> User:
-    user = db.session.scalar(select(User).where(User.id == user_id, User.shop_id == shop.id,
-                                                User.is_active.is_(True)))
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.post("/shops/<int:shop_id>/staff/<int:user_id>/unlock")
 @admin_required
 def unlock_staff(shop_id: int, user_id: int) -> Response:
-    shop = _load_shop(shop_id)
-    auth.unlock(db.session, shop, _load_staff(shop, user_id), by=None, by_admin=g.admin.email)
+    shop = get_or_404(db.session, Shop, shop_id)
+    auth.unlock(db.session, shop, load_staff(db.session, shop, user_id), by=None,
+                by_admin=g.admin.email)
     db.session.commit()
     return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
 
@@ -219,11 +205,12 @@ def unlock_staff(shop_id: int, user_id: int) -> Response:
 @bp.post("/shops/<int:shop_id>/staff/<int:user_id>/password")
 @admin_required
 def reset_password(shop_id: int, user_id: int) -> Response | tuple[str, int]:
-    shop = _load_shop(shop_id)
+    shop = get_or_404(db.session, Shop, shop_id)
     try:
         auth.reset_owner_password(db.session, get_bus(current_app), shop,
-                                  _load_staff(shop, user_id), request.form.get("password", ""),
-                                  by_admin=g.admin.email, now=utcnow())
+                                  load_staff(db.session, shop, user_id),
+                                  request.form.get("password", ""), by_admin=g.admin.email,
+                                  now=utcnow())
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:

@@ -17,7 +17,16 @@ from werkzeug.wrappers import Response
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
 from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
-from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, tables
+from shopqr.services import (
+    DomainError,
+    NotFound,
+    attention,
+    cart,
+    checkout,
+    get_for_shop,
+    payments,
+    tables,
+)
 from shopqr.services.events import Event, get_bus, publish_after_commit
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, partial, safe_next
@@ -160,14 +169,10 @@ def menu_changes() -> Response:
 def product_sheet(product_id: int) -> str:
     shop: Shop = g.shop
     _guest_session(shop)
-    product = db.session.scalar(
-        select(Product)
-        .where(Product.id == product_id, Product.shop_id == shop.id,
-               Product.is_deleted.is_(False))
-        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
-    )
-    if product is None:
-        raise NotFound(_("That item is not on the menu."))
+    product = get_for_shop(
+        db.session, Product, shop, product_id, Product.is_deleted.is_(False),
+        message=cart.NOT_ON_MENU,
+        options=(selectinload(Product.option_groups).selectinload(OptionGroup.options),))
     if is_htmx():
         return partial(PARTIALS, "product_sheet", shop=shop, product=product)
     return render_template("guest/product.html", shop=shop, product=product)

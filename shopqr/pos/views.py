@@ -18,13 +18,14 @@ from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
 from shopqr.pos import bp
 from shopqr.services import (
     DomainError,
-    NotFound,
     attention,
     cart,
     checkout,
+    get_for_shop,
     payments,
     pos,
     reports,
+    tables,
 )
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, get_bus
@@ -140,7 +141,8 @@ def cash_received(order_id: int) -> Response:
 @staff_required("pos")
 def preview_change(order_id: int) -> Markup:
     """Live change calculation while the cashier types (changes nothing)."""
-    order = pos.load_order(db.session, g.shop, order_id)
+    order = get_for_shop(db.session, Order, g.shop, order_id, message=pos.ORDER_NOT_FOUND,
+                         options=(selectinload(Order.lines),))
     try:
         change = pos.compute_change(g.shop, order.total, request.form.get("usd"),
                                     request.form.get("khr"))
@@ -184,7 +186,8 @@ def close_table(table_id: int) -> Response:
 @staff_required("pos")
 def order_detail(order_id: int) -> str:
     shop: Shop = g.shop
-    order = pos.load_order(db.session, shop, order_id)
+    order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
+                         options=(selectinload(Order.lines),))
     txn = payments.latest_transaction(db.session, order)
     now = utcnow()
     return render_template("pos/order.html", shop=shop, user=g.staff, order=order,
@@ -213,7 +216,7 @@ def orders_today() -> str:
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
     shop: Shop = g.shop
-    product = cart.load_product(db.session, shop.id, request.form.get("product_id"))
+    product = cart.load_product(db.session, shop, request.form.get("product_id"))
     options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))
@@ -262,9 +265,7 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
         method = checkout.validate_method(shop, request.form.get("method"))
         table = None
         if request.form.get("table_id"):
-            table = pos.load_table(db.session, shop, request.form.get("table_id"))
-            if not table.is_active:
-                raise NotFound(_("Table not found."))
+            table = tables.load_table(db.session, shop, request.form.get("table_id"))
         items = _ticket_items(shop)
         for item in items:
             if not item.product.orderable:

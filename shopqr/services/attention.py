@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import AuditLog, Order, Shop, Transaction, User
-from shopqr.services import DomainError, NotFound, parse_id
+from shopqr.services import DomainError, NotFound, get_for_shop
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money
@@ -139,13 +139,13 @@ def order_state(payments: list[Transaction]) -> str | None:
 
 
 def load_payment(db: Session, shop: Shop, txn_id: object) -> Transaction:
-    """A payment of this shop, else 404 (another shop's ids look exactly like missing ones)."""
-    tid = parse_id(txn_id)
-    txn = None if tid is None else db.scalar(
-        select(Transaction).where(Transaction.id == tid, Transaction.shop_id == shop.id)
-        .options(joinedload(Transaction.order)))
-    if txn is None or not txn.received:
-        raise NotFound(_l("Payment not found."))
+    """A payment Bakong reported to this shop, else 404 (another shop's ids look exactly like
+    missing ones, and so does a QR nobody paid)."""
+    missing = _l("Payment not found.")
+    txn = get_for_shop(db, Transaction, shop, txn_id, message=missing,
+                       options=(joinedload(Transaction.order),))
+    if not txn.received:
+        raise NotFound(missing)
     return txn
 
 

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shopqr.models import AdminUser, AuditLog, Shop, ThrottleCounter, User
-from shopqr.services import DomainError, logins, parse_id
+from shopqr.services import DomainError, NotFound, logins
 from shopqr.services.events import EventBus
-from shopqr.services.shops import check_secret, hash_secret
+from shopqr.services.shops import check_secret, hash_secret, load_staff
 
 LOCK_AFTER = 10  # wrong PINs in a row lock that person's PIN
 FREE_TRIES = 3  # failures before delays start
@@ -146,11 +146,10 @@ def sign_in_with_pin(db: Session, bus: EventBus, shop: Shop, user_id: object, pi
                      device: str, now: datetime) -> User:
     """The staff member whose PIN this is, or SignInError. Commits the counted attempt itself
     (see _take_turn); the caller commits what follows either way."""
-    uid = parse_id(user_id)
-    user = db.scalar(select(User).where(User.id == uid, User.shop_id == shop.id,
-                                        User.is_active.is_(True))) if uid else None
-    if user is None:
-        raise SignInError(_l("Choose your name first."), 422)
+    try:
+        user = load_staff(db, shop, user_id)
+    except NotFound:
+        raise SignInError(_l("Choose your name first."), 422) from None
     if user.locked_at is not None:
         raise SignInError(pin_locked_message(user), 423)
     person = _Counter(User, User.id == user.id, User.failed_pin_attempts, User.last_failed_at,

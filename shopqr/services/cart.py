@@ -10,13 +10,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shopqr.models import CartItem, CartItemOption, Option, OptionGroup, Product, TableSession
+from shopqr.models import (
+    CartItem,
+    CartItemOption,
+    Option,
+    OptionGroup,
+    Product,
+    Shop,
+    TableSession,
+)
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
-from shopqr.services import DomainError, NotFound, parse_id, sanitize
+from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
 MAX_NOTE = 200
+NOT_ON_MENU = _l("That item is not on the menu.")
 
 
 @dataclass
@@ -67,18 +76,11 @@ def clean_note(raw: str | None) -> str | None:
     return note or None
 
 
-def load_product(db: Session, shop_id: int, product_id: object) -> Product:
-    """A product of this shop that guests may order."""
-    pid = parse_id(product_id)
-    if pid is None:
-        raise NotFound(_l("That item is not on the menu."))
-    product = db.scalars(
-        select(Product)
-        .where(Product.id == pid, Product.shop_id == shop_id)
-        .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
-    ).unique().first()
-    if product is None or product.is_deleted:
-        raise NotFound(_l("That item is not on the menu."))
+def load_product(db: Session, shop: Shop, product_id: object) -> Product:
+    """A product of this shop that guests may order, with its options (one query)."""
+    product = get_for_shop(
+        db, Product, shop, product_id, Product.is_deleted.is_(False), message=NOT_ON_MENU,
+        options=(joinedload(Product.option_groups).joinedload(OptionGroup.options),))
     if not product.is_available:
         raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
     return product
@@ -134,7 +136,7 @@ def add_item(
     note: str | None,
 ) -> CartItem:
     """Add to the cart, merging with an identical line (same product, options and note)."""
-    product = load_product(db, session.shop_id, product_id)
+    product = load_product(db, db.get(Shop, session.shop_id), product_id)
     options = choose_options(product, chosen)
     qty = parse_quantity(quantity)
     note_text = clean_note(note)

@@ -10,7 +10,7 @@ from decimal import ROUND_DOWN, Decimal
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from shopqr.models import (
     CartItem,
@@ -21,12 +21,13 @@ from shopqr.models import (
     Transaction,
     User,
 )
-from shopqr.services import DomainError, NotFound, parse_id, sanitize, tables
+from shopqr.services import DomainError, get_for_shop, sanitize, tables
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
 
 MAX_REASON = 200
+ORDER_NOT_FOUND = _l("Order not found.")
 
 
 @dataclass
@@ -84,18 +85,6 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
     return result
 
 
-def load_order(db: Session, shop: Shop, order_id: object) -> Order:
-    """An order of this shop, else 404 (another shop's ids look exactly like missing ones)."""
-    oid = parse_id(order_id)
-    if oid is None:
-        raise NotFound(_l("Order not found."))
-    order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id)
-                      .options(selectinload(Order.lines)))
-    if order is None:
-        raise NotFound(_l("Order not found."))
-    return order
-
-
 @dataclass
 class Change:
     tendered: Decimal  # in the shop's currency
@@ -150,7 +139,7 @@ def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str
 def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, usd: str | None,
                  khr: str | None, by: User, now: datetime) -> tuple[Order, Change]:
     """The cashier took the money: the order is paid and goes to the kitchen."""
-    order = load_order(db, shop, order_id)
+    order = get_for_shop(db, Order, shop, order_id, message=ORDER_NOT_FOUND)
     if order.payment_status != "pending":
         raise DomainError(_l("Order #%(number)s is not waiting for payment.", number=order.seq),
                           409)
@@ -183,7 +172,7 @@ def clean_reason(raw: str | None) -> str:
 def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, reason: str | None,
                  by: User, now: datetime) -> Order:
     """Void an unpaid order (a paid one needs a refund, not a void)."""
-    order = load_order(db, shop, order_id)
+    order = get_for_shop(db, Order, shop, order_id, message=ORDER_NOT_FOUND)
     why = clean_reason(reason)
     done = db.execute(
         update(Order).where(Order.id == order.id,
@@ -200,18 +189,8 @@ def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, re
     return order
 
 
-def load_table(db: Session, shop: Shop, table_id: object) -> ShopTable:
-    """A table of this shop (also a removed one), else 404."""
-    tid = parse_id(table_id)
-    table = None if tid is None else db.scalar(
-        select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
-    if table is None:
-        raise NotFound(_l("Table not found."))
-    return table
-
-
 def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
-    table = load_table(db, shop, table_id)
+    table = tables.load_table(db, shop, table_id, removed=True)
     session = tables.active_session(db, table)
     if session is None:
         raise DomainError(_l("%(table)s is already free.", table=table.name), 409)

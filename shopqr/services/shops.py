@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shopqr.models import Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
-from shopqr.services import DomainError, sanitize
+from shopqr.services import DomainError, get_for_shop, sanitize
 from shopqr.services.tables import new_token
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$")
@@ -153,6 +153,12 @@ def add_staff(
     db.add(user)
     db.flush()
     return user
+
+
+def load_staff(db: Session, shop: Shop, user_id: object) -> User:
+    """A staff member of this shop who has not been removed, else 404."""
+    return get_for_shop(db, User, shop, user_id, User.is_active.is_(True),
+                        message=_l("Staff member not found."))
 
 
 def random_pin() -> str:

@@ -308,15 +308,6 @@ def _tables(shop: Shop) -> list[ShopTable]:
         .order_by(ShopTable.sort_order, ShopTable.id)))
 
 
-def _load_table(table_id: int) -> ShopTable:
-    table = db.session.scalar(select(ShopTable).where(
-        ShopTable.id == table_id, ShopTable.shop_id == g.shop.id,
-        ShopTable.is_active.is_(True)))
-    if table is None:
-        raise NotFound(_("Table not found."))
-    return table
-
-
 def tables_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     return page("settings/tables.html", status=status, error=error, tables=_tables(g.shop))
 
@@ -342,7 +333,7 @@ def add_table() -> Response | tuple[str, int]:
 @bp.post("/tables/<int:table_id>")
 @owner_required
 def rename_table(table_id: int) -> Response | tuple[str, int]:
-    table = _load_table(table_id)
+    table = table_service.load_table(db.session, g.shop, table_id)
 
     def action() -> None:
         table.name = shops.table_name(db.session, g.shop, request.form.get("name"), table=table)
@@ -352,7 +343,7 @@ def rename_table(table_id: int) -> Response | tuple[str, int]:
 @bp.post("/tables/<int:table_id>/remove")
 @owner_required
 def remove_table(table_id: int) -> Response:
-    table = _load_table(table_id)
+    table = table_service.load_table(db.session, g.shop, table_id)
     session = table_service.active_session(db.session, table)
     if session is not None:
         table_service.end_session(db.session, session, "table removed")
@@ -366,7 +357,7 @@ def remove_table(table_id: int) -> Response:
 @bp.post("/tables/<int:table_id>/regenerate")
 @owner_required
 def regenerate_table(table_id: int) -> Response:
-    table = _load_table(table_id)
+    table = table_service.load_table(db.session, g.shop, table_id)
     table.qr_token = table_service.new_token()
     audit(db.session, g.shop, g.owner, "settings.qr_regenerated", table.name)
     return done("settings.tables")
@@ -383,14 +374,6 @@ def qr_sheet() -> str:
 def _staff(shop: Shop) -> list[User]:
     return list(db.session.scalars(select(User).where(
         User.shop_id == shop.id, User.is_active.is_(True)).order_by(User.role, User.name)))
-
-
-def _load_user(user_id: int) -> User:
-    user = db.session.scalar(select(User).where(User.id == user_id, User.shop_id == g.shop.id,
-                                                User.is_active.is_(True)))
-    if user is None:
-        raise NotFound(_("Staff member not found."))
-    return user
 
 
 def staff_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -426,7 +409,7 @@ def add_staff() -> Response | tuple[str, int]:
 @bp.post("/staff/<int:user_id>/role")
 @owner_required
 def change_role(user_id: int) -> Response | tuple[str, int]:
-    user = _load_user(user_id)
+    user = shops.load_staff(db.session, g.shop, user_id)
 
     def action() -> None:
         role = request.form.get("role", "")
@@ -443,7 +426,7 @@ def change_role(user_id: int) -> Response | tuple[str, int]:
 @bp.post("/staff/<int:user_id>/pin")
 @owner_required
 def reset_pin(user_id: int) -> Response | tuple[str, int]:
-    user = _load_user(user_id)
+    user = shops.load_staff(db.session, g.shop, user_id)
 
     def action() -> None:
         pin = shops.validate_pin(g.shop, request.form.get("pin", ""))
@@ -460,14 +443,14 @@ def reset_pin(user_id: int) -> Response | tuple[str, int]:
 @bp.post("/staff/<int:user_id>/unlock")
 @owner_required
 def unlock_staff(user_id: int) -> Response:
-    auth.unlock(db.session, g.shop, _load_user(user_id), by=g.owner)
+    auth.unlock(db.session, g.shop, shops.load_staff(db.session, g.shop, user_id), by=g.owner)
     return done("settings.staff")
 
 
 @bp.post("/staff/<int:user_id>/remove")
 @owner_required
 def remove_staff(user_id: int) -> Response | tuple[str, int]:
-    user = _load_user(user_id)
+    user = shops.load_staff(db.session, g.shop, user_id)
 
     def action() -> None:
         if user.id == g.owner.id:
