@@ -27,7 +27,7 @@ from shopqr.services import (
     payments,
     tables,
 )
-from shopqr.services.events import Event, get_bus, publish_after_commit
+from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, partial, safe_next
 
@@ -59,11 +59,6 @@ def _guest_session(shop: Shop) -> TableSession:
             410,
         )
     return session
-
-
-def _announce(shop: Shop, kind: str, **data: object) -> None:
-    """Tell the shop's live screens (POS) after commit: a table's cart or orders changed."""
-    publish_after_commit(db.session, get_bus(current_app), Event(shop.id, kind, dict(data)))
 
 
 def _cart_regions(shop: Shop, session: TableSession, *, panel_oob: bool) -> list:
@@ -184,13 +179,13 @@ def add_to_cart() -> Response:
     session = _guest_session(shop)
     item = cart.add_item(
         db.session,
+        get_bus(current_app),
         session,
         request.form.get("product_id"),
         cart.form_choices(request.form),
         request.form.get("quantity", "1"),
         request.form.get("note"),
     )
-    _announce(shop, "cart.changed", table_id=session.table_id)
     if not is_htmx():
         db.session.commit()
         return redirect(url_for("guest.menu"), 303)
@@ -226,7 +221,6 @@ def cart_badge() -> str:
 
 
 def _after_cart_change(shop: Shop, session: TableSession) -> Response:
-    _announce(shop, "cart.changed", table_id=session.table_id)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("guest.view_cart"), 303)
@@ -237,7 +231,8 @@ def _after_cart_change(shop: Shop, session: TableSession) -> Response:
 def change_quantity(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.set_quantity(db.session, session, item_id, request.form.get("quantity"))
+    cart.set_quantity(db.session, get_bus(current_app), session, item_id,
+                      request.form.get("quantity"))
     return _after_cart_change(shop, session)
 
 
@@ -245,7 +240,7 @@ def change_quantity(item_id: int) -> Response:
 def change_note(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.set_note(db.session, session, item_id, request.form.get("note"))
+    cart.set_note(db.session, get_bus(current_app), session, item_id, request.form.get("note"))
     return _after_cart_change(shop, session)
 
 
@@ -253,7 +248,7 @@ def change_note(item_id: int) -> Response:
 def remove_item(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.remove_item(db.session, session, item_id)
+    cart.remove_item(db.session, get_bus(current_app), session, item_id)
     return _after_cart_change(shop, session)
 
 
@@ -267,13 +262,12 @@ def place_order() -> Response | tuple[str, int]:
     key = request.form.get("checkout_key")
     try:
         order = checkout.checkout(
-            db.session, shop, session,
+            db.session, get_bus(current_app), shop, session,
             method=request.form.get("method"), checkout_key=key, note=request.form.get("note"),
         )
         needs_qr = order.payment_method == "khqr"
         if needs_qr and payments.latest_transaction(db.session, order) is None:
             _new_khqr(shop, order)
-        _announce(shop, "order.created", order_id=order.id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -281,8 +275,7 @@ def place_order() -> Response | tuple[str, int]:
     except IntegrityError:  # the same key submitted twice at the same instant
         db.session.rollback()
         try:  # this table's own double submit goes to its order; another's key never does
-            order = checkout.order_by_key(db.session, checkout.clean_key(key), shop=shop,
-                                          session=session)
+            order = checkout.order_after_race(db.session, key, shop=shop, session=session)
         except DomainError as exc:
             return _checkout_refused(shop, session, exc)
         if order is None:

@@ -25,10 +25,8 @@ from shopqr.services import (
     payments,
     pos,
     reports,
-    tables,
 )
-from shopqr.services.audit import audit
-from shopqr.services.events import Event, get_bus
+from shopqr.services.events import get_bus
 from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
 
@@ -66,24 +64,8 @@ def _ticket() -> list[dict]:
     return raw if isinstance(raw, list) else []
 
 
-def _ticket_items(shop: Shop) -> list[checkout.OrderItem]:
-    items = []
-    for entry in _ticket():
-        product = db.session.scalar(
-            select(Product).where(Product.id == entry.get("p"), Product.shop_id == shop.id)
-            .options(selectinload(Product.option_groups))
-        )
-        if product is None or product.is_deleted:
-            continue
-        options = [o for g_ in product.option_groups for o in g_.options
-                   if o.id in entry.get("o", [])]
-        items.append(checkout.OrderItem(product, options, int(entry.get("q", 1)),
-                                        entry.get("n")))
-    return items
-
-
 def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -> Markup:
-    items = _ticket_items(shop)
+    items = checkout.ticket_items(db.session, shop, _ticket())
     total = sum((cart.unit_price(i.product, i.options) * i.quantity for i in items),
                 start=cart.Decimal("0"))
     tables_ = db.session.scalars(select(ShopTable).where(
@@ -257,29 +239,15 @@ def ticket_clear() -> Response | Markup:
 def ticket_checkout() -> Response | tuple[Markup, int]:
     """A walk-in or phone-less guest's order, paid by cash or by a KHQR shown on this screen."""
     shop: Shop = g.shop
+    key = request.form.get("checkout_key")
     try:
-        key = checkout.clean_key(request.form.get("checkout_key"))
-        existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
-        if existing is not None:  # the same ticket submitted again
-            return _ticket_done(existing)
-        method = checkout.validate_method(shop, request.form.get("method"))
-        table = None
-        if request.form.get("table_id"):
-            table = tables.load_table(db.session, shop, request.form.get("table_id"))
-        items = _ticket_items(shop)
-        for item in items:
-            if not item.product.orderable:
-                raise DomainError(_("%(name)s is sold out. Remove it to go on.",
-                                    name=item.product.name))
-        order = checkout.create_order(db.session, shop, items=items, method=method, key=key,
-                                      note=cart.clean_note(request.form.get("note")),
-                                      table=table, source="pos")
-        if method == "khqr":
-            payments.regenerate(db.session, shop, order, now=utcnow(),
-                                ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
-                                grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
-        audit(db.session, shop, g.staff, "pos.manual_order", f"order {order.number}",
-                  f"{method}, {len(items)} lines")
+        # a new order, or the one this ticket made when it was submitted before
+        order = checkout.checkout_ticket(
+            db.session, get_bus(current_app), shop, _ticket(), checkout_key=key,
+            method=request.form.get("method"), table_id=request.form.get("table_id"),
+            note=request.form.get("note"), by=g.staff, now=utcnow(),
+            ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
+            grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -287,13 +255,11 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
     except IntegrityError:  # the same ticket submitted twice at the same instant
         db.session.rollback()
         try:
-            existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
+            order = checkout.order_after_race(db.session, key, shop=shop, session=None)
         except DomainError as exc:
             return _ticket_refused(shop, exc)
-        if existing is None:
+        if order is None:
             raise
-        return _ticket_done(existing)
-    get_bus(current_app).publish(Event(shop.id, "order.created", {"order_id": order.id}))
     return _ticket_done(order)
 
 

@@ -1,4 +1,5 @@
-"""The shared table cart. Prices always come from the database."""
+"""The shared table cart. Prices always come from the database. Every change is announced to
+the shop's live screens after the commit ("cart.changed")."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shopqr.models import (
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
 from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
+from shopqr.services.events import Event, EventBus, publish_after_commit
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
@@ -127,8 +129,15 @@ def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
     return product.price + sum((o.extra_price for o in options), Decimal("0"))
 
 
+def _changed(db: Session, bus: EventBus, session: TableSession) -> None:
+    """After the commit, tell the shop's live screens (the POS) that a table's cart changed."""
+    publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
+                                        {"table_id": session.table_id}))
+
+
 def add_item(
     db: Session,
+    bus: EventBus,
     session: TableSession,
     product_id: object,
     chosen: Mapping[int, object],
@@ -153,6 +162,7 @@ def add_item(
                 raise DomainError(_l("At most %(count)s of one item per order.",
                                       count=MAX_QUANTITY))
             item.quantity += qty
+            _changed(db, bus, session)
             return item
     lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
     if (lines or 0) >= MAX_LINES:
@@ -161,6 +171,7 @@ def add_item(
     item.options = [CartItemOption(option=o) for o in options]
     db.add(item)
     db.flush()
+    _changed(db, bus, session)
     return item
 
 
@@ -172,7 +183,8 @@ def get_item(session: TableSession, item_id: object) -> CartItem:
     raise NotFound(_l("That item is no longer in the cart."))
 
 
-def set_quantity(db: Session, session: TableSession, item_id: object, quantity: object) -> None:
+def set_quantity(db: Session, bus: EventBus, session: TableSession, item_id: object,
+                 quantity: object) -> None:
     item = get_item(session, item_id)
     qty = parse_quantity(quantity, allow_zero=True)
     if qty == 0:
@@ -180,16 +192,20 @@ def set_quantity(db: Session, session: TableSession, item_id: object, quantity: 
     else:
         item.quantity = qty
     db.flush()
+    _changed(db, bus, session)
 
 
-def set_note(db: Session, session: TableSession, item_id: object, note: str | None) -> None:
+def set_note(db: Session, bus: EventBus, session: TableSession, item_id: object,
+             note: str | None) -> None:
     get_item(session, item_id).note = clean_note(note)
     db.flush()
+    _changed(db, bus, session)
 
 
-def remove_item(db: Session, session: TableSession, item_id: object) -> None:
+def remove_item(db: Session, bus: EventBus, session: TableSession, item_id: object) -> None:
     session.cart_items.remove(get_item(session, item_id))
     db.flush()
+    _changed(db, bus, session)
 
 
 def summarize(db: Session, session: TableSession) -> CartSummary:
