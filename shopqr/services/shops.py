@@ -14,7 +14,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shopqr.models import Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
-from shopqr.services import DomainError, get_for_shop, sanitize
+from shopqr.services import DomainError, get_for_shop, sanitize, tables
+from shopqr.services.audit import audit
 from shopqr.services.tables import new_token
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$")
@@ -88,6 +89,36 @@ def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTa
     db.add(table)
     db.flush()
     return table
+
+
+def active_tables(db: Session, shop: Shop) -> list[ShopTable]:
+    """The shop's tables in their order (removed ones left out)."""
+    return list(db.scalars(select(ShopTable).where(
+        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
+        .order_by(ShopTable.sort_order, ShopTable.id)))
+
+
+def rename_table(db: Session, shop: Shop, table: ShopTable, name: str | None) -> ShopTable:
+    table.name = table_name(db, shop, name, table=table)
+    return table
+
+
+def remove_table(db: Session, shop: Shop, table: ShopTable, *, by: User) -> None:
+    """Remove a table: its group's session ends, its name is freed and its printed QR code
+    stops working (a new token)."""
+    session = tables.active_session(db, table)
+    if session is not None:
+        tables.end_session(db, session, "table removed")
+    table.is_active = False
+    table.name = removed_name(table.name, table.id, 40)
+    table.qr_token = tables.new_token()
+    audit(db, shop, by, "settings.table_removed", table.name)
+
+
+def new_qr_code(db: Session, shop: Shop, table: ShopTable, *, by: User) -> None:
+    """A new QR code for a table: the printed one stops working."""
+    table.qr_token = tables.new_token()
+    audit(db, shop, by, "settings.qr_regenerated", table.name)
 
 
 def hash_secret(secret: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 
 from flask import (
     current_app,
@@ -27,38 +25,32 @@ from shopqr.media import upload_dir
 from shopqr.models import (
     Category,
     OptionGroup,
-    Order,
     Product,
     Shop,
     ShopTable,
     User,
-    epoch_ms,
     utcnow,
 )
 from shopqr.services import (
     DomainError,
     NotFound,
     auth,
-    clean_text,
     images,
-    logins,
     menu_admin,
     shops,
 )
+from shopqr.services import payments as payment_service
+from shopqr.services import staff as staff_service
 from shopqr.services import tables as table_service
-from shopqr.services.audit import audit
 from shopqr.services.bakong import token_warning
 from shopqr.services.events import get_bus
-from shopqr.services.khqr import KHQRError, build_khqr, describe, fit, verify_khqr
-from shopqr.services.money import parse_amount
+from shopqr.services.khqr import KHQRError, describe, verify_khqr
 from shopqr.services.numbering import business_date
-from shopqr.services.payments import shop_account
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
 from shopqr.web import is_htmx, partial
 
 PARTIALS = "settings/_partials.html"
-ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
 
 
 def notices_for(shop: Shop) -> list[dict[str, str]]:
@@ -81,7 +73,8 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
     if not shop.bakong_account_id:
         notices.append({"level": "warn", "text": _(
             "Set up your Bakong account under Payments so guests can pay by KHQR.")})
-    locked = [u.name for u in _staff(shop) if u.locked_at is not None]
+    locked = [u.name for u in staff_service.active_staff(db.session, shop)
+              if u.locked_at is not None]
     if locked:
         notices.append({"level": "bad", "text": _(
             "Locked after too many wrong PINs: %(names)s. Unlock them under Staff.",
@@ -302,14 +295,9 @@ def delete_option(option_id: int) -> Response:
 
 # --- tables and QR codes ---------------------------------------------------------------
 
-def _tables(shop: Shop) -> list[ShopTable]:
-    return list(db.session.scalars(select(ShopTable).where(
-        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
-        .order_by(ShopTable.sort_order, ShopTable.id)))
-
-
 def tables_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    return page("settings/tables.html", status=status, error=error, tables=_tables(g.shop))
+    return page("settings/tables.html", status=status, error=error,
+                tables=shops.active_tables(db.session, g.shop))
 
 
 @bp.get("/tables")
@@ -325,7 +313,7 @@ def _table_action(action) -> Response | tuple[str, int]:  # type: ignore[no-unty
 @bp.post("/tables/add")
 @owner_required
 def add_table() -> Response | tuple[str, int]:
-    count = len(_tables(g.shop))
+    count = len(shops.active_tables(db.session, g.shop))
     return _table_action(lambda: shops.add_table(db.session, g.shop, request.form.get("name", ""),
                                                  sort_order=count + 1))
 
@@ -334,50 +322,38 @@ def add_table() -> Response | tuple[str, int]:
 @owner_required
 def rename_table(table_id: int) -> Response | tuple[str, int]:
     table = table_service.load_table(db.session, g.shop, table_id)
-
-    def action() -> None:
-        table.name = shops.table_name(db.session, g.shop, request.form.get("name"), table=table)
-    return _table_action(action)
+    return _table_action(lambda: shops.rename_table(db.session, g.shop, table,
+                                                    request.form.get("name")))
 
 
 @bp.post("/tables/<int:table_id>/remove")
 @owner_required
 def remove_table(table_id: int) -> Response:
-    table = table_service.load_table(db.session, g.shop, table_id)
-    session = table_service.active_session(db.session, table)
-    if session is not None:
-        table_service.end_session(db.session, session, "table removed")
-    table.is_active = False
-    table.name = shops.removed_name(table.name, table.id, 40)
-    table.qr_token = table_service.new_token()  # the printed QR stops working
-    audit(db.session, g.shop, g.owner, "settings.table_removed", table.name)
+    shops.remove_table(db.session, g.shop,
+                       table_service.load_table(db.session, g.shop, table_id), by=g.owner)
     return done("settings.tables")
 
 
 @bp.post("/tables/<int:table_id>/regenerate")
 @owner_required
 def regenerate_table(table_id: int) -> Response:
-    table = table_service.load_table(db.session, g.shop, table_id)
-    table.qr_token = table_service.new_token()
-    audit(db.session, g.shop, g.owner, "settings.qr_regenerated", table.name)
+    shops.new_qr_code(db.session, g.shop,
+                      table_service.load_table(db.session, g.shop, table_id), by=g.owner)
     return done("settings.tables")
 
 
 @bp.get("/tables/print")
 @owner_required
 def qr_sheet() -> str:
-    return render_template("settings/qr_sheet.html", shop=g.shop, tables=_tables(g.shop))
+    return render_template("settings/qr_sheet.html", shop=g.shop,
+                           tables=shops.active_tables(db.session, g.shop))
 
 
 # --- staff -----------------------------------------------------------------------------
 
-def _staff(shop: Shop) -> list[User]:
-    return list(db.session.scalars(select(User).where(
-        User.shop_id == shop.id, User.is_active.is_(True)).order_by(User.role, User.name)))
-
-
 def staff_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    return page("settings/staff.html", status=status, error=error, staff=_staff(g.shop))
+    return page("settings/staff.html", status=status, error=error,
+                staff=staff_service.active_staff(db.session, g.shop))
 
 
 @bp.get("/staff")
@@ -390,54 +366,31 @@ def _staff_action(action) -> Response | tuple[str, int]:  # type: ignore[no-unty
     return attempt(action, staff_page, "settings.staff")
 
 
-def _owners_left(excluding: User) -> int:
-    return sum(1 for u in _staff(g.shop) if u.role == "owner" and u.id != excluding.id)
-
-
 @bp.post("/staff/add")
 @owner_required
 def add_staff() -> Response | tuple[str, int]:
-    def action() -> None:
-        user = shops.add_staff(db.session, g.shop, name=request.form.get("name", ""),
-                               role=request.form.get("role", ""), pin=request.form.get("pin", ""),
-                               email=request.form.get("email") or None,
-                               password=request.form.get("password") or None)
-        audit(db.session, g.shop, g.owner, "settings.staff_added", user.name, user.role)
-    return _staff_action(action)
+    return _staff_action(lambda: staff_service.add(
+        db.session, g.shop, name=request.form.get("name", ""), role=request.form.get("role", ""),
+        pin=request.form.get("pin", ""), email=request.form.get("email") or None,
+        password=request.form.get("password") or None, by=g.owner))
 
 
 @bp.post("/staff/<int:user_id>/role")
 @owner_required
 def change_role(user_id: int) -> Response | tuple[str, int]:
     user = shops.load_staff(db.session, g.shop, user_id)
-
-    def action() -> None:
-        role = request.form.get("role", "")
-        if role not in ("owner", "cashier", "barista"):
-            raise DomainError(_("Role must be owner, cashier or barista."))
-        if user.role == "owner" and role != "owner" and not _owners_left(user):
-            raise DomainError(_("A shop needs at least one owner."))
-        user.role = role
-        logins.access_changed(db.session, get_bus(current_app), user)
-        audit(db.session, g.shop, g.owner, "settings.staff_role", user.name, role)
-    return _staff_action(action)
+    return _staff_action(lambda: staff_service.change_role(
+        db.session, get_bus(current_app), g.shop, user, request.form.get("role", ""),
+        by=g.owner))
 
 
 @bp.post("/staff/<int:user_id>/pin")
 @owner_required
 def reset_pin(user_id: int) -> Response | tuple[str, int]:
     user = shops.load_staff(db.session, g.shop, user_id)
-
-    def action() -> None:
-        pin = shops.validate_pin(g.shop, request.form.get("pin", ""))
-        if shops.pin_in_use(db.session, g.shop, pin, except_user_id=user.id):
-            raise DomainError(_("Another staff member already uses that PIN."))
-        user.pin_hash = shops.hash_secret(pin)
-        auth.unlock(db.session, g.shop, user, by=g.owner)
-        logins.end_all(db.session, get_bus(current_app), user, reason="PIN reset",
-                       now=utcnow(), kinds=("staff",))
-        audit(db.session, g.shop, g.owner, "settings.pin_reset", user.name)
-    return _staff_action(action)
+    return _staff_action(lambda: staff_service.reset_pin(
+        db.session, get_bus(current_app), g.shop, user, request.form.get("pin", ""),
+        by=g.owner, now=utcnow()))
 
 
 @bp.post("/staff/<int:user_id>/unlock")
@@ -451,25 +404,15 @@ def unlock_staff(user_id: int) -> Response:
 @owner_required
 def remove_staff(user_id: int) -> Response | tuple[str, int]:
     user = shops.load_staff(db.session, g.shop, user_id)
-
-    def action() -> None:
-        if user.id == g.owner.id:
-            raise DomainError(_("You cannot remove yourself."))
-        if user.role == "owner" and not _owners_left(user):
-            raise DomainError(_("A shop needs at least one owner."))
-        user.is_active = False
-        user.name = shops.removed_name(user.name, user.id, 60)
-        user.email = None
-        logins.end_all(db.session, get_bus(current_app), user, reason="removed", now=utcnow())
-        audit(db.session, g.shop, g.owner, "settings.staff_removed", user.name)
-    return _staff_action(action)
+    return _staff_action(lambda: staff_service.remove(
+        db.session, get_bus(current_app), g.shop, user, by=g.owner, now=utcnow()))
 
 
 @bp.post("/staff/short-pins")
 @owner_required
 def short_pins() -> Response:
-    g.shop.allow_short_pins = request.form.get("allow") == "1"
-    audit(db.session, g.shop, g.owner, "settings.short_pins", str(g.shop.allow_short_pins))
+    staff_service.allow_short_pins(db.session, g.shop, request.form.get("allow") == "1",
+                                   by=g.owner)
     return done("settings.staff")
 
 
@@ -486,67 +429,23 @@ def payments() -> tuple[str, int]:
     return payments_page()
 
 
-def _text(form: dict[str, str], key: str, label: str, limit: int,
-          required: bool = False) -> str | None:
-    return clean_text(form.get(key), label, limit, required=required)
-
-
 @bp.post("/payments")
 @owner_required
 def save_payments() -> Response | tuple[str, int]:
-    shop: Shop = g.shop
     form = request.form.to_dict()
-    try:
-        account = _text(form, "bakong_account_id", _("Bakong account ID"), 32)
-        if account and not ACCOUNT_ID.match(account):
-            raise DomainError(_("A Bakong account ID looks like name@bank."))
-        kind = form.get("bakong_account_type", "individual")
-        if kind not in ("individual", "merchant"):
-            raise DomainError(_("Account type must be individual or merchant."))
-        merchant_id = _text(form, "bakong_merchant_id", _("Merchant ID"), 32,
-                            required=kind == "merchant")
-        bank = _text(form, "bakong_bank", _("Bank"), 32, required=kind == "merchant")
-        name = _text(form, "khqr_merchant_name", _("Merchant name"), 25, required=True)
-        city = _text(form, "khqr_merchant_city", _("Merchant city"), 15, required=True)
-        currency = form.get("currency", shop.currency)
-        if currency not in ("USD", "KHR"):
-            raise DomainError(_("Currency must be USD or KHR."))
-        if currency != shop.currency and db.session.scalar(select(func.count(Order.id)).where(
-                Order.shop_id == shop.id, Order.payment_status.in_(("pending", "mismatch")))):
-            raise DomainError(_("Settle the unpaid orders before changing the currency."))
-        rate = parse_amount(form.get("khr_per_usd"), "KHR", field=_("Riel per dollar"))
-        if not Decimal("1000") <= rate <= Decimal("10000"):
-            raise DomainError(_("Riel per dollar should be between 1,000 and 10,000."))
-    except DomainError as exc:
-        return payments_page(exc.message, exc.status, form)
-    shop.bakong_account_id, shop.bakong_account_type = account, kind
-    shop.bakong_merchant_id, shop.bakong_bank = merchant_id, bank
-    shop.khqr_merchant_name, shop.khqr_merchant_city = name, city or "Phnom Penh"
-    if currency != shop.currency:
-        menu_admin.bump(db.session, shop)
-    shop.currency, shop.khr_per_usd = currency, rate
-    shop.round_riel_change = form.get("round_riel_change") == "1"
-    audit(db.session, shop, g.owner, "settings.payments", account)
-    return done("settings.payments")
+    return attempt(lambda: payment_service.save_settings(db.session, g.shop, form, by=g.owner),
+                   lambda message, status: payments_page(message, status, form),
+                   "settings.payments")
 
 
 @bp.post("/payments/test")
 @owner_required
 def test_khqr() -> Markup:
     """A sample dynamic KHQR from the saved settings, decoded back for the owner to check."""
-    shop: Shop = g.shop
     try:
-        created = epoch_ms(utcnow())
-        qr = build_khqr(account=shop_account(shop),
-                        merchant_name=fit(shop.khqr_merchant_name or shop.name, 25),
-                        merchant_city=fit(shop.khqr_merchant_city or "Phnom Penh", 15),
-                        currency=shop.currency,
-                        amount=Decimal("1.00") if shop.currency == "USD" else Decimal("100"),
-                        bill_number="TEST-0001", store_label=fit(shop.name, 25),
-                        created_ms=created, expires_ms=created + 600000)
+        qr = payment_service.sample_khqr(g.shop, utcnow())
     except (DomainError, KHQRError) as exc:
         message = exc.message if isinstance(exc, DomainError) else str(exc)
         return partial(PARTIALS, "khqr_preview", qr=None, info=None, ok=False, error=message)
     return partial(PARTIALS, "khqr_preview", qr=qr.qr, info=describe(qr.qr),
                    ok=verify_khqr(qr.qr), error=None)
-
