@@ -9,14 +9,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
-from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
+from shopqr.models import OptionGroup, Order, Product, Shop, TableSession, utcnow
 from shopqr.services import (
     DomainError,
     NotFound,
@@ -27,6 +26,7 @@ from shopqr.services import (
     payments,
     tables,
 )
+from shopqr.services import menu as menu_service
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, partial, safe_next
@@ -131,20 +131,12 @@ def _menu_shell(shop: Shop) -> menu_cache.Shell:
         )))
 
 
-def _categories(shop: Shop) -> list[Category]:
-    return list(db.session.scalars(
-        select(Category)
-        .where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id)
-        .options(selectinload(Category.products))
-    ))
-
-
 def _menu_html(shop: Shop) -> Markup:
     """Categories and product cards: the same for every guest of the shop, so cached."""
     return menu_cache.for_app(current_app).get(
         ("body", shop.id, shop.menu_version, str(get_locale())),
-        lambda: partial(PARTIALS, "menu_body", shop=shop, categories=_categories(shop)))
+        lambda: partial(PARTIALS, "menu_body", shop=shop,
+                        categories=menu_service.categories(db.session, shop)))
 
 
 @bp.get("/menu/changes")
@@ -155,8 +147,8 @@ def menu_changes() -> Response:
     if request.args.get("v", type=int) == shop.menu_version:
         return Response(status=204)
     cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True)
-             for category in _categories(shop) for product in category.products
-             if not product.is_deleted]
+             for category in menu_service.categories(db.session, shop)
+             for product in category.products if not product.is_deleted]
     return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True))
 
 

@@ -7,14 +7,13 @@ import secrets
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.live import add_staff_socket
-from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
+from shopqr.models import Order, Shop, utcnow
 from shopqr.pos import bp
 from shopqr.services import (
     DomainError,
@@ -22,9 +21,11 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    menu,
     payments,
     pos,
     reports,
+    shops,
 )
 from shopqr.services.events import get_bus
 from shopqr.staff.auth import staff_required
@@ -36,16 +37,8 @@ MAX_TICKET_LINES = 40
 
 
 def _awaiting(shop: Shop) -> dict[str, object]:
-    """What the cashier should act on: KHQR payments that need a person (refund due, or a
-    wrong amount to accept), then unpaid orders (and a mismatched one with no payment left
-    waiting, should there be one)."""
-    due = attention.due_payments(db.session, shop)
-    held = {t.order_id for t in due}
-    orders = [o for o in db.session.scalars(
-        select(Order).where(Order.shop_id == shop.id,
-                            Order.payment_status.in_(("pending", "mismatch")))
-        .order_by(Order.id).options(selectinload(Order.lines))
-    ) if o.id not in held]
+    """What the cashier should act on (see attention.awaiting)."""
+    due, orders = attention.awaiting(db.session, shop)
     return {"payments": due, "orders": orders}
 
 
@@ -68,19 +61,9 @@ def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -
     items = checkout.ticket_items(db.session, shop, _ticket())
     total = sum((cart.unit_price(i.product, i.options) * i.quantity for i in items),
                 start=cart.Decimal("0"))
-    tables_ = db.session.scalars(select(ShopTable).where(
-        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
-        .order_by(ShopTable.sort_order, ShopTable.id)).all()
-    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total, tables=tables_,
+    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total,
+                   tables=shops.active_tables(db.session, shop),
                    error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
-
-
-def _menu(shop: Shop) -> list[Category]:
-    return list(db.session.scalars(
-        select(Category).where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id)
-        .options(selectinload(Category.products).selectinload(Product.option_groups))
-    ))
 
 
 @bp.get("/")
@@ -89,7 +72,8 @@ def index() -> str:
     shop: Shop = g.shop
     return render_template("pos/index.html", shop=shop, user=g.staff,
                            states=pos.table_states(db.session, shop), awaiting=_awaiting(shop),
-                           menu=_menu(shop), ticket=_ticket_region(shop))
+                           menu=menu.categories(db.session, shop, with_options=True),
+                           ticket=_ticket_region(shop))
 
 
 @bp.get("/regions")

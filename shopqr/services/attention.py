@@ -102,6 +102,20 @@ def due_payments(db: Session, shop: Shop) -> list[Transaction]:
     ))
 
 
+def awaiting(db: Session, shop: Shop) -> tuple[list[Transaction], list[Order]]:
+    """What the cashier should act on: KHQR payments that need a person (refund due, or a
+    wrong amount to accept), then unpaid orders (and a mismatched one with no payment left
+    waiting, should there be one), oldest first."""
+    due = due_payments(db, shop)
+    held = {t.order_id for t in due}
+    orders = [o for o in db.scalars(
+        select(Order).where(Order.shop_id == shop.id,
+                            Order.payment_status.in_(("pending", "mismatch")))
+        .order_by(Order.id).options(selectinload(Order.lines))
+    ) if o.id not in held]
+    return due, orders
+
+
 def due_order_ids(db: Session, shop: Shop) -> set[int]:
     return set(db.scalars(select(Transaction.order_id).where(
         Transaction.shop_id == shop.id, Transaction.attention == "due")))

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from shopqr.models import AdminUser, AuditLog, Shop, ThrottleCounter, User
+from shopqr.models import AdminUser, AuditLog, LoginSession, Shop, ThrottleCounter, User
 from shopqr.services import DomainError, NotFound, logins
 from shopqr.services.events import EventBus
 from shopqr.services.shops import check_secret, hash_secret, load_staff
@@ -262,6 +262,23 @@ def unlock(db: Session, shop: Shop, user: User, *, by: User | None, by_admin: st
 
 
 MIN_PASSWORD = 10
+
+
+def set_admin_password(db: Session, email: str, password: str, *, now: datetime) -> bool:
+    """Create the platform admin ``email`` (True), or give the existing one a new password
+    (False): its back-off is cleared and its sessions end (someone may have learnt the old
+    password). The caller checks the email and the password's length."""
+    admin = db.scalar(select(AdminUser).where(AdminUser.email == email))
+    if admin is None:
+        db.add(AdminUser(email=email, password_hash=hash_secret(password)))
+        return True
+    admin.password_hash = hash_secret(password)
+    admin.failed_attempts = 0
+    admin.last_failed_at = None
+    db.execute(update(LoginSession).where(LoginSession.admin_id == admin.id,
+                                          LoginSession.ended_at.is_(None))
+               .values(ended_at=now, end_reason="password reset"))
+    return False
 
 
 def reset_owner_password(db: Session, bus: EventBus, shop: Shop, user: User, password: str, *,

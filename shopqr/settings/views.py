@@ -16,19 +16,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.media import upload_dir
 from shopqr.models import (
-    Category,
     OptionGroup,
     Product,
     Shop,
-    ShopTable,
-    User,
     utcnow,
 )
 from shopqr.services import (
@@ -39,6 +34,7 @@ from shopqr.services import (
     menu_admin,
     shops,
 )
+from shopqr.services import menu as menu_service
 from shopqr.services import payments as payment_service
 from shopqr.services import staff as staff_service
 from shopqr.services import tables as table_service
@@ -113,33 +109,15 @@ def attempt(action: Callable[[], object], failed: Callable[[str, int], tuple[str
 @bp.get("/")
 @owner_required
 def index() -> tuple[str, int]:
-    shop: Shop = g.shop
-    counts = {
-        "products": db.session.scalar(select(func.count(Product.id)).where(
-            Product.shop_id == shop.id, Product.is_deleted.is_(False))),
-        "tables": db.session.scalar(select(func.count(ShopTable.id)).where(
-            ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))),
-        "staff": db.session.scalar(select(func.count(User.id)).where(
-            User.shop_id == shop.id, User.is_active.is_(True))),
-    }
-    return page("settings/index.html", counts=counts)
+    return page("settings/index.html", counts=shops.counts(db.session, g.shop))
 
 
 # --- menu ------------------------------------------------------------------------------
 
-def _menu_context() -> dict[str, object]:
-    shop: Shop = g.shop
-    categories = list(db.session.scalars(
-        select(Category).where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id).options(selectinload(Category.products))))
-    loose = list(db.session.scalars(select(Product).where(
-        Product.shop_id == shop.id, Product.category_id.is_(None),
-        Product.is_deleted.is_(False)).order_by(Product.id)))
-    return {"categories": categories, "uncategorised": loose}
-
-
 def menu_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    return page("settings/menu.html", status=status, error=error, **_menu_context())
+    return page("settings/menu.html", status=status, error=error,
+                categories=menu_service.categories(db.session, g.shop),
+                uncategorised=menu_service.uncategorised(db.session, g.shop))
 
 
 @bp.get("/menu")
@@ -205,7 +183,7 @@ def add_product() -> Response | tuple[str, int]:
 def product_page(product: Product, error: str | None = None,
                  status: int = 200) -> tuple[str, int]:
     return page("settings/product.html", status=status, error=error, product=product,
-                categories=_menu_context()["categories"])
+                categories=menu_service.categories(db.session, g.shop))
 
 
 @bp.get("/menu/products/<int:product_id>")
