@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
-from shopqr.live import add_staff_socket
+from shopqr.live import LiveScreen, add_staff_socket
 from shopqr.models import Order, Shop, utcnow
 from shopqr.pos import bp
 from shopqr.services import (
@@ -262,5 +262,12 @@ def _ticket_done(order: Order) -> Response:
     return redirect(target, 303)
 
 
-# The POS regions carry per-device CSRF fields in their forms, so each socket renders its own.
-add_staff_socket(bp, "pos", lambda shop: live_regions(shop, oob=True))
+def live_pos(shop: Shop) -> Markup:
+    """What the socket sends: the table map and the orders awaiting payment, out-of-band."""
+    return live_regions(shop, oob=True)
+
+
+# The POS regions carry per-device CSRF fields in their forms, so each socket renders its own;
+# every event of the shop may change them.
+LIVE = LiveScreen("pos", live_pos)
+add_staff_socket(bp, LIVE)
