@@ -75,3 +75,10 @@ def attempt(action: Callable[[], object], failed: Callable[[str, int], tuple[str
         db.session.rollback()
         return failed(exc.message, exc.status)
     return done(endpoint, **values)
+
+
+def attempts(failed: Callable[[str, int], tuple[str, int]],
+             endpoint: str) -> Callable[[Callable[[], object]], Response | tuple[str, int]]:
+    """``attempt`` for the changes of one page: failures show ``failed``, success goes back
+    to ``endpoint``."""
+    return lambda action: attempt(action, failed, endpoint)

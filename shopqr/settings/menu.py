@@ -14,7 +14,7 @@ from shopqr.services import menu as menu_service
 from shopqr.services.events import get_bus
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
-from shopqr.settings.common import PARTIALS, attempt, done, page
+from shopqr.settings.common import PARTIALS, attempt, attempts, done, page
 from shopqr.web import is_htmx, partial
 
 
@@ -30,8 +30,7 @@ def menu() -> tuple[str, int]:
     return menu_page()
 
 
-def _menu_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    return attempt(action, menu_page, "settings.menu")
+_menu_action = attempts(menu_page, "settings.menu")
 
 
 @bp.post("/menu/categories")

@@ -12,7 +12,7 @@ from shopqr.services import staff as staff_service
 from shopqr.services.events import get_bus
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
-from shopqr.settings.common import attempt, done, page
+from shopqr.settings.common import attempts, done, page
 
 
 def staff_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -26,8 +26,7 @@ def staff() -> tuple[str, int]:
     return staff_page()
 
 
-def _staff_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    return attempt(action, staff_page, "settings.staff")
+_staff_action = attempts(staff_page, "settings.staff")
 
 
 @bp.post("/staff/add")

@@ -10,7 +10,7 @@ from shopqr.services import shops
 from shopqr.services import tables as table_service
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
-from shopqr.settings.common import attempt, done, page
+from shopqr.settings.common import attempts, done, page
 
 
 def tables_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -24,8 +24,7 @@ def tables() -> tuple[str, int]:
     return tables_page()
 
 
-def _table_action(action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
-    return attempt(action, tables_page, "settings.tables")
+_table_action = attempts(tables_page, "settings.tables")
 
 
 @bp.post("/tables/add")
