@@ -50,9 +50,10 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     BABEL_DEFAULT_LOCALE = "en"
+    # Flask-Babel's zone for format_datetime: every shop is in Cambodia, the zone of
+    # services.numbering.SHOP_TZ (one constant, not a setting).
     BABEL_DEFAULT_TIMEZONE = "Asia/Phnom_Penh"
     LANGUAGES = ("en", "km")
-    SHOP_TIMEZONE = "Asia/Phnom_Penh"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     REDIS_URL = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import qrcode
 import qrcode.image.svg
@@ -15,8 +14,7 @@ from markupsafe import Markup
 from shopqr.models.base import epoch_ms
 from shopqr.services import bakong
 from shopqr.services.money import format_money
-
-SHOP_TZ = ZoneInfo("Asia/Phnom_Penh")
+from shopqr.services.numbering import shop_time
 
 
 def money(amount: Decimal | None, currency: str = "USD") -> str:
@@ -26,7 +24,7 @@ def money(amount: Decimal | None, currency: str = "USD") -> str:
 def local_time(value: datetime | None, fmt: str = "%H:%M") -> str:
     if value is None:
         return ""
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHOP_TZ).strftime(fmt)
+    return shop_time(value).strftime(fmt)
 
 
 @lru_cache(maxsize=512)

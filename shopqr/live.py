@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, request, session
@@ -145,15 +146,36 @@ def _send(ws, render: Callable[[], str | None]) -> None:  # type: ignore[no-unty
         ws.send(message)
 
 
-def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup], *,
-                     kinds: frozenset[str] | None = None, shared: bool = False) -> None:
+@dataclass(frozen=True)
+class LiveScreen:
+    """What a live staff screen shows over its socket, declared by the screen's module; this
+    module only carries it.
+
+    ``render(shop)`` returns the screen's live regions as out-of-band fragments, from the
+    database as it is now; it reads no view state (no ``g``), only the socket's request
+    context (translations, CSRF fields). It is sent on connect, and again after every event
+    of the shop whose kind is in ``kinds`` (None: every event but an access change). With
+    ``shared``, one render per event serves every socket of the shop in this process; without,
+    each socket renders its own (forms that carry the device's CSRF token)."""
+
+    screen: str  # who may open it: services.auth.can_use(role, screen)
+    render: Callable[[Shop], Markup]
+    kinds: frozenset[str] | None = None
+    shared: bool = False
+
+    def wants(self, ev: Event) -> bool:
+        """Whether an event of the shop changes what the screen shows."""
+        return self.kinds is None or ev.kind in self.kinds
+
+
+def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
     """``<blueprint prefix>/ws`` for a live staff screen: refused before the handshake unless
-    a staff member of THIS shop with access to `screen` is signed in; then `render(shop)`
-    as a snapshot and again after every event of the shop (of `kinds`, if given). With
-    `shared`, one render per event serves every socket of the shop in this process."""
+    a staff member of THIS shop with access to ``live.screen`` is signed in (and the page is
+    of this site), then served as ``live`` declares, while the sign-in holds."""
     from shopqr.staff.auth import SESSION_KEY, current_staff
 
     endpoint = f"{bp.name}.socket"
+    screen = live.screen
 
     @bp.before_request
     def _refuse_unauthorized_socket() -> None:
@@ -172,10 +194,10 @@ def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup
         db.session.remove()
 
         def snapshot() -> str:
-            return str(render(db.session.get(Shop, shop_id)))
+            return str(live.render(db.session.get(Shop, shop_id)))
 
         def on_event(ev: Event) -> str | None:
-            return snapshot() if kinds is None or ev.kind in kinds else None
+            return snapshot() if live.wants(ev) else None
 
         def allowed() -> bool:
             staff = logins.live_user(db.session, sid, "staff", shop_id)
@@ -183,7 +205,7 @@ def add_staff_socket(bp: Blueprint, screen: str, render: Callable[[Shop], Markup
                         and can_use(staff.role, screen))
 
         serve_socket(ws, shop_id, snapshot, on_event, allowed,
-                     share_key=f"{bp.name}:{shop_id}" if shared else None, user_id=user_id)
+                     share_key=f"{bp.name}:{shop_id}" if live.shared else None, user_id=user_id)
 
 
 def same_origin(origin: str | None) -> bool:

@@ -9,16 +9,23 @@ from functools import wraps
 from typing import Any
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from shopqr.admin import bp
 from shopqr.extensions import db, limiter
-from shopqr.models import AdminUser, Order, Shop, ShopTable, User, utcnow
-from shopqr.services import DomainError, auth, logins
+from shopqr.models import AdminUser, Shop, utcnow
+from shopqr.services import DomainError, auth, get_or_404, logins
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
-from shopqr.services.shops import add_staff, add_table, create_shop, random_pin
+from shopqr.services.shops import (
+    add_staff,
+    add_table,
+    create_shop,
+    load_staff,
+    overview,
+    random_pin,
+)
+from shopqr.services.staff import active_staff
 from shopqr.web import rotate_csrf_token, safe_next
 
 SESSION_KEY = "admin"
@@ -105,18 +112,8 @@ def logout() -> Response:
 def index() -> str:
     today = business_date(utcnow())
     since = utcnow() - timedelta(days=30)
-    shops = db.session.scalars(select(Shop).order_by(Shop.name)).all()
-    tables = dict(db.session.execute(select(ShopTable.shop_id, func.count(ShopTable.id))
-                                     .where(ShopTable.is_active.is_(True))
-                                     .group_by(ShopTable.shop_id)).all())
-    staff = dict(db.session.execute(select(User.shop_id, func.count(User.id))
-                                    .where(User.is_active.is_(True))
-                                    .group_by(User.shop_id)).all())
-    orders = dict(db.session.execute(select(Order.shop_id, func.count(Order.id))
-                                     .where(Order.created_at >= since)
-                                     .group_by(Order.shop_id)).all())
-    rows = [(s, subscription_status(s, today), tables.get(s.id, 0), staff.get(s.id, 0),
-             orders.get(s.id, 0)) for s in shops]
+    rows = [(r.shop, subscription_status(r.shop, today), r.tables, r.staff, r.orders)
+            for r in overview(db.session, orders_since=since)]
     return render_template("admin/index.html", rows=rows, admin=g.admin)
 
 
@@ -166,17 +163,10 @@ def new_shop() -> str | tuple[str, int]:
                            owner_email=form.get("owner_email"))
 
 
-def _load_shop(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        abort(404)
-    return shop
-
-
 @bp.route("/shops/<int:shop_id>", methods=["GET", "POST"])
 @admin_required
 def shop_detail(shop_id: int) -> str | tuple[str, int] | Response:
-    shop = _load_shop(shop_id)
+    shop = get_or_404(db.session, Shop, shop_id)
     if request.method == "POST":
         try:
             shop.subscription_expires_on = _parse_date(request.form.get("expires"))
@@ -191,27 +181,18 @@ def shop_detail(shop_id: int) -> str | tuple[str, int] | Response:
 
 
 def _shop_page(shop: Shop, error: str | None = None, status: int = 200) -> tuple[str, int]:
-    staff = db.session.scalars(select(User).where(User.shop_id == shop.id,
-                                                  User.is_active.is_(True))
-                               .order_by(User.role, User.name)).all()
-    return render_template("admin/shop.html", shop=shop, error=error, staff=staff,
+    return render_template("admin/shop.html", shop=shop, error=error,
+                           staff=active_staff(db.session, shop),
                            status=subscription_status(shop, business_date(utcnow())),
                            admin=g.admin), status
-
-
-def _load_staff(shop: Shop, user_id: int) -> User:
-    user = db.session.scalar(select(User).where(User.id == user_id, User.shop_id == shop.id,
-                                                User.is_active.is_(True)))
-    if user is None:
-        abort(404)
-    return user
 
 
 @bp.post("/shops/<int:shop_id>/staff/<int:user_id>/unlock")
 @admin_required
 def unlock_staff(shop_id: int, user_id: int) -> Response:
-    shop = _load_shop(shop_id)
-    auth.unlock(db.session, shop, _load_staff(shop, user_id), by=None, by_admin=g.admin.email)
+    shop = get_or_404(db.session, Shop, shop_id)
+    auth.unlock(db.session, shop, load_staff(db.session, shop, user_id), by=None,
+                by_admin=g.admin.email)
     db.session.commit()
     return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
 
@@ -219,11 +200,12 @@ def unlock_staff(shop_id: int, user_id: int) -> Response:
 @bp.post("/shops/<int:shop_id>/staff/<int:user_id>/password")
 @admin_required
 def reset_password(shop_id: int, user_id: int) -> Response | tuple[str, int]:
-    shop = _load_shop(shop_id)
+    shop = get_or_404(db.session, Shop, shop_id)
     try:
         auth.reset_owner_password(db.session, get_bus(current_app), shop,
-                                  _load_staff(shop, user_id), request.form.get("password", ""),
-                                  by_admin=g.admin.email, now=utcnow())
+                                  load_staff(db.session, shop, user_id),
+                                  request.form.get("password", ""), by_admin=g.admin.email,
+                                  now=utcnow())
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:

@@ -9,16 +9,25 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
-from shopqr.models import Category, OptionGroup, Order, Product, Shop, TableSession, utcnow
-from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, tables
-from shopqr.services.events import Event, get_bus, publish_after_commit
+from shopqr.models import OptionGroup, Order, Product, Shop, TableSession, utcnow
+from shopqr.services import (
+    DomainError,
+    NotFound,
+    attention,
+    cart,
+    checkout,
+    get_for_shop,
+    payments,
+    tables,
+)
+from shopqr.services import menu as menu_service
+from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, partial, safe_next
 
@@ -50,11 +59,6 @@ def _guest_session(shop: Shop) -> TableSession:
             410,
         )
     return session
-
-
-def _announce(shop: Shop, kind: str, **data: object) -> None:
-    """Tell the shop's live screens (POS) after commit: a table's cart or orders changed."""
-    publish_after_commit(db.session, get_bus(current_app), Event(shop.id, kind, dict(data)))
 
 
 def _cart_regions(shop: Shop, session: TableSession, *, panel_oob: bool) -> list:
@@ -127,20 +131,12 @@ def _menu_shell(shop: Shop) -> menu_cache.Shell:
         )))
 
 
-def _categories(shop: Shop) -> list[Category]:
-    return list(db.session.scalars(
-        select(Category)
-        .where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id)
-        .options(selectinload(Category.products))
-    ))
-
-
 def _menu_html(shop: Shop) -> Markup:
     """Categories and product cards: the same for every guest of the shop, so cached."""
     return menu_cache.for_app(current_app).get(
         ("body", shop.id, shop.menu_version, str(get_locale())),
-        lambda: partial(PARTIALS, "menu_body", shop=shop, categories=_categories(shop)))
+        lambda: partial(PARTIALS, "menu_body", shop=shop,
+                        categories=menu_service.categories(db.session, shop)))
 
 
 @bp.get("/menu/changes")
@@ -151,8 +147,8 @@ def menu_changes() -> Response:
     if request.args.get("v", type=int) == shop.menu_version:
         return Response(status=204)
     cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True)
-             for category in _categories(shop) for product in category.products
-             if not product.is_deleted]
+             for category in menu_service.categories(db.session, shop)
+             for product in category.products if not product.is_deleted]
     return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True))
 
 
@@ -160,14 +156,10 @@ def menu_changes() -> Response:
 def product_sheet(product_id: int) -> str:
     shop: Shop = g.shop
     _guest_session(shop)
-    product = db.session.scalar(
-        select(Product)
-        .where(Product.id == product_id, Product.shop_id == shop.id,
-               Product.is_deleted.is_(False))
-        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
-    )
-    if product is None:
-        raise NotFound(_("That item is not on the menu."))
+    product = get_for_shop(
+        db.session, Product, shop, product_id, Product.is_deleted.is_(False),
+        message=cart.NOT_ON_MENU,
+        options=(selectinload(Product.option_groups).selectinload(OptionGroup.options),))
     if is_htmx():
         return partial(PARTIALS, "product_sheet", shop=shop, product=product)
     return render_template("guest/product.html", shop=shop, product=product)
@@ -179,13 +171,13 @@ def add_to_cart() -> Response:
     session = _guest_session(shop)
     item = cart.add_item(
         db.session,
+        get_bus(current_app),
         session,
         request.form.get("product_id"),
         cart.form_choices(request.form),
         request.form.get("quantity", "1"),
         request.form.get("note"),
     )
-    _announce(shop, "cart.changed", table_id=session.table_id)
     if not is_htmx():
         db.session.commit()
         return redirect(url_for("guest.menu"), 303)
@@ -221,7 +213,6 @@ def cart_badge() -> str:
 
 
 def _after_cart_change(shop: Shop, session: TableSession) -> Response:
-    _announce(shop, "cart.changed", table_id=session.table_id)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("guest.view_cart"), 303)
@@ -232,7 +223,8 @@ def _after_cart_change(shop: Shop, session: TableSession) -> Response:
 def change_quantity(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.set_quantity(db.session, session, item_id, request.form.get("quantity"))
+    cart.set_quantity(db.session, get_bus(current_app), session, item_id,
+                      request.form.get("quantity"))
     return _after_cart_change(shop, session)
 
 
@@ -240,7 +232,7 @@ def change_quantity(item_id: int) -> Response:
 def change_note(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.set_note(db.session, session, item_id, request.form.get("note"))
+    cart.set_note(db.session, get_bus(current_app), session, item_id, request.form.get("note"))
     return _after_cart_change(shop, session)
 
 
@@ -248,7 +240,7 @@ def change_note(item_id: int) -> Response:
 def remove_item(item_id: int) -> Response:
     shop: Shop = g.shop
     session = _guest_session(shop)
-    cart.remove_item(db.session, session, item_id)
+    cart.remove_item(db.session, get_bus(current_app), session, item_id)
     return _after_cart_change(shop, session)
 
 
@@ -262,13 +254,12 @@ def place_order() -> Response | tuple[str, int]:
     key = request.form.get("checkout_key")
     try:
         order = checkout.checkout(
-            db.session, shop, session,
+            db.session, get_bus(current_app), shop, session,
             method=request.form.get("method"), checkout_key=key, note=request.form.get("note"),
         )
         needs_qr = order.payment_method == "khqr"
         if needs_qr and payments.latest_transaction(db.session, order) is None:
             _new_khqr(shop, order)
-        _announce(shop, "order.created", order_id=order.id)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -276,8 +267,7 @@ def place_order() -> Response | tuple[str, int]:
     except IntegrityError:  # the same key submitted twice at the same instant
         db.session.rollback()
         try:  # this table's own double submit goes to its order; another's key never does
-            order = checkout.order_by_key(db.session, checkout.clean_key(key), shop=shop,
-                                          session=session)
+            order = checkout.order_after_race(db.session, key, shop=shop, session=session)
         except DomainError as exc:
             return _checkout_refused(shop, session, exc)
         if order is None:

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.kitchen import bp
-from shopqr.live import add_staff_socket
+from shopqr.live import LiveScreen, add_staff_socket
 from shopqr.models import Shop, utcnow
 from shopqr.services import kitchen as kitchen_service
 from shopqr.services.events import get_bus
@@ -83,6 +83,13 @@ def keepalive() -> Response:
     return Response(status=204)
 
 
-add_staff_socket(bp, "kitchen", lambda shop: render_board(shop, oob=True),
-                 kinds=frozenset({"order.paid", "order.status", "order.flagged",
-                                  "table.changed"}), shared=True)
+def live_board(shop: Shop) -> Markup:
+    """What the socket sends: the board, out-of-band."""
+    return render_board(shop, oob=True)
+
+
+# Every kitchen screen of a shop shows the same board: one render per event serves them all.
+LIVE = LiveScreen("kitchen", live_board, shared=True,
+                  kinds=frozenset({"order.paid", "order.status", "order.flagged",
+                                   "table.changed"}))
+add_staff_socket(bp, LIVE)

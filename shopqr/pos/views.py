@@ -7,17 +7,27 @@ import secrets
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
-from shopqr.live import add_staff_socket
-from shopqr.models import Category, Order, Product, Shop, ShopTable, utcnow
+from shopqr.live import LiveScreen, add_staff_socket
+from shopqr.models import Order, Shop, utcnow
 from shopqr.pos import bp
-from shopqr.services import DomainError, NotFound, attention, cart, checkout, payments, pos
-from shopqr.services.events import Event, get_bus
+from shopqr.services import (
+    DomainError,
+    attention,
+    cart,
+    checkout,
+    get_for_shop,
+    menu,
+    payments,
+    pos,
+    reports,
+    shops,
+)
+from shopqr.services.events import get_bus
 from shopqr.staff.auth import staff_required
 from shopqr.web import fragments, is_htmx, partial
 
@@ -27,16 +37,8 @@ MAX_TICKET_LINES = 40
 
 
 def _awaiting(shop: Shop) -> dict[str, object]:
-    """What the cashier should act on: KHQR payments that need a person (refund due, or a
-    wrong amount to accept), then unpaid orders (and a mismatched one with no payment left
-    waiting, should there be one)."""
-    due = attention.due_payments(db.session, shop)
-    held = {t.order_id for t in due}
-    orders = [o for o in db.session.scalars(
-        select(Order).where(Order.shop_id == shop.id,
-                            Order.payment_status.in_(("pending", "mismatch")))
-        .order_by(Order.id).options(selectinload(Order.lines))
-    ) if o.id not in held]
+    """What the cashier should act on (see attention.awaiting)."""
+    due, orders = attention.awaiting(db.session, shop)
     return {"payments": due, "orders": orders}
 
 
@@ -55,39 +57,13 @@ def _ticket() -> list[dict]:
     return raw if isinstance(raw, list) else []
 
 
-def _ticket_items(shop: Shop) -> list[checkout.OrderItem]:
-    items = []
-    for entry in _ticket():
-        product = db.session.scalar(
-            select(Product).where(Product.id == entry.get("p"), Product.shop_id == shop.id)
-            .options(selectinload(Product.option_groups))
-        )
-        if product is None or product.is_deleted:
-            continue
-        options = [o for g_ in product.option_groups for o in g_.options
-                   if o.id in entry.get("o", [])]
-        items.append(checkout.OrderItem(product, options, int(entry.get("q", 1)),
-                                        entry.get("n")))
-    return items
-
-
 def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -> Markup:
-    items = _ticket_items(shop)
+    items = checkout.ticket_items(db.session, shop, _ticket())
     total = sum((cart.unit_price(i.product, i.options) * i.quantity for i in items),
                 start=cart.Decimal("0"))
-    tables_ = db.session.scalars(select(ShopTable).where(
-        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
-        .order_by(ShopTable.sort_order, ShopTable.id)).all()
-    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total, tables=tables_,
+    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total,
+                   tables=shops.active_tables(db.session, shop),
                    error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
-
-
-def _menu(shop: Shop) -> list[Category]:
-    return list(db.session.scalars(
-        select(Category).where(Category.shop_id == shop.id)
-        .order_by(Category.sort_order, Category.id)
-        .options(selectinload(Category.products).selectinload(Product.option_groups))
-    ))
 
 
 @bp.get("/")
@@ -96,7 +72,8 @@ def index() -> str:
     shop: Shop = g.shop
     return render_template("pos/index.html", shop=shop, user=g.staff,
                            states=pos.table_states(db.session, shop), awaiting=_awaiting(shop),
-                           menu=_menu(shop), ticket=_ticket_region(shop))
+                           menu=menu.categories(db.session, shop, with_options=True),
+                           ticket=_ticket_region(shop))
 
 
 @bp.get("/regions")
@@ -130,7 +107,8 @@ def cash_received(order_id: int) -> Response:
 @staff_required("pos")
 def preview_change(order_id: int) -> Markup:
     """Live change calculation while the cashier types (changes nothing)."""
-    order = pos.load_order(db.session, g.shop, order_id)
+    order = get_for_shop(db.session, Order, g.shop, order_id, message=pos.ORDER_NOT_FOUND,
+                         options=(selectinload(Order.lines),))
     try:
         change = pos.compute_change(g.shop, order.total, request.form.get("usd"),
                                     request.form.get("khr"))
@@ -174,7 +152,8 @@ def close_table(table_id: int) -> Response:
 @staff_required("pos")
 def order_detail(order_id: int) -> str:
     shop: Shop = g.shop
-    order = pos.load_order(db.session, shop, order_id)
+    order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
+                         options=(selectinload(Order.lines),))
     txn = payments.latest_transaction(db.session, order)
     now = utcnow()
     return render_template("pos/order.html", shop=shop, user=g.staff, order=order,
@@ -189,7 +168,7 @@ def order_detail(order_id: int) -> str:
 @staff_required("pos")
 def orders_today() -> str:
     shop: Shop = g.shop
-    report = pos.todays_orders(db.session, shop, now=utcnow(),
+    report = reports.todays_orders(db.session, shop, now=utcnow(),
                                payment=request.args.get("payment"),
                                method=request.args.get("method"))
     return render_template("pos/orders.html", shop=shop, user=g.staff, report=report,
@@ -203,7 +182,7 @@ def orders_today() -> str:
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
     shop: Shop = g.shop
-    product = cart.load_product(db.session, shop.id, request.form.get("product_id"))
+    product = cart.load_product(db.session, shop, request.form.get("product_id"))
     options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))
@@ -244,31 +223,15 @@ def ticket_clear() -> Response | Markup:
 def ticket_checkout() -> Response | tuple[Markup, int]:
     """A walk-in or phone-less guest's order, paid by cash or by a KHQR shown on this screen."""
     shop: Shop = g.shop
+    key = request.form.get("checkout_key")
     try:
-        key = checkout.clean_key(request.form.get("checkout_key"))
-        existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
-        if existing is not None:  # the same ticket submitted again
-            return _ticket_done(existing)
-        method = checkout.validate_method(shop, request.form.get("method"))
-        table = None
-        if request.form.get("table_id"):
-            table = pos.load_table(db.session, shop, request.form.get("table_id"))
-            if not table.is_active:
-                raise NotFound(_("Table not found."))
-        items = _ticket_items(shop)
-        for item in items:
-            if not item.product.orderable:
-                raise DomainError(_("%(name)s is sold out. Remove it to go on.",
-                                    name=item.product.name))
-        order = checkout.create_order(db.session, shop, items=items, method=method, key=key,
-                                      note=cart.clean_note(request.form.get("note")),
-                                      table=table, source="pos")
-        if method == "khqr":
-            payments.regenerate(db.session, shop, order, now=utcnow(),
-                                ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
-                                grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
-        pos.audit(db.session, shop, g.staff, "pos.manual_order", f"order {order.number}",
-                  f"{method}, {len(items)} lines")
+        # a new order, or the one this ticket made when it was submitted before
+        order = checkout.checkout_ticket(
+            db.session, get_bus(current_app), shop, _ticket(), checkout_key=key,
+            method=request.form.get("method"), table_id=request.form.get("table_id"),
+            note=request.form.get("note"), by=g.staff, now=utcnow(),
+            ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
+            grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -276,13 +239,11 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
     except IntegrityError:  # the same ticket submitted twice at the same instant
         db.session.rollback()
         try:
-            existing = checkout.order_by_key(db.session, key, shop=shop, session=None)
+            order = checkout.order_after_race(db.session, key, shop=shop, session=None)
         except DomainError as exc:
             return _ticket_refused(shop, exc)
-        if existing is None:
+        if order is None:
             raise
-        return _ticket_done(existing)
-    get_bus(current_app).publish(Event(shop.id, "order.created", {"order_id": order.id}))
     return _ticket_done(order)
 
 
@@ -301,5 +262,12 @@ def _ticket_done(order: Order) -> Response:
     return redirect(target, 303)
 
 
-# The POS regions carry per-device CSRF fields in their forms, so each socket renders its own.
-add_staff_socket(bp, "pos", lambda shop: live_regions(shop, oob=True))
+def live_pos(shop: Shop) -> Markup:
+    """What the socket sends: the table map and the orders awaiting payment, out-of-band."""
+    return live_regions(shop, oob=True)
+
+
+# The POS regions carry per-device CSRF fields in their forms, so each socket renders its own;
+# every event of the shop may change them.
+LIVE = LiveScreen("pos", live_pos)
+add_staff_socket(bp, LIVE)

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, select
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from sqlalchemy.orm.interfaces import ORMOption
+
+    from shopqr.models import Shop
+
+Row = TypeVar("Row")
 
 MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite refuses to bind them (OverflowError)
 
@@ -73,6 +84,49 @@ def parse_id(raw: object) -> int | None:
     else:
         return None
     return value if 1 <= value <= MAX_ID else None
+
+
+NOT_FOUND = _l("Not found")
+
+
+def get_for_shop(db: Session, model: type[Row], shop: Shop, raw_id: object,
+                 *where: ColumnElement[bool], message: str | LazyString = NOT_FOUND,
+                 via: Iterable[type[Any]] = (), options: Iterable[ORMOption] = ()) -> Row:
+    """The row of ``model`` with the id ``raw_id`` (read by ``parse_id``) that belongs to
+    ``shop``, else ``NotFound(message)`` (a 404): another shop's ids look exactly like missing
+    ones. ``where`` adds conditions (say, not deleted); ``options`` are loader options.
+
+    The row's own ``shop_id`` decides. A child row without one (an option group, an option,
+    an order line) names its parents in ``via``, nearest first: they are joined in that order
+    and the last one's ``shop_id`` decides."""
+    parents = list(via)
+    owner = parents[-1] if parents else model
+    return _one(db, model, raw_id, (owner.shop_id == shop.id, *where),  # type: ignore[attr-defined]
+                message, parents, options)
+
+
+def get_or_404(db: Session, model: type[Row], raw_id: object, *,
+               message: str | LazyString = NOT_FOUND) -> Row:
+    """The row of ``model`` with the id ``raw_id`` (read by ``parse_id``), else
+    ``NotFound(message)``: for the platform admin, whose pages are not in one shop."""
+    return _one(db, model, raw_id, (), message, [], ())
+
+
+def _one(db: Session, model: type[Row], raw_id: object, where: Iterable[ColumnElement[bool]],
+         message: str | LazyString, parents: list[type[Any]],
+         options: Iterable[ORMOption]) -> Row:
+    wanted = parse_id(raw_id)
+    if wanted is None:
+        raise NotFound(message)
+    query = select(model)
+    for parent in parents:
+        query = query.join(parent)
+    query = query.where(model.id == wanted, *where).options(*options)  # type: ignore[attr-defined]
+    # unique(): a joinedload of a collection repeats the row once per child
+    row = db.scalars(query).unique().first()
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 # --- text typed by people -----------------------------------------------------------------

@@ -19,10 +19,11 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import AuditLog, Order, Shop, Transaction, User
-from shopqr.services import DomainError, NotFound, parse_id
+from shopqr.services import DomainError, NotFound, get_for_shop
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money
-from shopqr.services.pos import audit, clean_reason
+from shopqr.services.pos import clean_reason
 
 ACTIONS = ("refunded", "kept", "accept")
 
@@ -101,6 +102,20 @@ def due_payments(db: Session, shop: Shop) -> list[Transaction]:
     ))
 
 
+def awaiting(db: Session, shop: Shop) -> tuple[list[Transaction], list[Order]]:
+    """What the cashier should act on: KHQR payments that need a person (refund due, or a
+    wrong amount to accept), then unpaid orders (and a mismatched one with no payment left
+    waiting, should there be one), oldest first."""
+    due = due_payments(db, shop)
+    held = {t.order_id for t in due}
+    orders = [o for o in db.scalars(
+        select(Order).where(Order.shop_id == shop.id,
+                            Order.payment_status.in_(("pending", "mismatch")))
+        .order_by(Order.id).options(selectinload(Order.lines))
+    ) if o.id not in held]
+    return due, orders
+
+
 def due_order_ids(db: Session, shop: Shop) -> set[int]:
     return set(db.scalars(select(Transaction.order_id).where(
         Transaction.shop_id == shop.id, Transaction.attention == "due")))
@@ -138,13 +153,13 @@ def order_state(payments: list[Transaction]) -> str | None:
 
 
 def load_payment(db: Session, shop: Shop, txn_id: object) -> Transaction:
-    """A payment of this shop, else 404 (another shop's ids look exactly like missing ones)."""
-    tid = parse_id(txn_id)
-    txn = None if tid is None else db.scalar(
-        select(Transaction).where(Transaction.id == tid, Transaction.shop_id == shop.id)
-        .options(joinedload(Transaction.order)))
-    if txn is None or not txn.received:
-        raise NotFound(_l("Payment not found."))
+    """A payment Bakong reported to this shop, else 404 (another shop's ids look exactly like
+    missing ones, and so does a QR nobody paid)."""
+    missing = _l("Payment not found.")
+    txn = get_for_shop(db, Transaction, shop, txn_id, message=missing,
+                       options=(joinedload(Transaction.order),))
+    if not txn.received:
+        raise NotFound(missing)
     return txn
 
 

@@ -24,10 +24,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from shopqr.models import AdminUser, AuditLog, Shop, ThrottleCounter, User
-from shopqr.services import DomainError, logins, parse_id
+from shopqr.models import AdminUser, AuditLog, LoginSession, Shop, ThrottleCounter, User
+from shopqr.services import DomainError, NotFound, logins
 from shopqr.services.events import EventBus
-from shopqr.services.shops import check_secret, hash_secret
+from shopqr.services.shops import check_secret, hash_secret, load_staff
 
 LOCK_AFTER = 10  # wrong PINs in a row lock that person's PIN
 FREE_TRIES = 3  # failures before delays start
@@ -146,11 +146,10 @@ def sign_in_with_pin(db: Session, bus: EventBus, shop: Shop, user_id: object, pi
                      device: str, now: datetime) -> User:
     """The staff member whose PIN this is, or SignInError. Commits the counted attempt itself
     (see _take_turn); the caller commits what follows either way."""
-    uid = parse_id(user_id)
-    user = db.scalar(select(User).where(User.id == uid, User.shop_id == shop.id,
-                                        User.is_active.is_(True))) if uid else None
-    if user is None:
-        raise SignInError(_l("Choose your name first."), 422)
+    try:
+        user = load_staff(db, shop, user_id)
+    except NotFound:
+        raise SignInError(_l("Choose your name first."), 422) from None
     if user.locked_at is not None:
         raise SignInError(pin_locked_message(user), 423)
     person = _Counter(User, User.id == user.id, User.failed_pin_attempts, User.last_failed_at,
@@ -263,6 +262,23 @@ def unlock(db: Session, shop: Shop, user: User, *, by: User | None, by_admin: st
 
 
 MIN_PASSWORD = 10
+
+
+def set_admin_password(db: Session, email: str, password: str, *, now: datetime) -> bool:
+    """Create the platform admin ``email`` (True), or give the existing one a new password
+    (False): its back-off is cleared and its sessions end (someone may have learnt the old
+    password). The caller checks the email and the password's length."""
+    admin = db.scalar(select(AdminUser).where(AdminUser.email == email))
+    if admin is None:
+        db.add(AdminUser(email=email, password_hash=hash_secret(password)))
+        return True
+    admin.password_hash = hash_secret(password)
+    admin.failed_attempts = 0
+    admin.last_failed_at = None
+    db.execute(update(LoginSession).where(LoginSession.admin_id == admin.id,
+                                          LoginSession.ended_at.is_(None))
+               .values(ended_at=now, end_reason="password reset"))
+    return False
 
 
 def reset_owner_password(db: Session, bus: EventBus, shop: Shop, user: User, password: str, *,

@@ -1,4 +1,4 @@
-"""The Bakong Open API client: payment checks by md5, token renewal, account checks.
+"""The Bakong Open API client: payment checks by md5, token renewal.
 
 Every call is POST {base}/v1/<name> with JSON and a bearer token. The answer is read from its
 envelope ({responseCode, responseMessage, errorCode, data}), not only the HTTP status: "not
@@ -215,16 +215,6 @@ class BakongClient:
         if envelope.get("errorCode") == 10:
             raise BakongError("This email is not registered with the Bakong Open API")
         raise BakongError(str(envelope.get("responseMessage") or "Token renewal failed"))
-
-    def check_bakong_account(self, account_id: str) -> bool | None:
-        failure, envelope = self._call("check_bakong_account", {"accountId": account_id}, "")
-        if failure is not None:
-            return None
-        if envelope.get("responseCode") == 0:
-            return True
-        if envelope.get("errorCode") in (11, 12):
-            return False
-        return None
 
 
 def token_expiry(token: str | None) -> datetime | None:

@@ -1,4 +1,5 @@
-"""The shared table cart. Prices always come from the database."""
+"""The shared table cart. Prices always come from the database. Every change is announced to
+the shop's live screens after the commit ("cart.changed")."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shopqr.models import CartItem, CartItemOption, Option, OptionGroup, Product, TableSession
+from shopqr.models import (
+    CartItem,
+    CartItemOption,
+    Option,
+    OptionGroup,
+    Product,
+    Shop,
+    TableSession,
+)
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
-from shopqr.services import DomainError, NotFound, parse_id, sanitize
+from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
+from shopqr.services.events import Event, EventBus, publish_after_commit
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
 MAX_NOTE = 200
+NOT_ON_MENU = _l("That item is not on the menu.")
 
 
 @dataclass
@@ -67,18 +78,11 @@ def clean_note(raw: str | None) -> str | None:
     return note or None
 
 
-def load_product(db: Session, shop_id: int, product_id: object) -> Product:
-    """A product of this shop that guests may order."""
-    pid = parse_id(product_id)
-    if pid is None:
-        raise NotFound(_l("That item is not on the menu."))
-    product = db.scalars(
-        select(Product)
-        .where(Product.id == pid, Product.shop_id == shop_id)
-        .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
-    ).unique().first()
-    if product is None or product.is_deleted:
-        raise NotFound(_l("That item is not on the menu."))
+def load_product(db: Session, shop: Shop, product_id: object) -> Product:
+    """A product of this shop that guests may order, with its options (one query)."""
+    product = get_for_shop(
+        db, Product, shop, product_id, Product.is_deleted.is_(False), message=NOT_ON_MENU,
+        options=(joinedload(Product.option_groups).joinedload(OptionGroup.options),))
     if not product.is_available:
         raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
     return product
@@ -125,8 +129,15 @@ def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
     return product.price + sum((o.extra_price for o in options), Decimal("0"))
 
 
+def _changed(db: Session, bus: EventBus, session: TableSession) -> None:
+    """After the commit, tell the shop's live screens (the POS) that a table's cart changed."""
+    publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
+                                        {"table_id": session.table_id}))
+
+
 def add_item(
     db: Session,
+    bus: EventBus,
     session: TableSession,
     product_id: object,
     chosen: Mapping[int, object],
@@ -134,7 +145,7 @@ def add_item(
     note: str | None,
 ) -> CartItem:
     """Add to the cart, merging with an identical line (same product, options and note)."""
-    product = load_product(db, session.shop_id, product_id)
+    product = load_product(db, db.get(Shop, session.shop_id), product_id)
     options = choose_options(product, chosen)
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
@@ -151,6 +162,7 @@ def add_item(
                 raise DomainError(_l("At most %(count)s of one item per order.",
                                       count=MAX_QUANTITY))
             item.quantity += qty
+            _changed(db, bus, session)
             return item
     lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
     if (lines or 0) >= MAX_LINES:
@@ -159,6 +171,7 @@ def add_item(
     item.options = [CartItemOption(option=o) for o in options]
     db.add(item)
     db.flush()
+    _changed(db, bus, session)
     return item
 
 
@@ -170,7 +183,8 @@ def get_item(session: TableSession, item_id: object) -> CartItem:
     raise NotFound(_l("That item is no longer in the cart."))
 
 
-def set_quantity(db: Session, session: TableSession, item_id: object, quantity: object) -> None:
+def set_quantity(db: Session, bus: EventBus, session: TableSession, item_id: object,
+                 quantity: object) -> None:
     item = get_item(session, item_id)
     qty = parse_quantity(quantity, allow_zero=True)
     if qty == 0:
@@ -178,16 +192,20 @@ def set_quantity(db: Session, session: TableSession, item_id: object, quantity: 
     else:
         item.quantity = qty
     db.flush()
+    _changed(db, bus, session)
 
 
-def set_note(db: Session, session: TableSession, item_id: object, note: str | None) -> None:
+def set_note(db: Session, bus: EventBus, session: TableSession, item_id: object,
+             note: str | None) -> None:
     get_item(session, item_id).note = clean_note(note)
     db.flush()
+    _changed(db, bus, session)
 
 
-def remove_item(db: Session, session: TableSession, item_id: object) -> None:
+def remove_item(db: Session, bus: EventBus, session: TableSession, item_id: object) -> None:
     session.cart_items.remove(get_item(session, item_id))
     db.flush()
+    _changed(db, bus, session)
 
 
 def summarize(db: Session, session: TableSession) -> CartSummary:

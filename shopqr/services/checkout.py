@@ -1,27 +1,35 @@
-"""Checkout: the shared cart becomes one order with snapshot lines and a server-computed total."""
+"""Checkout: the shared cart (or the POS ticket) becomes one order with snapshot lines and a
+server-computed total; the shop's live screens hear of it after the commit."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import (
     Option,
+    OptionGroup,
     Order,
     OrderLine,
     Product,
     Shop,
     ShopTable,
     TableSession,
+    User,
     utcnow,
 )
-from shopqr.services import DomainError, numbering
+from shopqr.services import DomainError, numbering, parse_id, payments, tables
+from shopqr.services.audit import audit
 from shopqr.services.cart import clean_note, summarize, unit_price
+from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import MAX_AMOUNT, quantize
 
 METHODS = ("khqr", "cash")
@@ -66,8 +74,22 @@ def order_by_key(db: Session, key: str, *, shop: Shop,
     return order
 
 
+def order_after_race(db: Session, raw_key: str | None, *, shop: Shop,
+                     session: TableSession | None) -> Order | None:
+    """After the checkout key's unique index refused an order (the same form submitted twice
+    at the same instant; the caller rolled back): the order the other submit made, if it was
+    this place's (see ``order_by_key``: another's raises DomainError), else None."""
+    return order_by_key(db, clean_key(raw_key), shop=shop, session=session)
+
+
+def _created(db: Session, bus: EventBus, order: Order) -> None:
+    """After the commit, tell the shop's live screens (the POS) about the new order."""
+    publish_after_commit(db, bus, Event(order.shop_id, "order.created", {"order_id": order.id}))
+
+
 def checkout(
     db: Session,
+    bus: EventBus,
     shop: Shop,
     session: TableSession,
     *,
@@ -112,6 +134,72 @@ def checkout(
     for line in cart.lines:
         db.delete(line.item)
     db.flush()
+    _created(db, bus, order)
+    return order
+
+
+# --- the POS ticket: a walk-in order (its lines are kept in the cashier's session cookie) ---
+
+def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -> list[OrderItem]:
+    """The lines of a POS ticket (``{"p": product id, "o": [option ids], "q": quantity,
+    "n": note}``) as order items, priced from the database: every product with its option
+    groups and options in one query. Lines of products that are gone are left out."""
+    entries = list(ticket)
+    wanted = {pid for entry in entries if (pid := parse_id(entry.get("p"))) is not None}
+    products = {p.id: p for p in db.scalars(
+        select(Product).where(Product.shop_id == shop.id, Product.id.in_(wanted))
+        .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
+    ).unique()} if wanted else {}
+    items = []
+    for entry in entries:
+        product = products.get(parse_id(entry.get("p")))  # type: ignore[arg-type]
+        if product is None or product.is_deleted:
+            continue
+        chosen = entry.get("o", [])
+        options = [o for group in product.option_groups for o in group.options if o.id in chosen]
+        items.append(OrderItem(product, options, int(entry.get("q", 1)), entry.get("n")))
+    return items
+
+
+def checkout_ticket(
+    db: Session,
+    bus: EventBus,
+    shop: Shop,
+    ticket: Iterable[Mapping[str, Any]],
+    *,
+    checkout_key: str | None,
+    method: str | None,
+    table_id: object,
+    note: str | None,
+    by: User,
+    now: datetime,
+    ttl_seconds: int,
+    grace_seconds: int,
+) -> Order:
+    """The POS ticket becomes a pending order, paid by cash or by a KHQR shown on the POS (made
+    here), at a table (``table_id``) or a walk-in (empty). The same ticket submitted again (same
+    checkout key) returns the first order; a key of any other order is refused (409). Nothing
+    is written when anything is wrong. Two submits at the same instant: see
+    ``order_after_race``."""
+    key = clean_key(checkout_key)
+    existing = order_by_key(db, key, shop=shop, session=None)
+    if existing is not None:
+        return existing
+    pay_method = validate_method(shop, method)
+    table = tables.load_table(db, shop, table_id) if table_id else None
+    items = ticket_items(db, shop, ticket)
+    for item in items:
+        if not item.product.orderable:
+            raise DomainError(_l("%(name)s is sold out. Remove it to go on.",
+                                 name=item.product.name))
+    order = create_order(db, shop, items=items, method=pay_method, key=key,
+                         note=clean_note(note), table=table, source="pos")
+    if pay_method == "khqr":
+        payments.regenerate(db, shop, order, now=now, ttl_seconds=ttl_seconds,
+                            grace_seconds=grace_seconds)
+    audit(db, shop, by, "pos.manual_order", f"order {order.number}",
+          f"{pay_method}, {len(items)} lines")
+    _created(db, bus, order)
     return order
 
 

@@ -71,12 +71,6 @@ class EventBus:
                 if not subs:
                     del self._subs[sub.shop_id]
 
-    def subscriber_count(self, shop_id: int | None = None) -> int:
-        with self._lock:
-            if shop_id is None:
-                return sum(len(s) for s in self._subs.values())
-            return len(self._subs.get(shop_id, ()))
-
     def publish(self, ev: Event) -> None:
         self.deliver(ev)
 

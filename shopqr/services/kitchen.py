@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from shopqr.models import AuditLog, Order, OrderLine, Shop, User
-from shopqr.services import DomainError, NotFound, parse_id, tables
+from shopqr.models import Order, OrderLine, Shop, User
+from shopqr.services import DomainError, get_for_shop, tables
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 
 FLOW = ("queued", "preparing", "ready", "served")
@@ -21,10 +22,6 @@ RECENT_SERVED = 8
 @dataclass
 class Board:
     columns: dict[str, list[Order]] = field(default_factory=dict)
-
-    @property
-    def active_ids(self) -> list[int]:
-        return [o.id for status in FLOW[:3] for o in self.columns.get(status, [])]
 
 
 def board(db: Session, shop: Shop) -> Board:
@@ -53,13 +50,9 @@ def board(db: Session, shop: Shop) -> Board:
 
 
 def load_kitchen_order(db: Session, shop: Shop, order_id: object) -> Order:
-    oid = parse_id(order_id)
-    if oid is None:
-        raise NotFound(_l("Order not found."))
-    order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id))
-    if order is None or order.payment_status != "paid" or order.kitchen_status is None:
-        raise NotFound(_l("Order not found."))
-    return order
+    """A paid order of this shop that is in the kitchen's flow, else 404."""
+    return get_for_shop(db, Order, shop, order_id, Order.payment_status == "paid",
+                        Order.kitchen_status.is_not(None), message=_l("Order not found."))
 
 
 def move(db: Session, bus: EventBus, shop: Shop, order_id: object, *, to: str, by: User,
@@ -69,7 +62,13 @@ def move(db: Session, bus: EventBus, shop: Shop, order_id: object, *, to: str, b
     if to not in FLOW:
         raise DomainError(_l("Unknown kitchen status."), 400)
     order = load_kitchen_order(db, shop, order_id)
-    source = expect or order.kitchen_status
+    return _move(db, bus, shop, order, to=to, by=by, now=now,
+                 source=expect or order.kitchen_status)
+
+
+def _move(db: Session, bus: EventBus, shop: Shop, order: Order, *, to: str, by: User,
+          now: datetime, source: str | None) -> Order:
+    """Move a loaded order from ``source`` to ``to``, if no one moved it first."""
     values: dict[str, object] = {"kitchen_status": to}
     if to in STAMP:
         values[STAMP[to]] = now
@@ -81,8 +80,7 @@ def move(db: Session, bus: EventBus, shop: Shop, order_id: object, *, to: str, b
     )
     if moved.rowcount != 1:
         raise DomainError(_l("Someone else already moved this order."), 409)
-    db.add(AuditLog(shop_id=shop.id, user_id=by.id, action="kitchen.move",
-                    subject=f"order {order.number}", detail=f"{source} -> {to}"))
+    audit(db, shop, by, "kitchen.move", f"order {order.number}", f"{source} -> {to}")
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": order.id, "status": to}))
     if to == "served" and tables.maybe_finish_session(db, order.session_id):
@@ -97,8 +95,8 @@ def advance(db: Session, bus: EventBus, shop: Shop, order_id: object, *, by: Use
     current = expect or order.kitchen_status or "queued"
     if current not in FLOW or current == "served":
         raise DomainError(_l("This order has already been served."), 409)
-    return move(db, bus, shop, order.id, to=FLOW[FLOW.index(current) + 1], by=by, now=now,
-                expect=current)
+    return _move(db, bus, shop, order, to=FLOW[FLOW.index(current) + 1], by=by, now=now,
+                 source=current)
 
 
 def step_back(db: Session, bus: EventBus, shop: Shop, order_id: object, *, by: User,
@@ -108,8 +106,8 @@ def step_back(db: Session, bus: EventBus, shop: Shop, order_id: object, *, by: U
     current = expect or order.kitchen_status or "queued"
     if current not in FLOW or current == "queued":
         raise DomainError(_l("This order is already at the start of the queue."), 409)
-    return move(db, bus, shop, order.id, to=FLOW[FLOW.index(current) - 1], by=by, now=now,
-                expect=current)
+    return _move(db, bus, shop, order, to=FLOW[FLOW.index(current) - 1], by=by, now=now,
+                 source=current)
 
 
 def recall_last_served(db: Session, bus: EventBus, shop: Shop, *, by: User,
@@ -126,15 +124,8 @@ def recall_last_served(db: Session, bus: EventBus, shop: Shop, *, by: User,
 
 
 def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object) -> OrderLine:
-    lid = parse_id(line_id)
-    if lid is None:
-        raise NotFound(_l("Line not found."))
-    line = db.scalar(
-        select(OrderLine).join(Order).where(OrderLine.id == lid, Order.shop_id == shop.id,
-                                            Order.payment_status == "paid")
-    )
-    if line is None:
-        raise NotFound(_l("Line not found."))
+    line = get_for_shop(db, OrderLine, shop, line_id, Order.payment_status == "paid",
+                        via=(Order,), message=_l("Line not found."))
     line.done = not line.done
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": line.order_id, "status": "line"}))

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopqr.models import Category, Option, OptionGroup, Product, Shop, User
-from shopqr.services import NotFound, clean_text, parse_id
+from shopqr.services import clean_text, get_for_shop
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import parse_amount
-from shopqr.services.pos import audit
 
 
 def bump(db: Session, shop: Shop) -> None:
@@ -23,49 +22,27 @@ def bump(db: Session, shop: Shop) -> None:
                .execution_options(synchronize_session="fetch"))
 
 
-def _id(raw: object, missing: LazyString) -> int:
-    """An id from a URL or a form (see parse_id), else NotFound(missing)."""
-    parsed = parse_id(raw)
-    if parsed is None:
-        raise NotFound(missing)
-    return parsed
-
+# What the owner's menu pages load by id (get_for_shop): the model, its conditions, the
+# parents that carry shop_id, and the message when it is not this shop's.
 
 def load_category(db: Session, shop: Shop, category_id: object) -> Category:
-    missing = _l("Category not found.")
-    category = db.scalar(select(Category).where(Category.id == _id(category_id, missing),
-                                                Category.shop_id == shop.id))
-    if category is None:
-        raise NotFound(missing)
-    return category
+    return get_for_shop(db, Category, shop, category_id, message=_l("Category not found."))
 
 
 def load_product(db: Session, shop: Shop, product_id: object) -> Product:
-    missing = _l("Product not found.")
-    product = db.scalar(select(Product).where(Product.id == _id(product_id, missing),
-                                              Product.shop_id == shop.id,
-                                              Product.is_deleted.is_(False)))
-    if product is None:
-        raise NotFound(missing)
-    return product
+    """A product of the shop that is not deleted."""
+    return get_for_shop(db, Product, shop, product_id, Product.is_deleted.is_(False),
+                        message=_l("Product not found."))
 
 
 def load_group(db: Session, shop: Shop, group_id: object) -> OptionGroup:
-    missing = _l("Option group not found.")
-    group = db.scalar(select(OptionGroup).join(Product).where(
-        OptionGroup.id == _id(group_id, missing), Product.shop_id == shop.id))
-    if group is None:
-        raise NotFound(missing)
-    return group
+    return get_for_shop(db, OptionGroup, shop, group_id, via=(Product,),
+                        message=_l("Option group not found."))
 
 
 def load_option(db: Session, shop: Shop, option_id: object) -> Option:
-    missing = _l("Option not found.")
-    option = db.scalar(select(Option).join(OptionGroup).join(Product).where(
-        Option.id == _id(option_id, missing), Product.shop_id == shop.id))
-    if option is None:
-        raise NotFound(missing)
-    return option
+    return get_for_shop(db, Option, shop, option_id, via=(OptionGroup, Product),
+                        message=_l("Option not found."))
 
 
 def save_category(db: Session, shop: Shop, *, name: str | None, name_km: str | None,

@@ -1,8 +1,9 @@
-"""Order numbers: a per-shop, per-day counter, safe under concurrent checkouts."""
+"""Order numbers: a per-shop, per-day counter, safe under concurrent checkouts; the shop's
+time zone and business day."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -11,12 +12,31 @@ from sqlalchemy.orm import Session
 
 from shopqr.models import OrderCounter
 
+# Every shop is in Cambodia, so the time zone is this one constant, not a setting: order
+# numbers, the business day, reports and the times staff and guests see all use it.
+# (Flask-Babel's BABEL_DEFAULT_TIMEZONE in config.py names the same zone for format_datetime;
+# tests/services/test_numbering.py checks that the two agree.)
 SHOP_TZ = ZoneInfo("Asia/Phnom_Penh")
+UTC = ZoneInfo("UTC")
 
 
 def business_date(now_utc: datetime) -> date:
     """The shop's local calendar day for a naive-UTC instant."""
-    return now_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHOP_TZ).date()
+    return now_utc.replace(tzinfo=UTC).astimezone(SHOP_TZ).date()
+
+
+def shop_time(moment_utc: datetime) -> datetime:
+    """A naive-UTC instant as an aware time in the shop's zone."""
+    return moment_utc.replace(tzinfo=UTC).astimezone(SHOP_TZ)
+
+
+def day_bounds(now: datetime, days: int = 1) -> tuple[datetime, datetime]:
+    """Naive-UTC bounds of the shop's local day containing ``now`` (UTC) and the ``days - 1``
+    days before it."""
+    local_day = business_date(now) - timedelta(days=days - 1)
+    start_local = datetime(local_day.year, local_day.month, local_day.day, tzinfo=SHOP_TZ)
+    start = start_local.astimezone(UTC).replace(tzinfo=None)
+    return start, start + timedelta(days=days)
 
 
 def next_seq(db: Session, shop_id: int, day: date) -> int:

@@ -4,18 +4,21 @@ Bakong. A payment counts only when Bakong reports it and amount and currency mat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from shopqr.models import Order, Shop, Transaction
+from shopqr.models import Order, Shop, Transaction, User
 from shopqr.models.base import epoch_ms
-from shopqr.services import DomainError, attention
+from shopqr.models.tenancy import CURRENCIES
+from shopqr.services import DomainError, attention, clean_text, menu_admin
+from shopqr.services.audit import audit
 from shopqr.services.bakong import (
     BakongClient,
     BakongError,
@@ -24,12 +27,50 @@ from shopqr.services.bakong import (
     client_from_config,
 )
 from shopqr.services.events import Event, EventBus, publish_after_commit
-from shopqr.services.khqr import KHQRAccount, build_khqr, fit
-from shopqr.services.money import quantize
+from shopqr.services.khqr import KHQR, KHQRAccount, build_khqr, fit
+from shopqr.services.money import parse_amount, quantize
 
 log = logging.getLogger(__name__)
 
 POLLED_STATUSES = ("pending", "superseded")
+
+
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$")
+
+
+def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User) -> None:
+    """The owner's payment settings: the Bakong account KHQR pays into, the name and city on
+    the QR, the currency (not while orders wait for payment; prices follow on open menus) and
+    the riel rate. Every field is checked before any is changed."""
+    account = clean_text(form.get("bakong_account_id"), _l("Bakong account ID"), 32,
+                         required=False)
+    if account and not ACCOUNT_ID.match(account):
+        raise DomainError(_l("A Bakong account ID looks like name@bank."))
+    kind = form.get("bakong_account_type", "individual")
+    if kind not in ("individual", "merchant"):
+        raise DomainError(_l("Account type must be individual or merchant."))
+    merchant_id = clean_text(form.get("bakong_merchant_id"), _l("Merchant ID"), 32,
+                             required=kind == "merchant")
+    bank = clean_text(form.get("bakong_bank"), _l("Bank"), 32, required=kind == "merchant")
+    name = clean_text(form.get("khqr_merchant_name"), _l("Merchant name"), 25, required=True)
+    city = clean_text(form.get("khqr_merchant_city"), _l("Merchant city"), 15, required=True)
+    currency = form.get("currency", shop.currency)
+    if currency not in CURRENCIES:
+        raise DomainError(_l("Currency must be USD or KHR."))
+    if currency != shop.currency and db.scalar(select(func.count(Order.id)).where(
+            Order.shop_id == shop.id, Order.payment_status.in_(("pending", "mismatch")))):
+        raise DomainError(_l("Settle the unpaid orders before changing the currency."))
+    rate = parse_amount(form.get("khr_per_usd"), "KHR", field=_l("Riel per dollar"))
+    if not Decimal("1000") <= rate <= Decimal("10000"):
+        raise DomainError(_l("Riel per dollar should be between 1,000 and 10,000."))
+    shop.bakong_account_id, shop.bakong_account_type = account, kind
+    shop.bakong_merchant_id, shop.bakong_bank = merchant_id, bank
+    shop.khqr_merchant_name, shop.khqr_merchant_city = name, city or "Phnom Penh"
+    if currency != shop.currency:
+        menu_admin.bump(db, shop)
+    shop.currency, shop.khr_per_usd = currency, rate
+    shop.round_riel_change = form.get("round_riel_change") == "1"
+    audit(db, shop, by, "settings.payments", account)
 
 
 def shop_account(shop: Shop) -> KHQRAccount:
@@ -42,6 +83,39 @@ def shop_account(shop: Shop) -> KHQRAccount:
                        acquiring_bank=shop.bakong_bank or None)
 
 
+# The merchant category of every shop's KHQR: restaurants and cafes.
+MERCHANT_CATEGORY = "5814"
+
+
+def khqr_for_shop(shop: Shop, *, currency: str, amount: Decimal, bill_number: str,
+                  created_ms: int, expires_ms: int, terminal_label: str | None = None) -> KHQR:
+    """A dynamic KHQR paying ``shop``: its Bakong account, merchant name and city, store label
+    and category come from the shop's settings (cut to what KHQR allows), the rest from the
+    caller. Raises DomainError (no Bakong account) or KHQRError (a field KHQR refuses)."""
+    return build_khqr(
+        account=shop_account(shop),
+        merchant_name=fit(shop.khqr_merchant_name or shop.name, 25),
+        merchant_city=fit(shop.khqr_merchant_city or "Phnom Penh", 15),
+        currency=currency,
+        amount=amount,
+        bill_number=bill_number,
+        store_label=fit(shop.name, 25),
+        terminal_label=fit(terminal_label, 25) if terminal_label else None,
+        merchant_category_code=MERCHANT_CATEGORY,
+        created_ms=created_ms,
+        expires_ms=expires_ms,
+    )
+
+
+def sample_khqr(shop: Shop, now: datetime) -> KHQR:
+    """The owner's test: a KHQR for a small amount from the saved settings, valid 10 minutes."""
+    created = epoch_ms(now)
+    return khqr_for_shop(shop, currency=shop.currency,
+                         amount=Decimal("1.00") if shop.currency == "USD" else Decimal("100"),
+                         bill_number="TEST-0001", created_ms=created,
+                         expires_ms=created + 600000)
+
+
 def create_khqr(
     db: Session, shop: Shop, order: Order, *, now: datetime, ttl_seconds: int, grace_seconds: int
 ) -> Transaction:
@@ -50,19 +124,9 @@ def create_khqr(
         raise DomainError(_l("This order is not waiting for a KHQR payment."), 409)
     now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
     expires = now + timedelta(seconds=ttl_seconds)
-    qr = build_khqr(
-        account=shop_account(shop),
-        merchant_name=fit(shop.khqr_merchant_name or shop.name, 25),
-        merchant_city=fit(shop.khqr_merchant_city or "Phnom Penh", 15),
-        currency=order.currency,
-        amount=order.total,
-        bill_number=order.number,
-        store_label=fit(shop.name, 25),
-        terminal_label=fit(order.table_name, 25) if order.table_name else None,
-        merchant_category_code="5814",
-        created_ms=epoch_ms(now),
-        expires_ms=epoch_ms(expires),
-    )
+    qr = khqr_for_shop(shop, currency=order.currency, amount=order.total,
+                       bill_number=order.number, terminal_label=order.table_name,
+                       created_ms=epoch_ms(now), expires_ms=epoch_ms(expires))
     txn = Transaction(
         shop_id=shop.id,
         order_id=order.id,

@@ -4,17 +4,15 @@ action is written to the audit log. Payments that need attention: ``services.att
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from shopqr.models import (
-    AuditLog,
     CartItem,
     Order,
     Shop,
@@ -23,18 +21,13 @@ from shopqr.models import (
     Transaction,
     User,
 )
-from shopqr.services import DomainError, NotFound, parse_id, sanitize, tables
+from shopqr.services import DomainError, get_for_shop, sanitize, tables
+from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
-from shopqr.services.numbering import SHOP_TZ, business_date
 
 MAX_REASON = 200
-
-
-def audit(db: Session, shop: Shop, user: User | None, action: str, subject: str | None = None,
-          detail: str | None = None) -> None:
-    db.add(AuditLog(shop_id=shop.id, user_id=user.id if user else None, action=action,
-                    subject=subject, detail=detail))
+ORDER_NOT_FOUND = _l("Order not found.")
 
 
 @dataclass
@@ -92,18 +85,6 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
     return result
 
 
-def load_order(db: Session, shop: Shop, order_id: object) -> Order:
-    """An order of this shop, else 404 (another shop's ids look exactly like missing ones)."""
-    oid = parse_id(order_id)
-    if oid is None:
-        raise NotFound(_l("Order not found."))
-    order = db.scalar(select(Order).where(Order.id == oid, Order.shop_id == shop.id)
-                      .options(selectinload(Order.lines)))
-    if order is None:
-        raise NotFound(_l("Order not found."))
-    return order
-
-
 @dataclass
 class Change:
     tendered: Decimal  # in the shop's currency
@@ -158,7 +139,7 @@ def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str
 def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, usd: str | None,
                  khr: str | None, by: User, now: datetime) -> tuple[Order, Change]:
     """The cashier took the money: the order is paid and goes to the kitchen."""
-    order = load_order(db, shop, order_id)
+    order = get_for_shop(db, Order, shop, order_id, message=ORDER_NOT_FOUND)
     if order.payment_status != "pending":
         raise DomainError(_l("Order #%(number)s is not waiting for payment.", number=order.seq),
                           409)
@@ -191,7 +172,7 @@ def clean_reason(raw: str | None) -> str:
 def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, reason: str | None,
                  by: User, now: datetime) -> Order:
     """Void an unpaid order (a paid one needs a refund, not a void)."""
-    order = load_order(db, shop, order_id)
+    order = get_for_shop(db, Order, shop, order_id, message=ORDER_NOT_FOUND)
     why = clean_reason(reason)
     done = db.execute(
         update(Order).where(Order.id == order.id,
@@ -208,18 +189,8 @@ def cancel_order(db: Session, bus: EventBus, shop: Shop, order_id: object, *, re
     return order
 
 
-def load_table(db: Session, shop: Shop, table_id: object) -> ShopTable:
-    """A table of this shop (also a removed one), else 404."""
-    tid = parse_id(table_id)
-    table = None if tid is None else db.scalar(
-        select(ShopTable).where(ShopTable.id == tid, ShopTable.shop_id == shop.id))
-    if table is None:
-        raise NotFound(_l("Table not found."))
-    return table
-
-
 def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by: User) -> bool:
-    table = load_table(db, shop, table_id)
+    table = tables.load_table(db, shop, table_id, removed=True)
     session = tables.active_session(db, table)
     if session is None:
         raise DomainError(_l("%(table)s is already free.", table=table.name), 409)
@@ -227,41 +198,3 @@ def close_table(db: Session, bus: EventBus, shop: Shop, table_id: object, *, by:
     audit(db, shop, by, "pos.close_table", table.name)
     publish_after_commit(db, bus, Event(shop.id, "table.changed", {"table_id": table.id}))
     return True
-
-
-@dataclass
-class DayReport:
-    orders: list[Order]
-    paid_total: Decimal
-    paid_count: int
-    by_method: dict[str, Decimal]
-
-
-def day_bounds(now: datetime, days: int = 1) -> tuple[datetime, datetime]:
-    """Naive-UTC bounds of the shop's local day containing ``now`` (UTC) and the ``days - 1``
-    days before it."""
-    local_day = business_date(now) - timedelta(days=days - 1)
-    start_local = datetime(local_day.year, local_day.month, local_day.day, tzinfo=SHOP_TZ)
-    start = start_local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    return start, start + timedelta(days=days)
-
-
-def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None = None,
-                  method: str | None = None) -> DayReport:
-    start, end = day_bounds(now)
-    query = (select(Order).where(Order.shop_id == shop.id, Order.created_at >= start,
-                                 Order.created_at < end)
-             .order_by(Order.id.desc()).options(selectinload(Order.lines)))
-    if payment in ("pending", "paid", "mismatch", "cancelled"):
-        query = query.where(Order.payment_status == payment)
-    elif payment == "attention":  # a KHQR payment of the order waits for a person
-        query = query.where(Order.id.in_(select(Transaction.order_id).where(
-            Transaction.shop_id == shop.id, Transaction.attention == "due")))
-    if method in ("khqr", "cash"):
-        query = query.where(Order.payment_method == method)
-    orders = list(db.scalars(query))
-    paid = [o for o in orders if o.is_paid]
-    by_method: dict[str, Decimal] = {"khqr": Decimal("0"), "cash": Decimal("0")}
-    for o in paid:
-        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + o.total
-    return DayReport(orders, sum((o.total for o in paid), Decimal("0")), len(paid), by_method)

@@ -1,5 +1,6 @@
 """Sales reports: totals and breakdowns aggregated in SQL; hours bucketed in the shop's time
-zone in Python (portable between SQLite and MariaDB, which disagree on time-zone functions)."""
+zone in Python (portable between SQLite and MariaDB, which disagree on time-zone functions).
+Also the POS's list of today's orders."""
 
 from __future__ import annotations
 
@@ -8,21 +9,18 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import Order, OrderLine, Shop, Transaction
 from shopqr.services import DomainError, attention
 from shopqr.services.money import format_money, quantize
-from shopqr.services.numbering import SHOP_TZ
-from shopqr.services.pos import day_bounds
+from shopqr.services.numbering import day_bounds, shop_time
 
 RANGES = {"today": 1, "7d": 7, "30d": 30}
-UTC = ZoneInfo("UTC")
 
 
 @dataclass
@@ -59,7 +57,7 @@ def parse_range(raw: str | None) -> str:
 
 
 def local_hour(moment: datetime) -> int:
-    return moment.replace(tzinfo=UTC).astimezone(SHOP_TZ).hour
+    return shop_time(moment).hour
 
 
 def build(db: Session, shop: Shop, range_: str, now: datetime) -> Report:
@@ -119,7 +117,7 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
     received = attention.received_payments(db, [o.id for o in orders])
     with force_locale("en"):
         for order in orders:  # one row per order, however many payments it received
-            created = order.created_at.replace(tzinfo=UTC).astimezone(SHOP_TZ)
+            created = shop_time(order.created_at)
             txns = received.get(order.id, [])
             paying = next((t for t in txns if t.counts_for_order), None)
             extra = "; ".join(
@@ -133,3 +131,34 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
                 order.total, order.currency, paying.bakong_hash if paying else "",
                 paying.bakong_from_account if paying else "", extra)])
     return out.getvalue()
+
+
+# --- the POS's orders of the day --------------------------------------------------------
+
+@dataclass
+class DayReport:
+    orders: list[Order]
+    paid_total: Decimal
+    paid_count: int
+    by_method: dict[str, Decimal]
+
+
+def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None = None,
+                  method: str | None = None) -> DayReport:
+    start, end = day_bounds(now)
+    query = (select(Order).where(Order.shop_id == shop.id, Order.created_at >= start,
+                                 Order.created_at < end)
+             .order_by(Order.id.desc()).options(selectinload(Order.lines)))
+    if payment in ("pending", "paid", "mismatch", "cancelled"):
+        query = query.where(Order.payment_status == payment)
+    elif payment == "attention":  # a KHQR payment of the order waits for a person
+        query = query.where(Order.id.in_(select(Transaction.order_id).where(
+            Transaction.shop_id == shop.id, Transaction.attention == "due")))
+    if method in ("khqr", "cash"):
+        query = query.where(Order.payment_method == method)
+    orders = list(db.scalars(query))
+    paid = [o for o in orders if o.is_paid]
+    by_method: dict[str, Decimal] = {"khqr": Decimal("0"), "cash": Decimal("0")}
+    for o in paid:
+        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + o.total
+    return DayReport(orders, sum((o.total for o in paid), Decimal("0")), len(paid), by_method)

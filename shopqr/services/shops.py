@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shopqr.models import Shop, ShopTable, User
+from shopqr.models import Order, Product, Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
-from shopqr.services import DomainError, sanitize
+from shopqr.services import DomainError, get_for_shop, sanitize, tables
+from shopqr.services.audit import audit
 from shopqr.services.tables import new_token
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46}[a-z0-9])$")
@@ -90,6 +92,73 @@ def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTa
     return table
 
 
+def counts(db: Session, shop: Shop) -> dict[str, int]:
+    """How many products (not deleted), tables and staff (not removed) the shop has."""
+    return {
+        "products": db.scalar(select(func.count(Product.id)).where(
+            Product.shop_id == shop.id, Product.is_deleted.is_(False))) or 0,
+        "tables": db.scalar(select(func.count(ShopTable.id)).where(
+            ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))) or 0,
+        "staff": db.scalar(select(func.count(User.id)).where(
+            User.shop_id == shop.id, User.is_active.is_(True))) or 0,
+    }
+
+
+@dataclass
+class ShopRow:
+    """A shop on the platform admin's list, with its tables, staff and recent orders."""
+
+    shop: Shop
+    tables: int
+    staff: int
+    orders: int
+
+
+def overview(db: Session, *, orders_since: datetime) -> list[ShopRow]:
+    """Every shop by name, for the platform admin: active tables and staff, and orders since
+    ``orders_since``."""
+    tables_ = dict(db.execute(select(ShopTable.shop_id, func.count(ShopTable.id))
+                              .where(ShopTable.is_active.is_(True))
+                              .group_by(ShopTable.shop_id)).all())
+    staff = dict(db.execute(select(User.shop_id, func.count(User.id))
+                            .where(User.is_active.is_(True)).group_by(User.shop_id)).all())
+    orders = dict(db.execute(select(Order.shop_id, func.count(Order.id))
+                             .where(Order.created_at >= orders_since)
+                             .group_by(Order.shop_id)).all())
+    return [ShopRow(s, tables_.get(s.id, 0), staff.get(s.id, 0), orders.get(s.id, 0))
+            for s in db.scalars(select(Shop).order_by(Shop.name))]
+
+
+def active_tables(db: Session, shop: Shop) -> list[ShopTable]:
+    """The shop's tables in their order (removed ones left out)."""
+    return list(db.scalars(select(ShopTable).where(
+        ShopTable.shop_id == shop.id, ShopTable.is_active.is_(True))
+        .order_by(ShopTable.sort_order, ShopTable.id)))
+
+
+def rename_table(db: Session, shop: Shop, table: ShopTable, name: str | None) -> ShopTable:
+    table.name = table_name(db, shop, name, table=table)
+    return table
+
+
+def remove_table(db: Session, shop: Shop, table: ShopTable, *, by: User) -> None:
+    """Remove a table: its group's session ends, its name is freed and its printed QR code
+    stops working (a new token)."""
+    session = tables.active_session(db, table)
+    if session is not None:
+        tables.end_session(db, session, "table removed")
+    table.is_active = False
+    table.name = removed_name(table.name, table.id, 40)
+    table.qr_token = tables.new_token()
+    audit(db, shop, by, "settings.table_removed", table.name)
+
+
+def new_qr_code(db: Session, shop: Shop, table: ShopTable, *, by: User) -> None:
+    """A new QR code for a table: the printed one stops working."""
+    table.qr_token = tables.new_token()
+    audit(db, shop, by, "settings.qr_regenerated", table.name)
+
+
 def hash_secret(secret: str) -> str:
     return generate_password_hash(secret)
 
@@ -153,6 +222,12 @@ def add_staff(
     db.add(user)
     db.flush()
     return user
+
+
+def load_staff(db: Session, shop: Shop, user_id: object) -> User:
+    """A staff member of this shop who has not been removed, else 404."""
+    return get_for_shop(db, User, shop, user_id, User.is_active.is_(True),
+                        message=_l("Staff member not found."))
 
 
 def random_pin() -> str:

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from shopqr.models import Order, Shop, ShopTable, TableSession, utcnow
+from shopqr.services import get_for_shop
 
 
 def new_token() -> str:
     """256 bits, URL-safe."""
     return secrets.token_urlsafe(32)
+
+
+TABLE_NOT_FOUND = _l("Table not found.")
+
+
+def load_table(db: Session, shop: Shop, table_id: object, *, removed: bool = False) -> ShopTable:
+    """A table of this shop, else 404; a removed one only with ``removed``."""
+    where = () if removed else (ShopTable.is_active.is_(True),)
+    return get_for_shop(db, ShopTable, shop, table_id, *where, message=TABLE_NOT_FOUND)
 
 
 def find_table(db: Session, slug: str, qr_token: str) -> ShopTable | None:

@@ -2,4 +2,13 @@ from shopqr.web import shop_blueprint
 
 bp = shop_blueprint("settings", __name__, "/settings")
 
-from shopqr.settings import auth, reports, views  # noqa: E402,F401
+# One module per section; every route is on this blueprint, so endpoints stay settings.<view>.
+from shopqr.settings import (  # noqa: E402,F401
+    auth,
+    menu,
+    overview,
+    payments,
+    reports,
+    staff,
+    tables,
+)

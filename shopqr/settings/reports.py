@@ -9,13 +9,12 @@ from shopqr.models import utcnow
 from shopqr.services import reports as report_service
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
+from shopqr.settings.common import page
 
 
 @bp.get("/reports")
 @owner_required
 def reports() -> tuple[str, int]:
-    from shopqr.settings.views import page
-
     range_ = report_service.parse_range(request.args.get("range"))
     report = report_service.build(db.session, g.shop, range_, utcnow())
     peak = max(report.by_hour) if any(report.by_hour) else 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db, limiter
 from shopqr.models import Shop, User, utcnow
 from shopqr.services import auth as auth_service
 from shopqr.services.events import get_bus
+from shopqr.services.staff import active_staff
 from shopqr.staff import bp
 from shopqr.staff.auth import current_staff, sign_out
 from shopqr.staff.auth import sign_in as start_session
@@ -20,10 +20,7 @@ LANDING = {"owner": "pos.index", "cashier": "pos.index", "barista": "kitchen.ind
 
 
 def _staff_list(shop: Shop) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.shop_id == shop.id, User.is_active.is_(True))
-        .order_by(User.role, User.name)
-    ))
+    return active_staff(db.session, shop)
 
 
 def landing_url(shop: Shop, user: User, target: str | None) -> str:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from shopqr.extensions import db
 from shopqr.models import CartItem, CartItemOption
 from shopqr.services import DomainError, NotFound, cart, tables
+from shopqr.services.events import EventBus, get_bus
 from shopqr.services.money import format_money
 from tests.factories import group_id, make_product, make_shop, make_table, option_id
+
+
+def bus() -> EventBus:
+    """The app's event bus: cart and checkout changes are announced on it after commit."""
+    return get_bus(current_app)
+
 
 SIZES = {"Size": [("Small", "0"), ("Large", "0.50")]}
 SIZES_AND_SUGAR = {**SIZES, "Sugar": [("100%", "0"), ("50%", "0")]}
@@ -37,7 +45,7 @@ def latte(shop):
 def add(session, product, quantity="1", note=None, **choices):  # type: ignore[no-untyped-def]
     """Add with choices given as group name → option name."""
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
-    item = cart.add_item(db.session, session, product.id, chosen, quantity, note)
+    item = cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
     db.session.commit()
     return item
 
@@ -110,26 +118,26 @@ def test_an_option_of_another_product_is_rejected(session, shop, latte):
     mocha = make_product(shop, "Mocha", "3.00", options={"Size": [("Huge", "1.00")]})
     chosen = {group_id(latte, "Size"): option_id(mocha, "Size", "Huge")}
     with pytest.raises(DomainError, match="Please pick a valid Size"):
-        cart.add_item(db.session, session, latte.id, chosen, "1", None)
+        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
 
 
 def test_an_option_of_another_group_of_the_same_product_is_rejected(session, latte):
     chosen = {group_id(latte, "Size"): option_id(latte, "Sugar", "50%")}
     with pytest.raises(DomainError, match="valid Size"):
-        cart.add_item(db.session, session, latte.id, chosen, "1", None)
+        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
 
 
 def test_a_group_of_another_product_is_rejected(session, shop, latte):
     mocha = make_product(shop, "Mocha", "3.00", options={"Size": [("Huge", "1.00")]})
     chosen = {group_id(mocha, "Size"): option_id(mocha, "Size", "Huge")}
     with pytest.raises(DomainError, match="not available for this item"):
-        cart.add_item(db.session, session, latte.id, chosen, "1", None)
+        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
 
 
 def test_two_options_of_one_group_are_impossible(session, latte):
     both = [option_id(latte, "Size", "Small"), option_id(latte, "Size", "Large")]
     with pytest.raises(DomainError, match="valid Size"):
-        cart.add_item(db.session, session, latte.id, {group_id(latte, "Size"): both}, "1",
+        cart.add_item(db.session, bus(), session, latte.id, {group_id(latte, "Size"): both}, "1",
                       None)
     item = add(session, latte, Size="Large")
     groups = [io.option.group_id for io in item.options]
@@ -175,7 +183,7 @@ def test_notes_over_200_characters_are_refused(raw):
 
 def test_a_long_note_is_refused_and_nothing_is_added(session, latte):
     with pytest.raises(DomainError):
-        cart.add_item(db.session, session, latte.id, {}, "1", "n" * 201)
+        cart.add_item(db.session, bus(), session, latte.id, {}, "1", "n" * 201)
     db.session.rollback()
     assert lines(session) == []
 
@@ -183,34 +191,34 @@ def test_a_long_note_is_refused_and_nothing_is_added(session, latte):
 @pytest.mark.parametrize("product_id", ["abc", "", None, "-1", "0", "99999999999999999999999"])
 def test_unknown_product_ids_are_not_found(session, product_id):
     with pytest.raises(NotFound, match="not on the menu"):
-        cart.add_item(db.session, session, product_id, {}, "1", None)
+        cart.add_item(db.session, bus(), session, product_id, {}, "1", None)
 
 
 def test_another_shops_product_is_not_found(session):
     foreign = make_product(make_shop("other-cafe"), "Foreign Tea")
     with pytest.raises(NotFound):
-        cart.add_item(db.session, session, foreign.id, {}, "1", None)
+        cart.add_item(db.session, bus(), session, foreign.id, {}, "1", None)
 
 
 def test_a_deleted_product_is_not_found_and_a_sold_out_one_is_409(session, shop):
     gone = make_product(shop, "Old Drink", is_deleted=True)
     with pytest.raises(NotFound):
-        cart.add_item(db.session, session, gone.id, {}, "1", None)
+        cart.add_item(db.session, bus(), session, gone.id, {}, "1", None)
     sold_out = make_product(shop, "Mango Smoothie", is_available=False)
     with pytest.raises(DomainError, match="Mango Smoothie is sold out") as caught:
-        cart.add_item(db.session, session, sold_out.id, {}, "1", None)
+        cart.add_item(db.session, bus(), session, sold_out.id, {}, "1", None)
     assert caught.value.status == 409
 
 
 def test_a_cart_holds_at_most_60_different_lines(session, shop):
     product = make_product(shop, "Water", "0.50")
     for n in range(60):
-        cart.add_item(db.session, session, product.id, {}, "1", f"bottle {n}")
+        cart.add_item(db.session, bus(), session, product.id, {}, "1", f"bottle {n}")
     db.session.commit()
     with pytest.raises(DomainError, match="at most 60 different items"):
-        cart.add_item(db.session, session, product.id, {}, "1", "one too many")
+        cart.add_item(db.session, bus(), session, product.id, {}, "1", "one too many")
     # an identical line still merges into an existing one
-    cart.add_item(db.session, session, product.id, {}, "1", "bottle 0")
+    cart.add_item(db.session, bus(), session, product.id, {}, "1", "bottle 0")
     assert len(lines(session)) == 60
 
 
@@ -218,15 +226,15 @@ def test_set_quantity_note_and_remove(session, latte, shop):
     cake = make_product(shop, "Banana Cake", "1.75")
     item = add(session, latte)
     other = add(session, cake)
-    cart.set_quantity(db.session, session, item.id, " 4 ")
-    cart.set_note(db.session, session, other.id, " warm please ")
+    cart.set_quantity(db.session, bus(), session, item.id, " 4 ")
+    cart.set_note(db.session, bus(), session, other.id, " warm please ")
     db.session.commit()
     assert lines(session) == [("Latte", ["100%", "Small"], 4, None),
                               ("Banana Cake", [], 1, "warm please")]
-    cart.set_quantity(db.session, session, item.id, "0")  # zero removes the line
+    cart.set_quantity(db.session, bus(), session, item.id, "0")  # zero removes the line
     db.session.commit()
     assert [name for name, *_ in lines(session)] == ["Banana Cake"]
-    cart.remove_item(db.session, session, other.id)
+    cart.remove_item(db.session, bus(), session, other.id)
     db.session.commit()
     assert lines(session) == []
     assert db.session.scalar(select(func.count()).select_from(CartItem)) == 0
@@ -236,7 +244,7 @@ def test_set_quantity_note_and_remove(session, latte, shop):
 def test_set_quantity_refuses_bad_input_and_keeps_the_line(session, latte, quantity):
     item = add(session, latte, "2")
     with pytest.raises(DomainError):
-        cart.set_quantity(db.session, session, item.id, quantity)
+        cart.set_quantity(db.session, bus(), session, item.id, quantity)
     assert lines(session)[0][2] == 2
 
 
@@ -244,9 +252,9 @@ def test_another_sessions_item_is_not_found(session, shop, latte):
     theirs = tables.join_or_start(db.session, make_table(shop, "Table 2"))
     db.session.commit()
     item = add(theirs, latte)
-    for action in (lambda: cart.set_quantity(db.session, session, item.id, "3"),
-                   lambda: cart.set_note(db.session, session, item.id, "mine now"),
-                   lambda: cart.remove_item(db.session, session, item.id)):
+    for action in (lambda: cart.set_quantity(db.session, bus(), session, item.id, "3"),
+                   lambda: cart.set_note(db.session, bus(), session, item.id, "mine now"),
+                   lambda: cart.remove_item(db.session, bus(), session, item.id)):
         with pytest.raises(NotFound):
             action()
     db.session.expire_all()
@@ -296,3 +304,26 @@ def test_the_cart_button_counts_and_prices_like_the_cart(session, shop, latte):
     summary = cart.summarize(db.session, session)
     badge = cart.badge(db.session, session.id)
     assert (badge.count, badge.total) == (summary.count, summary.total) == (6, Decimal("15.40"))
+
+
+def test_every_cart_change_is_announced_after_the_commit_only(app, shop, session, latte):
+    with get_bus(app).subscribe(shop.id) as sub:
+
+        def heard_after_commit() -> tuple[str, dict]:
+            assert sub.get(timeout=0.05) is None  # nothing before the commit
+            db.session.commit()
+            event = sub.get(timeout=1)
+            assert event is not None
+            return event.kind, event.data
+
+        cart.add_item(db.session, bus(), session, latte.id, {}, "1", None)
+        db.session.rollback()  # rolled back: nobody hears of it
+        item = cart.add_item(db.session, bus(), session, latte.id, {}, "1", None)
+        heard = [heard_after_commit()]
+        cart.set_quantity(db.session, bus(), session, item.id, "3")
+        heard.append(heard_after_commit())
+        cart.set_note(db.session, bus(), session, item.id, "hot")
+        heard.append(heard_after_commit())
+        cart.remove_item(db.session, bus(), session, item.id)
+        heard.append(heard_after_commit())
+    assert heard == [("cart.changed", {"table_id": session.table_id})] * 4

@@ -3,15 +3,40 @@ nothing is written when anything is wrong; the same form submitted twice makes o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, event, func, select
 
 from shopqr.extensions import db
-from shopqr.models import CartItem, Order, OrderCounter, OrderLine, Product, TableSession
+from shopqr.models import (
+    CartItem,
+    Order,
+    OrderCounter,
+    OrderLine,
+    Product,
+    TableSession,
+    utcnow,
+)
 from shopqr.services import DomainError, cart, checkout, tables
-from tests.factories import group_id, make_product, make_shop, make_table, option_id
+from shopqr.services.events import EventBus, get_bus
+from tests.factories import (
+    group_id,
+    make_product,
+    make_shop,
+    make_staff,
+    make_table,
+    option_id,
+)
+
+
+def bus() -> EventBus:
+    """The app's event bus: cart and checkout changes are announced on it after commit."""
+    return get_bus(current_app)
+
 
 KEY = "checkout-key-0001"
 
@@ -51,12 +76,12 @@ def cake(shop):
 
 def add(session, product, quantity="1", note=None, **choices):  # type: ignore[no-untyped-def]
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
-    cart.add_item(db.session, session, product.id, chosen, quantity, note)
+    cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
     db.session.commit()
 
 
 def place(shop, session, method="cash", key=KEY, note=None) -> Order:  # type: ignore[no-untyped-def]
-    order = checkout.checkout(db.session, shop, session, method=method, checkout_key=key,
+    order = checkout.checkout(db.session, bus(), shop, session, method=method, checkout_key=key,
                               note=note)
     db.session.commit()
     return order
@@ -135,7 +160,7 @@ def test_a_new_key_after_an_order_makes_a_second_order(shop, session, latte, cak
 
 def test_an_empty_cart_writes_nothing(shop, session):
     with pytest.raises(DomainError, match="Your cart is empty") as caught:
-        checkout.checkout(db.session, shop, session, method="cash", checkout_key=KEY)
+        checkout.checkout(db.session, bus(), shop, session, method="cash", checkout_key=KEY)
     assert caught.value.status == 422
     db.session.rollback()
     assert count(Order) == 0 and count(OrderCounter) == 0
@@ -154,7 +179,7 @@ def test_an_unorderable_item_refuses_checkout_and_keeps_the_cart(shop, session, 
         setattr(cake, field, value)
     db.session.commit()
     with pytest.raises(DomainError, match=message):
-        checkout.checkout(db.session, shop, session, method="cash", checkout_key=KEY)
+        checkout.checkout(db.session, bus(), shop, session, method="cash", checkout_key=KEY)
     db.session.rollback()
     assert count(Order) == 0 and count(OrderLine) == 0
     assert [(i.product_id, i.quantity) for i in db.session.scalars(
@@ -165,7 +190,7 @@ def test_an_unorderable_item_refuses_checkout_and_keeps_the_cart(shop, session, 
 def test_an_unknown_payment_method_is_refused(shop, session, latte, method):
     add(session, latte)
     with pytest.raises(DomainError, match="Choose how you will pay") as caught:
-        checkout.checkout(db.session, shop, session, method=method, checkout_key=KEY)
+        checkout.checkout(db.session, bus(), shop, session, method=method, checkout_key=KEY)
     assert caught.value.status == 422
 
 
@@ -174,7 +199,7 @@ def test_khqr_needs_the_shops_bakong_account(session, latte, shop):
     shop.bakong_account_id = None
     db.session.commit()
     with pytest.raises(DomainError, match="does not take KHQR"):
-        checkout.checkout(db.session, shop, session, method="khqr", checkout_key=KEY)
+        checkout.checkout(db.session, bus(), shop, session, method="khqr", checkout_key=KEY)
     db.session.rollback()
     assert place(shop, session, method="cash").payment_method == "cash"
 
@@ -184,7 +209,7 @@ def test_khqr_needs_the_shops_bakong_account(session, latte, shop):
 def test_a_missing_or_malformed_checkout_key_is_400(shop, session, latte, key):
     add(session, latte)
     with pytest.raises(DomainError, match="out of date") as caught:
-        checkout.checkout(db.session, shop, session, method="cash", checkout_key=key)
+        checkout.checkout(db.session, bus(), shop, session, method="cash", checkout_key=key)
     assert caught.value.status == 400
 
 
@@ -196,7 +221,7 @@ def test_well_formed_checkout_keys(key):
 def test_a_long_order_note_is_refused(shop, session, latte):
     add(session, latte)
     with pytest.raises(DomainError, match="200 characters"):
-        checkout.checkout(db.session, shop, session, method="cash", checkout_key=KEY,
+        checkout.checkout(db.session, bus(), shop, session, method="cash", checkout_key=KEY,
                           note="n" * 201)
 
 
@@ -205,7 +230,7 @@ def test_an_ended_session_cannot_check_out(shop, session, latte):
     assert tables.end_session(db.session, session, "closed by staff")
     db.session.commit()
     with pytest.raises(DomainError, match="session has ended") as caught:
-        checkout.checkout(db.session, shop, session, method="cash", checkout_key=KEY)
+        checkout.checkout(db.session, bus(), shop, session, method="cash", checkout_key=KEY)
     assert caught.value.status == 409
     db.session.rollback()
     assert count(Order) == 0
@@ -230,7 +255,7 @@ def test_another_shops_key_is_not_returned(shop, session, latte):
     place(other, other_session, key="shared-key-000001")
     add(session, latte)
     with pytest.raises(DomainError, match="out of date"):
-        checkout.checkout(db.session, shop, session, method="cash",
+        checkout.checkout(db.session, bus(), shop, session, method="cash",
                           checkout_key="shared-key-000001")
     db.session.rollback()
     assert count(Order) == 1
@@ -239,3 +264,67 @@ def test_another_shops_key_is_not_returned(shop, session, latte):
 def test_create_order_refuses_no_items(shop):
     with pytest.raises(DomainError, match="empty"):
         checkout.create_order(db.session, shop, items=[], method="cash", key=None)
+
+
+# --- the POS ticket and what the live screens hear ------------------------------------------------
+
+@contextmanager
+def count_statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_checkout_announces_the_new_order_after_the_commit_and_a_resubmit_not_again(
+        app, shop, session, latte):
+    add(session, latte)
+    with get_bus(app).subscribe(shop.id) as sub:
+        order = checkout.checkout(db.session, bus(), shop, session, method="cash",
+                                  checkout_key=KEY)
+        assert sub.get(timeout=0.05) is None  # nothing before the commit
+        db.session.commit()
+        heard = sub.get(timeout=1)
+        assert heard is not None and (heard.kind, heard.data) == ("order.created",
+                                                                  {"order_id": order.id})
+        assert place(shop, session).id == order.id  # the same form again: no new order
+        assert sub.get(timeout=0.05) is None
+
+
+def test_the_pos_ticket_becomes_an_order_in_one_products_query_and_is_announced(
+        app, shop, latte, cake):
+    cashier = make_staff(shop, "cashier", "246802")
+    large = option_id(latte, "Size", "Large")
+    ticket = [{"p": latte.id, "o": [large], "q": 2, "n": "hot"}, {"p": cake.id, "o": [], "q": 1}]
+    db.session.expire_all()
+    db.session.refresh(shop)
+    with count_statements() as statements:
+        items = checkout.ticket_items(db.session, shop, ticket)
+        assert [(i.product.name, [o.name for o in i.options], i.quantity, i.note)
+                for i in items] == [("Latte", ["Large"], 2, "hot"), ("Banana Cake", [], 1, None)]
+        assert [g.name for g in items[0].product.option_groups] == ["Size", "Sugar"]
+        assert len(statements) == 1
+    with get_bus(app).subscribe(shop.id) as sub:
+        order = checkout.checkout_ticket(
+            db.session, bus(), shop, ticket, checkout_key="till-key-0000000001", method="cash",
+            table_id="", note=None, by=cashier, now=utcnow(), ttl_seconds=600,
+            grace_seconds=1800)
+        assert sub.get(timeout=0.05) is None
+        db.session.rollback()  # rolled back: never heard of
+        assert sub.get(timeout=0.05) is None and count(Order) == 0
+        order = checkout.checkout_ticket(
+            db.session, bus(), shop, ticket, checkout_key="till-key-0000000001", method="cash",
+            table_id="", note=None, by=cashier, now=utcnow(), ttl_seconds=600,
+            grace_seconds=1800)
+        db.session.commit()
+        heard = sub.get(timeout=1)
+    assert heard is not None and heard.kind == "order.created"
+    assert heard.data == {"order_id": order.id}
+    assert order.source == "pos" and order.total == Decimal("7.75")  # 2 x 3.00 + 1.75

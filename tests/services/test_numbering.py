@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from shopqr.config import Defaults
 from shopqr.extensions import db
 from shopqr.models import Order, OrderCounter
 from shopqr.services import numbering
@@ -23,6 +24,12 @@ DAY = date(2024, 11, 24)
 ])
 def test_the_business_day_is_the_shops_local_day(utc, local_day):
     assert numbering.business_date(utc) == local_day
+
+
+def test_one_time_zone_for_every_shop_and_for_babel():
+    """Every shop is in Cambodia: one constant, and Flask-Babel formats times in the same zone."""
+    assert numbering.SHOP_TZ.key == "Asia/Phnom_Penh" == Defaults.BABEL_DEFAULT_TIMEZONE
+    assert not hasattr(Defaults, "SHOP_TIMEZONE")  # a setting nothing read; removed
 
 
 @pytest.mark.parametrize(("day", "seq", "expected"), [
