@@ -25,7 +25,7 @@ def add_to_cart(page: Page, product_name: str, option: str | None = None) -> Non
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     shop = make_shop("browser-cafe", name="Browser Cafe")
     table = make_table(shop, "Table 7")
     latte = make_product(shop, "Latte", "2.50",

@@ -92,7 +92,7 @@ def watch(browser: Browser) -> Iterator[PolicyWatch]:
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     shop = make_shop("csp-cafe", name="CSP Cafe")
     table = make_table(shop, "Table 3")
     latte = make_product(shop, "Latte", "2.50",

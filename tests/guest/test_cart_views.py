@@ -17,7 +17,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("cart-cafe", "Cart Cafe", "Table 2")
 
 
@@ -122,7 +122,7 @@ def test_add_answers_with_the_badge_out_of_band_and_a_toast(client, cafe):
     assert badge_count(add(client, shop, latte, "3").text) == 5
 
 
-def test_riel_prices_on_the_menu_are_whole_with_separators(client, app):
+def test_riel_prices_on_the_menu_are_whole_with_separators(client, app, ctx):
     shop = make_shop(currency="KHR")
     table = make_table(shop)
     make_product(shop, "Iced Coffee", "7500")

@@ -17,7 +17,7 @@ COOKIE = "shopqr_table"
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("till-cafe", "Till Cafe", "Table 5")
 
 

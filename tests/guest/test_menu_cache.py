@@ -13,7 +13,7 @@ from tests.factories import make_cafe
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("cache-cafe", "Cache Cafe", "Table 5")
 
 

@@ -73,7 +73,7 @@ def guest_pays_with_khqr(app, server: LiveServer, shop) -> int:
 
 
 @pytest.mark.live
-def test_socket_sends_a_snapshot_then_the_paid_order(app, live_server):
+def test_socket_sends_a_snapshot_then_the_paid_order(app, ctx, live_server):
     shop = make_shop()
     earlier = make_order(shop, make_product(shop, "Croissant"), paid=True)
     ws = connect(live_server, shop, staff_cookie(app, shop))
@@ -89,7 +89,7 @@ def test_socket_sends_a_snapshot_then_the_paid_order(app, live_server):
 
 
 @pytest.mark.live
-def test_another_shops_socket_hears_nothing(app, live_server):
+def test_another_shops_socket_hears_nothing(app, ctx, live_server):
     mine, other = make_shop(), make_shop()
     ws = connect(live_server, other, staff_cookie(app, other))
     try:
@@ -101,7 +101,7 @@ def test_another_shops_socket_hears_nothing(app, live_server):
 
 
 @pytest.mark.live
-def test_reconnect_gets_a_full_snapshot(app, live_server):
+def test_reconnect_gets_a_full_snapshot(app, ctx, live_server):
     shop = make_shop()
     cookie = staff_cookie(app, shop)
     first = connect(live_server, shop, cookie)
@@ -117,7 +117,7 @@ def test_reconnect_gets_a_full_snapshot(app, live_server):
 
 @pytest.mark.live
 @pytest.mark.parametrize("who", ["nobody", "other-shop"])
-def test_unauthorized_socket_is_refused(app, live_server, who):
+def test_unauthorized_socket_is_refused(app, ctx, live_server, who):
     shop, other = make_shop(), make_shop()
     cookie = None if who == "nobody" else staff_cookie(app, other)
     headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
@@ -199,7 +199,7 @@ def paid_order_event(shop, name: str = "Iced Latte") -> tuple[int, Event]:
 
 
 @pytest.mark.live
-def test_three_kitchen_screens_of_a_shop_share_one_render_per_event(app, live_server,
+def test_three_kitchen_screens_of_a_shop_share_one_render_per_event(app, ctx, live_server,
                                                                    monkeypatch):
     shop = make_shop()
     cookie = staff_cookie(app, shop)
@@ -220,7 +220,7 @@ def test_three_kitchen_screens_of_a_shop_share_one_render_per_event(app, live_se
 
 
 @pytest.mark.live
-def test_the_kitchen_ignores_events_it_does_not_show(app, live_server, monkeypatch):
+def test_the_kitchen_ignores_events_it_does_not_show(app, ctx, live_server, monkeypatch):
     """A guest's cart changing is the POS's business: no render, no message to the kitchen."""
     shop = make_shop()
     renders = count_board_renders(monkeypatch)
@@ -239,7 +239,7 @@ def test_the_kitchen_ignores_events_it_does_not_show(app, live_server, monkeypat
 
 
 @pytest.mark.live
-def test_a_screen_that_fell_behind_resyncs_from_the_database(app, live_server, monkeypatch):
+def test_a_screen_that_fell_behind_resyncs_from_the_database(app, ctx, live_server, monkeypatch):
     """The screen is busy rendering while a burst fills its queue, and the event of a new paid
     order is dropped; the screen must still show that order, from a fresh snapshot."""
     shop = make_shop()

@@ -256,7 +256,7 @@ def fixture_shape(answer: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def simulated_md5(app) -> tuple[str, str]:
+def simulated_md5(app, ctx) -> tuple[str, str]:
     """A real KHQR of a USD and of a KHR order, so the simulator knows the bill and account."""
     md5s = []
     for currency, price in (("USD", "2.50"), ("KHR", "15000")):

@@ -20,7 +20,7 @@ def kinds_received(sub) -> list[str]:  # type: ignore[no-untyped-def]
     return received
 
 
-def test_an_event_goes_out_only_when_its_transaction_commits(app):
+def test_an_event_goes_out_only_when_its_transaction_commits(app, ctx):
     shop = make_shop()
     bus = get_bus(app)
     with bus.subscribe(shop.id) as sub:
@@ -31,7 +31,7 @@ def test_an_event_goes_out_only_when_its_transaction_commits(app):
         assert kinds_received(sub) == ["menu.changed"]
 
 
-def test_a_rolled_back_transaction_publishes_nothing_even_after_a_later_commit(app):
+def test_a_rolled_back_transaction_publishes_nothing_even_after_a_later_commit(app, ctx):
     shop = make_shop()
     bus = get_bus(app)
     with bus.subscribe(shop.id) as sub:
@@ -44,7 +44,7 @@ def test_a_rolled_back_transaction_publishes_nothing_even_after_a_later_commit(a
         assert db.session.get(Shop, shop.id).name != "Never Saved"
 
 
-def test_a_commit_that_fails_publishes_nothing(app):
+def test_a_commit_that_fails_publishes_nothing(app, ctx):
     """The shape of two checkouts racing with one key: the loser's commit fails, it rolls
     back, and its "order.created" must not reach the POS."""
     shop, other = make_shop(), make_shop()
