@@ -33,7 +33,7 @@ def fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-class FakeBakong:
+class ReplayServer:
     """Answers every POST to a path with the fixture set for it, and records the requests."""
 
     def __init__(self) -> None:
@@ -61,8 +61,8 @@ class FakeBakong:
 
 
 @pytest.fixture(scope="module")
-def bakong() -> Iterator[FakeBakong]:
-    server = FakeBakong()
+def bakong() -> Iterator[ReplayServer]:
+    server = ReplayServer()
     server.thread.start()
     yield server
     server.server.shutdown()
@@ -70,13 +70,13 @@ def bakong() -> Iterator[FakeBakong]:
 
 
 @pytest.fixture
-def api(bakong: FakeBakong) -> BakongClient:
+def api(bakong: ReplayServer) -> BakongClient:
     bakong.answers.clear()
     bakong.requests.clear()
     return BakongClient(bakong.url, TOKEN, connect_timeout=2, read_timeout=2)
 
 
-def check(bakong: FakeBakong, api: BakongClient, name: str):  # type: ignore[no-untyped-def]
+def check(bakong: ReplayServer, api: BakongClient, name: str):  # type: ignore[no-untyped-def]
     bakong.answer("/v1/check_transaction_by_md5", fixture(name))
     return api.check_transaction_by_md5(MD5)
 
@@ -122,16 +122,13 @@ def test_paid_with_fields_we_do_not_know_is_still_paid(bakong, api):
     assert result.status is CheckStatus.PAID and result.payment.amount == Decimal("2.5")
 
 
-@pytest.mark.parametrize("amount", [None, "2.50", True, "NaN"])
-def test_paid_without_a_numeric_amount_is_not_taken_as_paid(bakong, api, amount):
+@pytest.mark.parametrize("amount", [None, True, "NaN", "two fifty"])
+def test_paid_without_a_usable_amount_is_not_taken_as_paid(bakong, api, amount):
     answer = fixture("check_paid_usd")
     answer["body"]["data"]["amount"] = amount
     bakong.answer("/v1/check_transaction_by_md5", answer)
     result = api.check_transaction_by_md5(MD5)
-    if amount == "2.50":  # a string that is a number: read exactly, as the amount
-        assert result.status is CheckStatus.PAID and result.payment.amount == Decimal("2.50")
-    else:
-        assert result.status is CheckStatus.BAD_RESPONSE and result.retryable
+    assert result.status is CheckStatus.BAD_RESPONSE and result.retryable
 
 
 @pytest.mark.parametrize("name,status,retryable", [
