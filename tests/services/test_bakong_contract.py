@@ -335,11 +335,11 @@ def test_the_simulators_refusals_have_the_documented_status_and_shape(
 
 
 def test_the_simulators_server_error_is_a_5xx(client, simulated_md5):
-    """The body of a 5xx is not documented (ours is HTML, the simulator's an envelope): only
-    the status is compared, and the client reads both as a server error."""
+    """The body of a 5xx is not documented (the fixture's is a gateway's HTML page, the
+    simulator's an envelope), so only the status class is compared; the client reads any 5xx
+    as a server error (test_every_5xx_is_a_server_error)."""
     sim_fault(client, "500")
-    answer = simulator_check(client, simulated_md5[0])
-    assert answer.status_code >= 500 and fixture("server_error")["status"] >= 500
+    assert simulator_check(client, simulated_md5[0]).status_code // 100 == 5
 
 
 def test_the_simulators_renewed_token_has_the_documented_shape(client):
