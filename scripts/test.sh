@@ -40,7 +40,7 @@ echo "== ruff"
 export SHOPQR_REDIS_TEST_URL="${SHOPQR_REDIS_TEST_URL:-redis://127.0.0.1:6379/15}"
 
 echo "== pytest on SQLite"
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q -rs "$@"
 
 echo "== pytest on MariaDB"
 export SHOPQR_TEST_DATABASE_URL="${SHOPQR_TEST_DATABASE_URL:-mysql+pymysql://root@127.0.0.1:3306/shopqr_test}"

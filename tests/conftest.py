@@ -2,21 +2,32 @@
 
 The suite runs on SQLite (a temporary file) by default and on MariaDB when
 SHOPQR_TEST_DATABASE_URL is set (e.g. mysql+pymysql://root@127.0.0.1:3306/shopqr_test).
-The schema is built once per run by the migrations; every test starts with empty tables."""
+The schema is built once per run by the migrations; every test starts with empty tables.
+
+Requests run as in production: each request made with the test client (and each command run
+with the CLI runner) gets its own app context (its own ``g``, language, CSRF token and database
+session, closed at its end), also while the test holds one. The ``app`` fixture pushes no
+context; a test that works with the database itself (the factories, queries, services) asks for
+``ctx``: an app context for the test's own session, like a second process looking at the same
+database. After each request or command that session forgets what it had loaded, so the test
+reads what was committed; and a request made while the test has changes it did not commit is
+an error (the request could not see them, and on MariaDB would wait for their locks)."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from babel.messages.pofile import read_po
-from flask import Flask, g
-from flask.testing import FlaskClient
+from click.testing import Result
+from flask import Flask, current_app, has_app_context
+from flask.testing import FlaskClient, FlaskCliRunner
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -27,6 +38,7 @@ from shopqr.extensions import db
 from shopqr.models import Base
 
 MARIADB_URL = os.environ.get("SHOPQR_TEST_DATABASE_URL", "")
+T = TypeVar("T")
 KHMER_PO = Path(__file__).resolve().parents[1] / "shopqr/translations/km/LC_MESSAGES/messages.po"
 
 
@@ -43,9 +55,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _in_a_context_of_its_own(app: Flask, run: Callable[[], T]) -> T:
+    """Run a request or a command as production does: in an app context of its own, even
+    while the test holds one (Flask would reuse that). The test's own session must have no
+    uncommitted changes, and forgets what it loaded afterwards, so it reads what was
+    committed."""
+    mine = db.session if has_app_context() and current_app._get_current_object() is app \
+        else None  # type: ignore[attr-defined]
+    if mine is not None and (mine.new or mine.dirty or mine.deleted):
+        raise AssertionError(
+            "the test has database changes it did not commit; commit them before a request "
+            f"(new {list(mine.new)}, changed {list(mine.dirty)}, deleted {list(mine.deleted)})")
+    # An empty contextvars context holds no app context, so Flask pushes a fresh one.
+    result = contextvars.Context().run(run)
+    if mine is not None:
+        mine.expire_all()
+    return result
+
+
 class CSRFClient(FlaskClient):
-    """A test client that sends a valid CSRF token header with every POST, like htmx does.
-    Pass ``csrf=False`` to send none."""
+    """A test client that sends a valid CSRF token header with every POST, like htmx does
+    (pass ``csrf=False`` to send none), and runs every request in an app context of its own."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        return _in_a_context_of_its_own(self.application,
+                                        lambda: super(CSRFClient, self).open(*args, **kwargs))
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:
@@ -117,26 +151,30 @@ def _empty_all_tables() -> None:
 def build_app(database_url: str, **extra: Any) -> Flask:
     app = create_app(settings_for(database_url, **extra))
     app.test_client_class = CSRFClient
-
-    @app.before_request
-    def _choose_the_language_again() -> None:
-        """In production every request has its own app context, so Flask-Babel (which keeps
-        the chosen locale on ``g``) chooses again for each one. Tests hold one app context
-        around many requests; without this, a test's first request would fix the language of
-        all that follow (a switch, a cookie or Accept-Language set later would be ignored)."""
-        g.pop("_flask_babel", None)
-
+    app.test_cli_runner_class = CLIRunner
     return app
 
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
+    """The app on empty tables. No app context is pushed: requests push their own; a test
+    that uses the database itself asks for ``ctx`` too."""
     app = build_app(database_url)
     with app.app_context():
         _empty_all_tables()
-        yield app
+    yield app
+    with app.app_context():
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for the test's own database work (factories, queries, services); the
+    test client's requests never share it. Yields the app."""
+    with app.app_context():
+        yield app
+        db.session.remove()
 
 
 @pytest.fixture(scope="session")
@@ -161,9 +199,10 @@ def admin_client(app: Flask) -> CSRFClient:
     from shopqr.models import AdminUser
     from shopqr.services.shops import hash_secret
 
-    db.session.add(AdminUser(email="root@shopqr.example",
-                             password_hash=hash_secret(ADMIN_PASSWORD)))
-    db.session.commit()
+    with app.app_context():
+        db.session.add(AdminUser(email="root@shopqr.example",
+                                 password_hash=hash_secret(ADMIN_PASSWORD)))
+        db.session.commit()
     client: CSRFClient = app.test_client()  # type: ignore[assignment]
     response = client.post("/admin/login", data={"email": "root@shopqr.example",
                                                  "password": ADMIN_PASSWORD})
@@ -174,6 +213,17 @@ def admin_client(app: Flask) -> CSRFClient:
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+class CLIRunner(FlaskCliRunner):
+    """Runs a command as ``flask --app app <command>`` does: in an app context of its own."""
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any) -> Result:
+        def run() -> Result:
+            with self.app.app_context():
+                return super(CLIRunner, self).invoke(cli, args, **kwargs)
+
+        return _in_a_context_of_its_own(self.app, run)
 
 
 class LiveServer:

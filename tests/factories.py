@@ -1,6 +1,6 @@
-"""Test data factories (small shops, menus and tables built through the real services) and
-the helpers guest tests share: a phone with its own app context per request, and threads
-that start together."""
+"""Test data factories (small shops, menus and tables built through the real services; they
+need the test's app context, the ``ctx`` fixture) and the helpers tests share: threads that
+start together, a fake Bakong, a websocket's close code."""
 
 from __future__ import annotations
 
@@ -105,26 +105,6 @@ def make_order(shop: Shop, product: Product, quantity: int = 1, *, method: str =
         order.paid_at = utcnow()
     db.session.commit()
     return order
-
-
-class Phone:
-    """A test client whose every request runs in its own app context, as in production.
-
-    The `app` fixture keeps one app context open for the whole test, and the test client's
-    requests reuse it, so Flask-Babel's locale (cached in ``g``) would stick to whatever the
-    first request chose (and Flask-WTF's CSRF token, also cached in ``g``, to the first
-    phone)."""
-
-    def __init__(self, app, client) -> None:  # type: ignore[no-untyped-def]
-        self.app, self.client = app, client
-
-    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.get(*args, **kwargs)
-
-    def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        with self.app.app_context():
-            return self.client.post(*args, **kwargs)
 
 
 def make_cafe(slug: str, name: str, table_name: str, *,

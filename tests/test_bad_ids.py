@@ -79,7 +79,7 @@ def test_the_routes_are_found():
 
 
 @pytest.fixture
-def world(app):
+def world(app, ctx):
     """One client that is everybody at once: a guest seated with a cart line, the owner signed
     in by PIN (POS, kitchen) and by password (settings), and a platform admin; and one real
     object for every kind of id in a URL."""
@@ -159,7 +159,7 @@ FORM_VALUES = [BIG, HUGE, "-1", "abc", "", " ", "1_0", "+1", "0"]
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("form-cafe", "Form Cafe", "Table 1")
 
 
@@ -266,7 +266,7 @@ def test_no_table_on_the_pos_ticket_is_a_walk_in(app, ticket):
 
 
 @pytest.fixture
-def owner_client(app):
+def owner_client(app, ctx):
     shop = make_shop("owned-ids")
     owner = add_staff(db.session, shop, name="Owner", role="owner", pin="135790",
                       email="owner@owned-ids.example", password=PASSWORD)
@@ -292,7 +292,7 @@ def test_a_bad_category_id_in_the_product_form_is_404(app, owner_client):
 
 
 @pytest.mark.parametrize("value", [BIG, HUGE, "khmer", "-1", "abc", ""])
-def test_a_bad_user_id_in_the_pin_form_is_a_4xx(app, value):
+def test_a_bad_user_id_in_the_pin_form_is_a_4xx(app, ctx, value):
     shop = make_shop()
     user = make_staff(shop, "cashier", "246802")
     client = app.test_client()

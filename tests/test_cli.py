@@ -31,7 +31,7 @@ def demo_output(runner) -> str:
     return result.output
 
 
-def test_demo_prints_a_table_url_for_each_of_six_tables(demo_output):
+def test_demo_prints_a_table_url_for_each_of_six_tables(ctx, demo_output):
     found = TABLE_URL.findall(demo_output)
     assert len(found) == 6
     shop = db.session.scalar(select(Shop).where(Shop.slug == "lucky-cafe"))
@@ -49,7 +49,7 @@ def test_demo_prints_the_staff_pins_and_screens(demo_output):
         assert screen in demo_output
 
 
-def test_demo_is_idempotent(runner, demo_output):
+def test_demo_is_idempotent(ctx, runner, demo_output):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0, again.output
     assert count(Shop) == 1 and count(ShopTable) == 6 and count(User) == 3
@@ -58,7 +58,7 @@ def test_demo_is_idempotent(runner, demo_output):
     assert TABLE_URL.findall(again.output) == TABLE_URL.findall(demo_output)
 
 
-def test_demo_shop_has_a_menu_with_options_tables_and_staff(demo_output):
+def test_demo_shop_has_a_menu_with_options_tables_and_staff(ctx, demo_output):
     shop = db.session.scalar(select(Shop).where(Shop.slug == "lucky-cafe"))
     products = db.session.scalars(select(Product).where(Product.shop_id == shop.id)).all()
     assert 20 <= len(products) <= 25
@@ -72,7 +72,7 @@ def test_demo_shop_has_a_menu_with_options_tables_and_staff(demo_output):
     assert shop.khqr_ready and shop.currency == "USD"
 
 
-def test_demo_staff_pins_are_hashed_not_stored_in_clear(demo_output):
+def test_demo_staff_pins_are_hashed_not_stored_in_clear(ctx, demo_output):
     staff = {u.name: u for u in db.session.scalars(select(User))}
     assert {u.role for u in staff.values()} == {"owner", "cashier", "barista"}
     for name, _, pin, _, _ in DEMO_STAFF:
@@ -85,7 +85,7 @@ def test_demo_staff_pins_are_hashed_not_stored_in_clear(demo_output):
     assert "lucky-owner-demo" not in owner.password_hash
 
 
-def test_a_printed_table_url_opens_a_working_menu(client, demo_output):
+def test_a_printed_table_url_opens_a_working_menu(ctx, client, demo_output):
     url, _ = TABLE_URL.findall(demo_output)[0]
     scan = client.get(urlsplit(url).path)
     assert scan.status_code == 303
@@ -105,7 +105,7 @@ def test_a_printed_table_url_opens_a_working_menu(client, demo_output):
     assert "$6.00" in page.text and "KHQR" in page.text
 
 
-def test_create_shop_makes_the_shop_its_owner_and_tables(runner):
+def test_create_shop_makes_the_shop_its_owner_and_tables(ctx, runner):
     result = runner.invoke(args=[
         "create-shop", "--slug", "sunrise-cafe", "--name", "Sunrise Cafe", "--currency", "KHR",
         "--tables", "3", "--owner-name", "Chenda", "--owner-email", "Chenda@Example.com",
@@ -143,14 +143,14 @@ def test_create_shop_warns_about_a_past_subscription_date(runner):
     ("admin", "reserved"),
     ("healthz", "reserved"),
 ])
-def test_create_shop_refuses_a_bad_slug_and_writes_nothing(runner, slug, message):
+def test_create_shop_refuses_a_bad_slug_and_writes_nothing(ctx, runner, slug, message):
     result = runner.invoke(args=["create-shop", "--slug", slug, "--name", "X", *OWNER_ARGS])
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
     assert count(Shop) == count(User) == count(ShopTable) == 0
 
 
-def test_create_shop_refuses_a_taken_slug_and_writes_nothing(runner):
+def test_create_shop_refuses_a_taken_slug_and_writes_nothing(ctx, runner):
     first = runner.invoke(args=["create-shop", "--slug", "taken-slug", "--name", "First",
                                 "--tables", "2", *OWNER_ARGS])
     assert first.exit_code == 0, first.output
@@ -170,7 +170,7 @@ def test_create_shop_refuses_a_taken_slug_and_writes_nothing(runner):
     (["--owner-email", "not-an-email", "--owner-password", "a-long-password"],
      "valid email address"),
 ])
-def test_create_shop_failing_on_the_owner_leaves_no_half_made_shop(runner, args, message):
+def test_create_shop_failing_on_the_owner_leaves_no_half_made_shop(ctx, runner, args, message):
     first = runner.invoke(args=["create-shop", "--slug", "first-cafe", "--name", "First",
                                 "--tables", "1", *OWNER_ARGS])
     assert first.exit_code == 0, first.output

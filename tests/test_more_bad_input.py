@@ -45,7 +45,7 @@ def owner_client(app, shop):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("method", ["cash", "khqr"])
-def test_the_reports_page_with_one_payment_method_only(app, method):
+def test_the_reports_page_with_one_payment_method_only(app, ctx, method):
     """The page shows 0 for the method nobody used: an int 0, which format_money took for a
     Decimal (AttributeError, a 500 on an ordinary day)."""
     shop = make_shop()
@@ -56,7 +56,7 @@ def test_the_reports_page_with_one_payment_method_only(app, method):
 
 
 @pytest.mark.parametrize("quantity", ["9" * 5000, "1" * 4301, "0" * 10 + "1"])
-def test_a_quantity_with_thousands_of_digits_is_422(app, quantity):
+def test_a_quantity_with_thousands_of_digits_is_422(app, ctx, quantity):
     shop = make_shop()
     table = make_table(shop)
     latte = make_product(shop, "Latte")
@@ -74,7 +74,7 @@ def test_a_quantity_with_thousands_of_digits_is_422(app, quantity):
 
 
 @pytest.fixture
-def costly(app):
+def costly(app, ctx):
     """A riel shop whose priciest item is the largest price settings take (99,999,999៛)."""
     shop = make_shop("costly-cafe", currency="KHR")
     return shop, make_table(shop), make_product(shop, "Banquet", "99999999")
@@ -113,7 +113,7 @@ def test_a_pos_order_over_the_largest_amount_is_refused(app, costly):
     assert count(Order) == 0
 
 
-def test_removing_a_table_with_a_long_name_keeps_the_name_within_40_characters(app):
+def test_removing_a_table_with_a_long_name_keeps_the_name_within_40_characters(app, ctx):
     shop = make_shop()
     table = make_table(shop, "T" * 40)
     response = owner_client(app, shop).post(f"/s/{shop.slug}/settings/tables/{table.id}/remove")
@@ -123,7 +123,7 @@ def test_removing_a_table_with_a_long_name_keeps_the_name_within_40_characters(a
     assert len(name) <= 40 and name.endswith(f" (removed {table.id})") and name.startswith("TTT")
 
 
-def test_removing_staff_keeps_the_name_within_60_characters(app):
+def test_removing_staff_keeps_the_name_within_60_characters(app, ctx):
     shop = make_shop()
     client = owner_client(app, shop)
     cashier = make_staff(shop, "cashier", "246802", name="N" * 60)

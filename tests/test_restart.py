@@ -46,7 +46,7 @@ def barista_cookie(app, shop) -> str:
 
 @pytest.mark.live
 @pytest.mark.parametrize("screen", ["kitchen", "pos"])
-def test_a_stopping_process_closes_staff_sockets_with_1012(app, live_server, screen):
+def test_a_stopping_process_closes_staff_sockets_with_1012(app, ctx, live_server, screen):
     shop = make_shop("restart-cafe")
     client = app.test_client()
     sign_in_staff(client, make_staff(shop, "cashier", "481516"))
@@ -62,7 +62,7 @@ def test_a_stopping_process_closes_staff_sockets_with_1012(app, live_server, scr
     assert [close_code(ws, 3) for ws in sockets] == [1012, 1012, 1012]
 
 
-def test_a_clean_shutdown_gives_up_the_poller_lease(app):
+def test_a_clean_shutdown_gives_up_the_poller_lease(app, ctx):
     first = poller.PollerThread(app)
     assert poller.acquire_lease(db.session, first.holder, utcnow())
     db.session.remove()
@@ -78,7 +78,7 @@ def test_a_clean_shutdown_gives_up_the_poller_lease(app):
 
 @pytest.mark.live
 def test_gunicorn_sigterm_closes_sockets_with_1012_and_exits_within_seconds(
-        app, database_url, tmp_path):
+        app, ctx, database_url, tmp_path):
     """The Procfile's gunicorn with gunicorn.conf.py: its SIGTERM reaches shopqr."""
     shop = make_shop("gunicorn-cafe")
     cookie = barista_cookie(app, shop)

@@ -75,7 +75,7 @@ def env_app(database_url: str, env: str) -> Flask:
 
 
 @pytest.fixture
-def shop_with_everyone(app):
+def shop_with_everyone(app, ctx):
     shop = make_shop("headers-cafe", name="Headers Cafe")
     table = make_table(shop, "Table 1")
     latte = make_product(shop, "Latte", "2.50")
@@ -169,7 +169,7 @@ def test_the_websocket_host_is_in_connect_src_only_when_it_is_a_plain_host(app, 
     assert directives(odd.headers["Content-Security-Policy"])["connect-src"] == ["'self'"]
 
 
-def test_the_websocket_gets_no_page_headers(app):
+def test_the_websocket_gets_no_page_headers(app, ctx):
     """The socket library writes the 101 handshake itself. Under Werkzeug's server, flask-sock
     then lets Werkzeug write the view's (empty) response after the socket closes; the page
     headers are not added to that (they would mean nothing there)."""

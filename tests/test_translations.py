@@ -50,7 +50,7 @@ def test_every_string_in_the_code_is_in_the_catalog(tmp_path, khmer):
     assert not missing, f"not in the Khmer catalog (run scripts/i18n.sh): {sorted(missing)}"
 
 
-def test_menu_in_khmer(client, app, khmer):
+def test_menu_in_khmer(client, app, ctx, khmer):
     shop = make_shop()
     table = make_table(shop)
     make_product(shop, "Latte", is_available=False)

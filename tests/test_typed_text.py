@@ -61,7 +61,7 @@ def quick_hashes(monkeypatch):
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("text-cafe", "Text Cafe", "Table 1")
 
 
@@ -205,7 +205,7 @@ def test_services_clean_reasons_and_notes():
 # --- the owner's settings ---------------------------------------------------------------------
 
 @pytest.fixture
-def owner(app):
+def owner(app, ctx):
     shop = make_shop("text-owned")
     user = add_staff(db.session, shop, name="Owner", role="owner", pin="135790",
                      email="owner@text-owned.example", password=PASSWORD)
@@ -287,7 +287,7 @@ def test_payment_settings_are_cleaned(app, owner):
     assert saved.khqr_merchant_name == "Lucky Cafe" and saved.khqr_merchant_city == "Phnom Penh"
 
 
-def test_shop_names_are_cleaned(app):
+def test_shop_names_are_cleaned(app, ctx):
     shop = shops.create_shop(db.session, slug="clean-name", name="\u202eLucky\x00 Cafe\u2069")
     assert shop.name == "Lucky Cafe" and shop.khqr_merchant_name == "Lucky Cafe"
     with pytest.raises(DomainError, match="1–80 characters"):

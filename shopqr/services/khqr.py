@@ -2,7 +2,7 @@
 
 EMVCo TLV: two-digit tag, two-digit length counted in UTF-16 code units, value. CRC-16/CCITT-
 FALSE over the UTF-8 bytes of everything before it including "6304". The md5 of the whole
-string is what Bakong indexes a payment under. See shared/KHQR.md."""
+string is what Bakong indexes a payment under. See docs/khqr.md."""
 
 from __future__ import annotations
 

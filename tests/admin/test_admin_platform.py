@@ -14,7 +14,7 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.factories import make_shop, make_staff, make_table, sign_in_staff
 
 
-def test_create_admin_cli(runner):
+def test_create_admin_cli(ctx, runner):
     result = runner.invoke(args=["create-admin", "--email", "Ops@Example.com"],
                            input="a-very-long-pass\na-very-long-pass\n")
     assert result.exit_code == 0, result.output
@@ -29,7 +29,7 @@ def test_create_admin_cli(runner):
     ("get", "/admin/"), ("get", "/admin/shops/new"), ("post", "/admin/shops/new"),
     ("get", "/admin/shops/1"), ("post", "/admin/shops/1"),
 ])
-def test_every_admin_route_needs_an_admin(client, app, method, path):
+def test_every_admin_route_needs_an_admin(client, app, ctx, method, path):
     shop = make_shop()
     owner = make_staff(shop, "owner", "135790")
     sign_in_staff(client, owner, "135790")  # a shop session is not an admin session
@@ -39,7 +39,7 @@ def test_every_admin_route_needs_an_admin(client, app, method, path):
         assert "/admin/login" in response.headers["Location"]
 
 
-def test_wrong_password_is_generic_and_slowed(app):
+def test_wrong_password_is_generic_and_slowed(app, ctx):
     db.session.add(AdminUser(email="a@example.com", password_hash=hash_secret(ADMIN_PASSWORD)))
     db.session.commit()
     client = app.test_client()
@@ -54,7 +54,7 @@ def test_wrong_password_is_generic_and_slowed(app):
     assert unknown.status_code == 401 and b"Email or password is wrong" in unknown.data
 
 
-def test_create_a_shop_and_its_owner_signs_in(app, admin_client):
+def test_create_a_shop_and_its_owner_signs_in(app, ctx, admin_client):
     response = admin_client.post("/admin/shops/new", data={
         "name": "Riverside Cafe", "slug": "riverside", "currency": "USD", "tables": "4",
         "expires": (date.today() + timedelta(days=365)).isoformat(),
@@ -75,7 +75,7 @@ def test_create_a_shop_and_its_owner_signs_in(app, admin_client):
     ("Bad Slug", b"web address"), ("ab", b"web address"), ("admin", b"reserved"),
     ("taken-one", b"taken"),
 ])
-def test_bad_slugs_are_422_and_write_nothing(admin_client, slug, message):
+def test_bad_slugs_are_422_and_write_nothing(ctx, admin_client, slug, message):
     make_shop("taken-one")
     response = admin_client.post("/admin/shops/new", data={
         "name": "X", "slug": slug, "currency": "USD", "tables": "1", "owner_name": "O",
@@ -85,7 +85,7 @@ def test_bad_slugs_are_422_and_write_nothing(admin_client, slug, message):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_expired_subscription_stops_guests_and_renewal_restores(app, admin_client):
+def test_expired_subscription_stops_guests_and_renewal_restores(app, ctx, admin_client):
     shop = make_shop("subscriber")
     table = make_table(shop)
     cashier = make_staff(shop, "cashier", "481516")
@@ -115,7 +115,7 @@ def test_a_new_admin_password_from_the_cli_signs_the_old_sessions_out(app, admin
 
 
 @pytest.mark.parametrize("tables", ["١", "2" * 30, "-1", "201", "four", "1.5"])
-def test_the_number_of_tables_must_be_ascii_digits_from_0_to_200(admin_client, tables):
+def test_the_number_of_tables_must_be_ascii_digits_from_0_to_200(ctx, admin_client, tables):
     response = admin_client.post("/admin/shops/new", data={
         "name": "X", "slug": "tables-check", "currency": "USD", "tables": tables,
         "owner_name": "O", "owner_email": "o@example.com", "owner_password": "long-enough-pw"})

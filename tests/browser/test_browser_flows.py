@@ -25,7 +25,7 @@ def add_to_cart(page: Page, product_name: str, option: str | None = None) -> Non
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     shop = make_shop("browser-cafe", name="Browser Cafe")
     table = make_table(shop, "Table 7")
     latte = make_product(shop, "Latte", "2.50",
@@ -77,10 +77,10 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     expect(card).to_contain_text("Size: Large")
     expect(card).to_contain_text("Croissant")
     shot(kitchen, "kitchen", phone_too=True)
-    for label in ("Start", "Ready", "Served"):
+    for label, column in (("Start", "preparing"), ("Ready", "ready"), ("Served", "served")):
         kitchen.locator(".kitchen-card .card-advance", has_text=label).first.click()
-        kitchen.wait_for_timeout(300)
-    expect(kitchen.locator("#col-served .kitchen-card")).to_have_count(1)
+        expect(kitchen.locator(f"#col-{column} .kitchen-card")).to_have_count(1)
+    expect(kitchen.locator("#col-queued .kitchen-card")).to_have_count(0)
 
     # Bob's order page follows along: Served.
     expect(bob.locator(".order-status .status-pill")).to_have_text("Served", timeout=15000)

@@ -92,7 +92,7 @@ def watch(browser: Browser) -> Iterator[PolicyWatch]:
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     shop = make_shop("csp-cafe", name="CSP Cafe")
     table = make_table(shop, "Table 3")
     latte = make_product(shop, "Latte", "2.50",
@@ -330,9 +330,19 @@ def test_a_leftover_inline_handler_is_caught(watch: PolicyWatch, live_server, ca
       b.id = "bad"; b.setAttribute("onclick", "document.title = 'ran'");
       b.setAttribute("hx-on:click", "document.title = 'ran too'");
       document.body.appendChild(b); htmx.process(b);
+      // Mark the page when each refusal has happened, for the test to wait on.
+      document.addEventListener("securitypolicyviolation", (e) => {
+        const seen = document.body.dataset.refused || "";
+        document.body.dataset.refused = `${seen} ${e.violatedDirective}`;
+      });
+      document.body.addEventListener("htmx:evalDisallowedError", () => {
+        document.body.dataset.evalRefused = "yes";
+      });
     }""")
     page.locator("#bad").click()
-    page.wait_for_timeout(300)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-refused", re.compile(r"(^| )script-src-attr( |$)"))
+    expect(body).to_have_attribute("data-eval-refused", "yes")
     assert page.title() not in ("ran", "ran too")
     assert any("script-src-attr" in p for p in watch.problems), watch.problems
     assert any("htmx:evalDisallowedError" in p for p in watch.problems), watch.problems

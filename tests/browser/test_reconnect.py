@@ -17,7 +17,7 @@ from tests.factories import make_order, make_product, make_shop, make_staff
 @pytest.mark.browser
 @pytest.mark.live
 def test_a_kitchen_screen_reconnects_after_a_restart_and_shows_what_was_paid_meanwhile(
-        app, browser):
+        app, ctx, browser):
     shop = make_shop("reconnect-cafe", name="Reconnect Cafe")
     make_staff(shop, "barista", "271828", name="Vanna")
     croissant = make_product(shop, "Croissant", "1.75")
@@ -48,7 +48,7 @@ def test_a_kitchen_screen_reconnects_after_a_restart_and_shows_what_was_paid_mea
 
 @pytest.mark.browser
 @pytest.mark.live
-def test_a_kitchen_screen_whose_sign_in_ends_goes_back_to_the_pin_pad(app, browser,
+def test_a_kitchen_screen_whose_sign_in_ends_goes_back_to_the_pin_pad(app, ctx, browser,
                                                                        live_server):
     from shopqr.extensions import db
     from shopqr.models import utcnow

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shopqr.extensions import db
-from shopqr.models import CartItem, Order
+from shopqr.models import CartItem, Order, TableSession
 from shopqr.services import tables
 from tests.factories import group_id, make_cafe, make_product, make_shop, make_table, option_id
 
@@ -17,7 +17,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("cart-cafe", "Cart Cafe", "Table 2")
 
 
@@ -102,6 +102,11 @@ def test_a_new_group_never_sees_the_previous_cart_or_orders(app, cafe):
     assert "Your cart is empty." in cart.text and "Banana Cake" not in cart.text
     add(newcomer, shop, latte)
     assert "Banana Cake" not in newcomer.get(f"/s/{shop.slug}/cart").text
+    scan(before, shop, table)  # the old phone, scanning again, joins the new group
+    cart = before.get(f"/s/{shop.slug}/cart").text
+    assert "Latte" in cart and "Banana Cake" not in cart
+    assert db.session.scalar(select(func.count()).select_from(TableSession)
+                             .where(TableSession.active_table_id.is_not(None))) == 1
 
 
 def test_add_answers_with_the_badge_out_of_band_and_a_toast(client, cafe):
@@ -115,6 +120,14 @@ def test_add_answers_with_the_badge_out_of_band_and_a_toast(client, cafe):
     assert "Added Latte" in response.text
     assert response.headers["HX-Trigger"] == "cart-changed"
     assert badge_count(add(client, shop, latte, "3").text) == 5
+
+
+def test_riel_prices_on_the_menu_are_whole_with_separators(client, app, ctx):
+    shop = make_shop(currency="KHR")
+    table = make_table(shop)
+    make_product(shop, "Iced Coffee", "7500")
+    scan(client, shop, table)
+    assert "7,500៛" in client.get(f"/s/{shop.slug}/menu").text
 
 
 def test_the_cart_panel_fragment(client, cafe):

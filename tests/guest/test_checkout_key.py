@@ -34,7 +34,7 @@ def seat(app, shop, table, product):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def two_tables(app):
+def two_tables(app, ctx):
     """Table 1 has placed an order with KEY; a phone at table 2 has a cake in its cart."""
     shop, table_1, latte, cake = make_cafe("key-cafe", "Key Cafe", "Table 1")
     table_2 = make_table(shop, "Table 2")
@@ -232,7 +232,7 @@ def phone_with_cookie(app, slug: str, token: str):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.mariadb
-def test_two_tables_racing_with_one_key_make_one_order_and_reveal_nothing(app):
+def test_two_tables_racing_with_one_key_make_one_order_and_reveal_nothing(app, ctx):
     shop, table_1, latte, cake = make_cafe("race-key-cafe", "Race Cafe", "Table 1")
     table_2 = make_table(shop, "Table 2")
     slug = shop.slug

@@ -17,7 +17,7 @@ COOKIE = "shopqr_table"
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     return make_cafe("till-cafe", "Till Cafe", "Table 5")
 
 
@@ -79,6 +79,8 @@ def test_checkout_creates_an_order_priced_by_the_server(client, filled, method):
         ("Latte", 2, Decimal("3.00"), Decimal("6.00"), "Size: Large, Sugar: 50%", "extra hot"),
         ("Banana Cake", 1, Decimal("1.75"), Decimal("1.75"), "", None),
     ]
+    assert [[o["option"] for o in line.options] for line in order.lines] == [["Large", "50%"],
+                                                                             []]
     assert cart_lines() == []
 
 

@@ -15,7 +15,7 @@ COOKIE = "shopqr_table"
 
 
 @pytest.fixture
-def two_shops(app):
+def two_shops(app, ctx):
     """Shop A with a placed order and a cart line; shop B with its own table and menu."""
     a = make_shop("alpha-cafe", name="Alpha Cafe")
     a_table = make_table(a, "Alpha Table")

@@ -13,13 +13,13 @@ from shopqr.extensions import db
 from shopqr.models import Order, TableSession, utcnow
 from shopqr.services import tables
 from shopqr.services.numbering import business_date
-from tests.factories import Phone, make_product, make_shop, make_table
+from tests.factories import make_product, make_shop, make_table
 
 COOKIE = "shopqr_table"
 
 
 @pytest.fixture
-def cafe(app):
+def cafe(app, ctx):
     shop = make_shop("scan-cafe", name="Scan Cafe")
     table = make_table(shop, "Table 7")
     latte = make_product(shop, "Latte", "2.50")
@@ -178,7 +178,7 @@ def test_the_cached_menu_page_carries_each_phones_own_table_cart_and_token(app, 
     are filled in per request and never cross from one phone to another."""
     shop, table, latte = cafe
     other_table = make_table(shop, "Table 9")
-    first, second = Phone(app, app.test_client()), Phone(app, app.test_client())
+    first, second = app.test_client(), app.test_client()
     scan(first, shop, table)
     scan(second, shop, other_table)
     assert add(first, shop, latte).status_code == 200

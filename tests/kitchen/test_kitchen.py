@@ -23,7 +23,7 @@ def kitchen_client(app, shop, role="barista", pin="271828"):
     return client
 
 
-def test_kitchen_shows_paid_orders_only(app):
+def test_kitchen_shows_paid_orders_only(app, ctx):
     shop = make_shop()
     latte = make_product(shop, "Latte", options={"Size": [("Small", "0"), ("Large", "0.50")]})
     paid = make_order(shop, latte, 2, paid=True)
@@ -37,13 +37,13 @@ def test_kitchen_shows_paid_orders_only(app):
     assert b"new-order.wav" in page.data and b'ws-connect="/s/' in page.data
 
 
-def test_kitchen_requires_sign_in(client, app):
+def test_kitchen_requires_sign_in(client, app, ctx):
     shop = make_shop()
     response = client.get(f"/s/{shop.slug}/kitchen/")
     assert response.status_code == 303 and "/staff/" in response.headers["Location"]
 
 
-def test_order_moves_through_the_kitchen_and_the_guest_sees_it(app):
+def test_order_moves_through_the_kitchen_and_the_guest_sees_it(app, ctx):
     shop = make_shop()
     order = make_order(shop, make_product(shop), paid=True)
     kitchen = kitchen_client(app, shop)
@@ -64,7 +64,7 @@ def test_order_moves_through_the_kitchen_and_the_guest_sees_it(app):
                                          "ready -> served"]
 
 
-def test_two_screens_tapping_the_same_card_move_it_once(app):
+def test_two_screens_tapping_the_same_card_move_it_once(app, ctx):
     shop = make_shop()
     order = make_order(shop, make_product(shop), paid=True)
     one, two = kitchen_client(app, shop), kitchen_client(app, shop, "cashier", "161803")
@@ -76,7 +76,7 @@ def test_two_screens_tapping_the_same_card_move_it_once(app):
     assert db.session.get(Order, order.id).kitchen_status == "preparing"
 
 
-def test_undo_and_recall_last_served(app):
+def test_undo_and_recall_last_served(app, ctx):
     shop = make_shop()
     order = make_order(shop, make_product(shop), paid=True)
     kitchen = kitchen_client(app, shop)
@@ -94,7 +94,7 @@ def test_undo_and_recall_last_served(app):
     assert db.session.get(Order, order.id).kitchen_status == "ready"
 
 
-def test_line_done_ticks(app):
+def test_line_done_ticks(app, ctx):
     shop = make_shop()
     order = make_order(shop, make_product(shop), paid=True)
     kitchen = kitchen_client(app, shop)
@@ -104,7 +104,7 @@ def test_line_done_ticks(app):
     assert db.session.get(type(line), line.id).done is True
 
 
-def test_other_shops_orders_are_404_in_the_kitchen(app):
+def test_other_shops_orders_are_404_in_the_kitchen(app, ctx):
     mine, theirs = make_shop(), make_shop()
     foreign = make_order(theirs, make_product(theirs), paid=True)
     foreign_line = foreign.lines[0].id
@@ -117,7 +117,7 @@ def test_other_shops_orders_are_404_in_the_kitchen(app):
     assert db.session.get(Order, foreign.id).kitchen_status == "queued"
 
 
-def test_serving_the_last_order_ends_the_table_session(app):
+def test_serving_the_last_order_ends_the_table_session(app, ctx):
     shop = make_shop()
     table = make_table(shop)
     session = tables.join_or_start(db.session, table)
@@ -151,7 +151,7 @@ def _kitchen_refusals(app, shop, lang):  # type: ignore[no-untyped-def]
     return clash.text, recall.text, missing.text
 
 
-def test_kitchen_messages_in_khmer(app, khmer):
+def test_kitchen_messages_in_khmer(app, ctx, khmer):
     clash, recall, missing = _kitchen_refusals(app, make_shop(), "km")
     assert khmer["Sorry"] in clash
     assert khmer["Someone else already moved this order."] in clash
@@ -162,7 +162,7 @@ def test_kitchen_messages_in_khmer(app, khmer):
         assert english not in text
 
 
-def test_kitchen_messages_in_english_are_unchanged(app):
+def test_kitchen_messages_in_english_are_unchanged(app, ctx):
     clash, recall, missing = _kitchen_refusals(app, make_shop(), None)
     assert "Sorry:</strong> Someone else already moved this order." in clash
     assert "No served order to recall." in recall

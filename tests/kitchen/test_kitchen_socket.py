@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 import requests
@@ -15,7 +17,9 @@ from sqlalchemy import select
 
 from shopqr.extensions import db
 from shopqr.models import Order
-from shopqr.services import poller
+from shopqr.services import events, poller
+from shopqr.services import kitchen as kitchen_service
+from shopqr.services.events import Event, get_bus
 from shopqr.services.payments import latest_transaction
 from tests.conftest import LiveServer, build_app
 from tests.factories import (
@@ -69,7 +73,7 @@ def guest_pays_with_khqr(app, server: LiveServer, shop) -> int:
 
 
 @pytest.mark.live
-def test_socket_sends_a_snapshot_then_the_paid_order(app, live_server):
+def test_socket_sends_a_snapshot_then_the_paid_order(app, ctx, live_server):
     shop = make_shop()
     earlier = make_order(shop, make_product(shop, "Croissant"), paid=True)
     ws = connect(live_server, shop, staff_cookie(app, shop))
@@ -85,7 +89,7 @@ def test_socket_sends_a_snapshot_then_the_paid_order(app, live_server):
 
 
 @pytest.mark.live
-def test_another_shops_socket_hears_nothing(app, live_server):
+def test_another_shops_socket_hears_nothing(app, ctx, live_server):
     mine, other = make_shop(), make_shop()
     ws = connect(live_server, other, staff_cookie(app, other))
     try:
@@ -97,7 +101,7 @@ def test_another_shops_socket_hears_nothing(app, live_server):
 
 
 @pytest.mark.live
-def test_reconnect_gets_a_full_snapshot(app, live_server):
+def test_reconnect_gets_a_full_snapshot(app, ctx, live_server):
     shop = make_shop()
     cookie = staff_cookie(app, shop)
     first = connect(live_server, shop, cookie)
@@ -113,7 +117,7 @@ def test_reconnect_gets_a_full_snapshot(app, live_server):
 
 @pytest.mark.live
 @pytest.mark.parametrize("who", ["nobody", "other-shop"])
-def test_unauthorized_socket_is_refused(app, live_server, who):
+def test_unauthorized_socket_is_refused(app, ctx, live_server, who):
     shop, other = make_shop(), make_shop()
     cookie = None if who == "nobody" else staff_cookie(app, other)
     headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
@@ -172,3 +176,102 @@ def test_redis_carries_events_between_processes(database_url, tmp_path):
             app.extensions["shopqr_events"].close()
             _empty_all_tables()
             db.engine.dispose()
+
+
+# --- one render per event, the kinds the kitchen listens to, and a resync after overflow ---
+
+def count_board_renders(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Counts the kitchen board renders (one database read of the board each)."""
+    renders: list[int] = []
+    real = kitchen_service.board
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        renders.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kitchen_service, "board", counting)
+    return renders
+
+
+def paid_order_event(shop, name: str = "Iced Latte") -> tuple[int, Event]:
+    order = make_order(shop, make_product(shop, name), paid=True)
+    return order.id, Event(shop.id, "order.paid", {"order_id": order.id})
+
+
+@pytest.mark.live
+def test_three_kitchen_screens_of_a_shop_share_one_render_per_event(app, ctx, live_server,
+                                                                   monkeypatch):
+    shop = make_shop()
+    cookie = staff_cookie(app, shop)
+    renders = count_board_renders(monkeypatch)
+    screens = [connect(live_server, shop, cookie) for _ in range(3)]
+    try:
+        for ws in screens:
+            assert "kitchen-board" in ws.receive(timeout=5)  # each its own snapshot
+        renders.clear()
+        order_id, event = paid_order_event(shop)
+        get_bus(app).publish(event)
+        for ws in screens:
+            receive_until(ws, f"kitchen-order-{order_id}")
+        assert len(renders) == 1
+    finally:
+        for ws in screens:
+            ws.close()
+
+
+@pytest.mark.live
+def test_the_kitchen_ignores_events_it_does_not_show(app, ctx, live_server, monkeypatch):
+    """A guest's cart changing is the POS's business: no render, no message to the kitchen."""
+    shop = make_shop()
+    renders = count_board_renders(monkeypatch)
+    ws = connect(live_server, shop, staff_cookie(app, shop))
+    try:
+        assert "kitchen-board" in ws.receive(timeout=5)
+        renders.clear()
+        get_bus(app).publish(Event(shop.id, "cart.changed", {"table_id": 1}))
+        assert ws.receive(timeout=1.5) is None
+        assert renders == []
+        order_id, event = paid_order_event(shop)  # while one it shows still arrives
+        get_bus(app).publish(event)
+        receive_until(ws, f"kitchen-order-{order_id}")
+    finally:
+        ws.close()
+
+
+@pytest.mark.live
+def test_a_screen_that_fell_behind_resyncs_from_the_database(app, ctx, live_server, monkeypatch):
+    """The screen is busy rendering while a burst fills its queue, and the event of a new paid
+    order is dropped; the screen must still show that order, from a fresh snapshot."""
+    shop = make_shop()
+    cookie = staff_cookie(app, shop)
+    busy, free = threading.Event(), threading.Event()
+    real = kitchen_service.board
+
+    def slow_board(*args, **kwargs):  # type: ignore[no-untyped-def]
+        board = real(*args, **kwargs)  # read before the order below is paid
+        if busy.is_set():
+            busy.clear()
+            free.wait(timeout=10)
+        return board
+
+    monkeypatch.setattr(kitchen_service, "board", slow_board)
+    ws = connect(live_server, shop, cookie)
+    try:
+        assert "kitchen-board" in ws.receive(timeout=5)
+        bus = get_bus(app)
+        busy.set()
+        bus.publish(Event(shop.id, "order.status", {"order_id": 0}))  # the screen is rendering
+        deadline = time.monotonic() + 5
+        while busy.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not busy.is_set(), "the socket never started its render"
+        for n in range(events.QUEUE_SIZE):  # a burst that fills the screen's queue
+            bus.publish(Event(shop.id, "cart.changed", {"table_id": n}))
+        order_id, paid = paid_order_event(shop, "Mango Smoothie")
+        bus.publish(paid)  # no room left: dropped for this screen
+        free.set()
+        message = receive_until(ws, f"kitchen-order-{order_id}")
+        assert "Mango Smoothie" in message
+    finally:
+        free.set()
+        ws.close()

@@ -28,7 +28,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def cashier_client(app):
+def cashier_client(app, ctx):
     def build(shop, role="cashier", pin="481516"):
         client = app.test_client()
         sign_in_staff(client, make_staff(shop, role, pin), pin)
@@ -61,7 +61,7 @@ def test_cash_received_sends_the_order_to_the_kitchen(app, cashier_client):
     ("2.75", "2", "4100", "0.25", "0", "1000"),
     ("1.10", "", "5000", "0.11", "0", "500"),  # 5000 riel = $1.21
 ])
-def test_change_in_dollars_and_riel(app, total, usd, khr, change, split_usd, split_khr):
+def test_change_in_dollars_and_riel(app, ctx, total, usd, khr, change, split_usd, split_khr):
     shop = make_shop()
     result = pos.compute_change(shop, Decimal(total), usd, khr)
     assert result.change == Decimal(change)
@@ -69,7 +69,7 @@ def test_change_in_dollars_and_riel(app, total, usd, khr, change, split_usd, spl
     assert result.split_khr % 100 == 0
 
 
-def test_riel_shop_change(app):
+def test_riel_shop_change(app, ctx):
     shop = make_shop(currency="KHR")
     result = pos.compute_change(shop, Decimal("9500"), "", "20000")
     assert result.change == Decimal("10500") and result.split_khr == Decimal("10500")
@@ -210,7 +210,7 @@ def test_close_table_then_rescan_starts_an_empty_cart(app, cashier_client):
         TableSession.active_table_id.is_not(None)).count() == 1
 
 
-def test_table_states(app):
+def test_table_states(app, ctx):
     shop = make_shop()
     make_table(shop, "T1")
     ordering, awaiting = make_table(shop, "T2"), make_table(shop, "T3")

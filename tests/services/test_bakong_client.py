@@ -1,4 +1,5 @@
-"""The Bakong client against the simulator over real HTTP: every answer maps to its own
+"""The Bakong client against the simulator over real HTTP (the documented answers, without the
+simulator, are in test_bakong_contract.py): every answer maps to its own
 outcome, amounts stay exact, and the token's expiry is read for the owner's warning."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ SIZES_AND_SUGAR = {**SIZES, "Sugar": [("100%", "0"), ("50%", "0")]}
 
 
 @pytest.fixture
-def shop(app):
+def shop(app, ctx):
     return make_shop("cart-cafe")
 
 
@@ -272,7 +272,7 @@ def test_totals_include_option_prices_in_usd(session, latte, shop):
     assert format_money(summary.total, shop.currency) == "$7.75"
 
 
-def test_totals_in_riel_are_whole_and_formatted(app):
+def test_totals_in_riel_are_whole_and_formatted(app, ctx):
     shop = make_shop("riel-cafe", currency="KHR")
     session = tables.join_or_start(db.session, make_table(shop))
     coffee = make_product(shop, "Iced Coffee", "5000",

@@ -42,7 +42,7 @@ KEY = "checkout-key-0001"
 
 
 @pytest.fixture
-def shop(app):
+def shop(app, ctx):
     return make_shop("checkout-cafe")
 
 
@@ -236,7 +236,7 @@ def test_an_ended_session_cannot_check_out(shop, session, latte):
     assert count(Order) == 0
 
 
-def test_riel_orders_total_in_whole_riel(app):
+def test_riel_orders_total_in_whole_riel(app, ctx):
     shop = make_shop("riel-cafe", currency="KHR")
     session = tables.join_or_start(db.session, make_table(shop))
     coffee = make_product(shop, "Iced Coffee", "5000",

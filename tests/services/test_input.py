@@ -90,7 +90,7 @@ def test_amounts_are_ascii_digits_only(raw):
 
 
 @pytest.mark.parametrize("raw", ["១២៣៤៥៦", "١٢٣٤٥٦", "１２３４５６", "12345²"])
-def test_pins_are_ascii_digits_only(app, raw):
+def test_pins_are_ascii_digits_only(app, ctx, raw):
     from tests.factories import make_shop
 
     with pytest.raises(DomainError, match="A PIN must be 6 digits"):

@@ -1,5 +1,6 @@
-"""KHQR strings: the four reference vectors of shared/KHQR.md byte for byte, the amount rules,
-validation, decoding, and parity with NBC's official SDK run by node."""
+"""KHQR strings (docs/khqr.md): four reference strings made by NBC's official SDK 1.0.20
+(creation time pinned), byte for byte; the amount rules, validation, decoding, and parity with
+the SDK run by node."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from tests.services.test_payment_attention import Cafe
 
 
 @pytest.fixture
-def cafe(app) -> Cafe:  # type: ignore[no-untyped-def]
+def cafe(app, ctx) -> Cafe:  # type: ignore[no-untyped-def]
     return Cafe(app)
 
 
@@ -46,7 +46,7 @@ def new_qr_request(cafe, order_id: int):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("age", [timedelta(minutes=-15), timedelta(hours=-2)])
-def test_a_new_qr_request_finds_a_late_payment_of_the_expired_qr(cafe, recheck, age):
+def test_a_new_qr_request_finds_a_late_payment_of_the_expired_qr(ctx, cafe, recheck, age):
     """Expired within the grace period (still polled, but not checked yet) or long after it
     (the poller gave it up): either way the guest who paid is not shown a new QR."""
     order_id, md5 = cafe.khqr_order(at=age)
@@ -63,7 +63,7 @@ def test_a_new_qr_request_finds_a_late_payment_of_the_expired_qr(cafe, recheck, 
     assert txn.status == "paid" and txn.counts_for_order and txn.last_result == "paid"
 
 
-def test_a_new_qr_after_a_not_found_recheck(cafe, recheck):
+def test_a_new_qr_after_a_not_found_recheck(ctx, cafe, recheck):
     order_id, md5 = cafe.khqr_order(at=timedelta(minutes=-15))
     response = new_qr_request(cafe, order_id)
     assert response.status_code == 200 and "<svg" in response.text
@@ -78,7 +78,7 @@ def test_a_new_qr_after_a_not_found_recheck(cafe, recheck):
 
 @pytest.mark.parametrize("trouble", ["timeout", "no client", "raises"])
 def test_when_the_recheck_fails_the_guest_still_gets_a_qr_and_the_old_md5_stays_polled(
-        cafe, monkeypatch, trouble):
+        ctx, cafe, monkeypatch, trouble):
     order_id, md5 = cafe.khqr_order(at=timedelta(hours=-2))
     assert cafe.poll(later=timedelta(0)) == {md5: "abandoned"}
     if trouble == "timeout":
@@ -115,7 +115,7 @@ def test_the_real_client_for_the_recheck_has_a_short_timeout(app):
     ("paid", "paid", "paid"),
     ("timeout", "error", "pending"),
 ])
-def test_the_last_check_after_the_grace_period_is_recorded(cafe, answer, outcome, status):
+def test_the_last_check_after_the_grace_period_is_recorded(ctx, cafe, answer, outcome, status):
     order_id, md5 = cafe.khqr_order()
     give_up = cafe.txn(md5).give_up_at
     if answer == "paid":
@@ -160,7 +160,7 @@ def test_the_guest_page_says_an_expired_qr_is_still_being_checked_and_gets_bakon
     assert "still checking it" in cashier_page
 
 
-def test_a_used_qr_is_not_shown_again_when_the_order_waits_for_payment_again(cafe, recheck):
+def test_a_used_qr_is_not_shown_again_when_the_order_waits_for_payment_again(ctx, cafe, recheck):
     """A wrong amount refunded: the order waits again, and its paid QR is not offered."""
     order_id, md5 = cafe.khqr_order()
     cafe.bakong.pay(md5, "1.00")
@@ -176,7 +176,7 @@ def test_a_used_qr_is_not_shown_again_when_the_order_waits_for_payment_again(caf
     assert count_txns(order_id) == 2
 
 
-def test_a_payment_found_by_two_checks_at_once_is_recorded_once(cafe, app):
+def test_a_payment_found_by_two_checks_at_once_is_recorded_once(cafe, app, ctx):
     """The poller and a guest's "new QR" recheck find the same payment at the same moment:
     the one that records it second sees it was recorded, and flags nothing."""
     order_id, md5 = cafe.khqr_order()

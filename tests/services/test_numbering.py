@@ -40,7 +40,7 @@ def test_order_numbers_read_well(day, seq, expected):
     assert numbering.format_number(day, seq) == expected
 
 
-def test_the_counter_is_sequential_per_shop_and_day(app):
+def test_the_counter_is_sequential_per_shop_and_day(app, ctx):
     shop = make_shop()
     seqs = [numbering.next_seq(db.session, shop.id, DAY) for _ in range(5)]
     db.session.commit()
@@ -52,14 +52,14 @@ def test_the_counter_is_sequential_per_shop_and_day(app):
         .all() == [6, 1]
 
 
-def test_each_shop_has_its_own_counter(app):
+def test_each_shop_has_its_own_counter(app, ctx):
     first, second = make_shop(), make_shop()
     assert [numbering.next_seq(db.session, first.id, DAY) for _ in range(3)] == [1, 2, 3]
     assert [numbering.next_seq(db.session, second.id, DAY) for _ in range(2)] == [1, 2]
     assert numbering.next_seq(db.session, first.id, DAY) == 4
 
 
-def test_a_rolled_back_number_is_not_lost_from_the_committed_sequence(app):
+def test_a_rolled_back_number_is_not_lost_from_the_committed_sequence(app, ctx):
     shop = make_shop()
     assert numbering.next_seq(db.session, shop.id, DAY) == 1
     db.session.commit()
@@ -68,7 +68,7 @@ def test_a_rolled_back_number_is_not_lost_from_the_committed_sequence(app):
     assert numbering.next_seq(db.session, shop.id, DAY) == 2
 
 
-def test_orders_get_unique_sequential_numbers_per_shop(app):
+def test_orders_get_unique_sequential_numbers_per_shop(app, ctx):
     first, second = make_shop(), make_shop()
     tea_1, tea_2 = make_product(first, "Tea", "1.00"), make_product(second, "Tea", "1.00")
     orders = [make_order(first, tea_1), make_order(second, tea_2), make_order(first, tea_1),

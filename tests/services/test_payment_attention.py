@@ -96,7 +96,7 @@ class Cafe:
 
 
 @pytest.fixture
-def cafe(app) -> Cafe:  # type: ignore[no-untyped-def]
+def cafe(app, ctx) -> Cafe:  # type: ignore[no-untyped-def]
     return Cafe(app)
 
 
@@ -134,7 +134,7 @@ def test_payment_after_a_void_is_shown_on_the_pos_the_order_page_and_todays_orde
 
 @pytest.mark.parametrize("before", ["cash", "khqr", "void"])
 @pytest.mark.parametrize("amount", ["1.50", "1.00"])
-def test_a_payment_for_an_order_no_longer_pending_is_flagged_with_what_happened(cafe, before,
+def test_a_payment_for_an_order_no_longer_pending_is_flagged_with_what_happened(ctx, cafe, before,
                                                                                 amount):
     order_id, first = cafe.khqr_order()
     late = first
@@ -185,7 +185,7 @@ def test_a_right_payment_after_a_wrong_one_pays_the_order_and_the_wrong_one_stay
     assert "Wrong amount" in region and 'value="accept"' not in region  # refund or keep only
 
 
-def test_the_same_payment_seen_again_is_not_a_second_payment(cafe):
+def test_the_same_payment_seen_again_is_not_a_second_payment(ctx, cafe):
     order_id, md5 = cafe.khqr_order()
     cafe.bakong.pay(md5, "1.50")
     assert cafe.poll() == {md5: "paid"}
@@ -201,7 +201,7 @@ def test_the_same_payment_seen_again_is_not_a_second_payment(cafe):
 
 # --- 11: resolving, with the audit log ------------------------------------------------------
 
-def test_refunded_in_the_bank_app_is_recorded_with_who_and_why_and_leaves_the_list(cafe):
+def test_refunded_in_the_bank_app_is_recorded_with_who_and_why_and_leaves_the_list(ctx, cafe):
     order_id, md5 = cafe.khqr_order()
     cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash", data={"usd": "5"})
     cafe.bakong.pay(md5, "1.50")
@@ -229,7 +229,7 @@ def test_refunded_in_the_bank_app_is_recorded_with_who_and_why_and_leaves_the_li
     assert 'data-state="attention"' not in cafe.pos()
 
 
-def test_a_wrong_amount_on_an_unpaid_order_can_be_accepted_and_goes_to_the_kitchen(cafe):
+def test_a_wrong_amount_on_an_unpaid_order_can_be_accepted_and_goes_to_the_kitchen(ctx, cafe):
     order_id, md5 = cafe.khqr_order()
     cafe.bakong.pay(md5, "1.00")
     cafe.poll()
@@ -284,7 +284,7 @@ def test_the_guest_page_of_a_double_paid_order_says_paid_and_sends_them_to_the_c
     assert "did not match" not in page and "Payment needs checking" not in page
 
 
-def test_other_shops_payments_are_404(cafe):
+def test_other_shops_payments_are_404(ctx, cafe):
     order_id, md5 = cafe.khqr_order()
     cafe.bakong.pay(md5, "1.00")
     cafe.poll()
@@ -329,7 +329,7 @@ def test_every_unpaid_qr_stays_polled_until_its_grace_period_ends(cafe, what):
 # --- two cashiers at once -------------------------------------------------------------------
 
 @pytest.mark.mariadb
-def test_parallel_resolves_record_one_resolution_and_one_audit_row(cafe):
+def test_parallel_resolves_record_one_resolution_and_one_audit_row(ctx, cafe):
     from shopqr.services import attention
 
     order_id, md5 = cafe.khqr_order()

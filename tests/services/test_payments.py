@@ -70,7 +70,7 @@ def tick_when_due(app, holder: str, order: Order, **kwargs) -> poller.TickReport
     return poller.poll_once(app, holder, now=txn.next_check_at, **kwargs)
 
 
-def test_khqr_checkout_stores_a_dynamic_qr_for_the_exact_total(client, app):
+def test_khqr_checkout_stores_a_dynamic_qr_for_the_exact_total(client, app, ctx):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     txn = txn_of(order)
@@ -89,7 +89,7 @@ def test_khqr_checkout_stores_a_dynamic_qr_for_the_exact_total(client, app):
     assert txn.qr_string.encode() in page.data  # the copyable string for phones
 
 
-def test_riel_shop_gets_a_whole_riel_khqr(client, app):
+def test_riel_shop_gets_a_whole_riel_khqr(client, app, ctx):
     shop = make_shop(currency="KHR")
     table = make_table(shop)
     product = make_product(shop, "Iced coffee", "7500")
@@ -101,7 +101,7 @@ def test_riel_shop_gets_a_whole_riel_khqr(client, app):
     assert (info["currency"], info["amount"]) == ("KHR", Decimal("15000"))
 
 
-def test_simulated_payment_is_seen_by_the_poller_and_published(client, app, live_server):
+def test_simulated_payment_is_seen_by_the_poller_and_published(client, app, ctx, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     txn = txn_of(order)
@@ -125,7 +125,7 @@ def test_simulated_payment_is_seen_by_the_poller_and_published(client, app, live
 
 @pytest.mark.parametrize("amount,currency", [("5.49", "USD"), ("5.51", "USD"), ("22550", "KHR")])
 def test_wrong_amount_or_currency_flags_the_order_and_does_not_pay_it(
-    client, app, live_server, amount, currency
+    client, app, ctx, live_server, amount, currency
 ):
     shop = make_shop()
     order = place_khqr_order(client, shop)
@@ -143,7 +143,7 @@ def test_wrong_amount_or_currency_flags_the_order_and_does_not_pay_it(
     assert txn.attention_reason.startswith("Wrong amount: Bakong reported")
 
 
-def test_a_fresh_qr_is_checked_every_two_seconds_whatever_the_ticks_jitter(client, app,
+def test_a_fresh_qr_is_checked_every_two_seconds_whatever_the_ticks_jitter(client, app, ctx,
                                                                           live_server):
     """Ticks come every second but each starts a few milliseconds late, by a different amount.
     A check due 2 s after the last one must happen on the second tick after it, not slip to
@@ -160,7 +160,7 @@ def test_a_fresh_qr_is_checked_every_two_seconds_whatever_the_ticks_jitter(clien
     assert sim_checks(live_server, md5) == 2
 
 
-def test_bakong_outage_backs_off_then_recovers_and_nothing_is_lost(client, app, live_server):
+def test_bakong_outage_backs_off_then_recovers_and_nothing_is_lost(client, app, ctx, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     md5 = txn_of(order).md5
@@ -180,7 +180,7 @@ def test_bakong_outage_backs_off_then_recovers_and_nothing_is_lost(client, app, 
     assert db.session.get(Order, order.id).payment_status == "paid"
 
 
-def test_expired_qr_paid_late_is_still_counted(client, app, live_server):
+def test_expired_qr_paid_late_is_still_counted(client, app, ctx, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     old = txn_of(order)
@@ -199,7 +199,7 @@ def test_expired_qr_paid_late_is_still_counted(client, app, live_server):
     assert db.session.get(Order, order.id).payment_status == "paid"
 
 
-def test_polling_stops_after_the_grace_period(client, app, live_server):
+def test_polling_stops_after_the_grace_period(client, app, ctx, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     txn = txn_of(order)
@@ -209,7 +209,7 @@ def test_polling_stops_after_the_grace_period(client, app, live_server):
     assert later.checked == []
 
 
-def test_marking_paid_twice_publishes_once(client, app, live_server):
+def test_marking_paid_twice_publishes_once(client, app, ctx, live_server):
     shop = make_shop()
     order = place_khqr_order(client, shop)
     txn = txn_of(order)
@@ -229,7 +229,7 @@ def test_marking_paid_twice_publishes_once(client, app, live_server):
 
 
 def test_two_pollers_on_one_database_check_each_md5_once_per_tick(
-    client, app, live_server, database_url
+    client, app, ctx, live_server, database_url
 ):
     shop = make_shop()
     order = place_khqr_order(client, shop)

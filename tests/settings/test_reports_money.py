@@ -19,7 +19,7 @@ def test_reports_of_a_new_shop_with_no_orders(owned):  # noqa: F811
 
 
 @pytest.mark.parametrize("method", ["cash", "khqr"])
-def test_reports_of_a_shop_with_only_one_payment_method(owned, method):  # noqa: F811
+def test_reports_of_a_shop_with_only_one_payment_method(ctx, owned, method):  # noqa: F811
     shop, _, client = owned
     make_order(shop, make_product(shop, "Latte", "2.50"), 2, method=method, paid=True)
     page = client.get(f"/s/{shop.slug}/settings/reports?range=today")

@@ -53,7 +53,7 @@ def owner_login(client, shop, owner):
 
 
 @pytest.fixture
-def owned(app):
+def owned(app, ctx):
     shop = make_shop("owned-cafe", name="Owned Cafe")
     owner = make_owner(shop)
     client = app.test_client()
@@ -67,7 +67,7 @@ def png(width=1600, height=1200) -> bytes:
     return buffer.getvalue()
 
 
-def test_settings_need_the_owner_password(app):
+def test_settings_need_the_owner_password(app, ctx):
     shop = make_shop()
     owner = make_owner(shop)
     pin_only = app.test_client()
@@ -83,7 +83,7 @@ def test_settings_need_the_owner_password(app):
     assert pin_only.get(f"/s/{shop.slug}/settings/").status_code == 200
 
 
-def test_a_cashier_cannot_use_settings(app):
+def test_a_cashier_cannot_use_settings(app, ctx):
     shop = make_shop()
     cashier = add_staff(db.session, shop, name="C", role="cashier", pin="481516",
                         email="c@example.com", password=PASSWORD)
@@ -94,7 +94,7 @@ def test_a_cashier_cannot_use_settings(app):
     assert response.status_code == 401
 
 
-def test_password_failures_slow_down(app):
+def test_password_failures_slow_down(app, ctx):
     shop = make_shop()
     owner = make_owner(shop)
     client = app.test_client()

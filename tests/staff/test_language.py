@@ -19,7 +19,7 @@ def _switch(page: str) -> tuple[str, str, str]:
 
 
 @pytest.mark.parametrize(("role", "screen"), [("cashier", "pos/"), ("barista", "kitchen/")])
-def test_a_signed_in_screen_switches_to_khmer_and_back(app, khmer, role, screen):
+def test_a_signed_in_screen_switches_to_khmer_and_back(app, ctx, khmer, role, screen):
     shop = make_shop()
     client = app.test_client()
     sign_in_staff(client, make_staff(shop, role))
@@ -39,7 +39,7 @@ def test_a_signed_in_screen_switches_to_khmer_and_back(app, khmer, role, screen)
 
 
 @pytest.mark.parametrize("path", ["staff/", "settings/login"])
-def test_sign_in_pages_offer_the_switch_before_anyone_signs_in(client, path):
+def test_sign_in_pages_offer_the_switch_before_anyone_signs_in(ctx, client, path):
     shop = make_shop()
     make_staff(shop)
     page = client.get(f"/s/{shop.slug}/{path}")
@@ -48,7 +48,7 @@ def test_sign_in_pages_offer_the_switch_before_anyone_signs_in(client, path):
     assert action == f"/s/{shop.slug}/lang" and back == f"/s/{shop.slug}/{path}" and lang == "km"
 
 
-def test_the_pin_pad_refuses_in_khmer(client, khmer):
+def test_the_pin_pad_refuses_in_khmer(ctx, client, khmer):
     shop = make_shop()
     user = make_staff(shop, pin="481516")
     client.set_cookie("shopqr_lang", "km")

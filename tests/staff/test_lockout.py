@@ -15,7 +15,7 @@ from shopqr.services import auth
 from shopqr.services.events import get_bus
 from shopqr.services.shops import add_staff, hash_secret
 from tests.conftest import ADMIN_PASSWORD
-from tests.factories import Phone, make_shop, make_staff, run_together, sign_in_staff
+from tests.factories import make_shop, make_staff, run_together, sign_in_staff
 
 PASSWORD = "correct-horse-battery"
 
@@ -44,11 +44,11 @@ def fresh(model, id_):
     return db.session.get(model, id_)
 
 
-def test_a_pin_lock_never_blocks_the_owners_password_which_lifts_it(app):
+def test_a_pin_lock_never_blocks_the_owners_password_which_lifts_it(app, ctx):
     shop = make_shop("lock-cafe")
     owner = make_owner(shop)
     lock_by_guessing(app, shop, owner)
-    phone = Phone(app, app.test_client())
+    phone = app.test_client()
     # the PIN pad tells the owner what to do
     refused = phone.post("/s/lock-cafe/staff/sign-in", data={"user_id": owner.id,
                                                              "pin": "135790"})
@@ -70,12 +70,12 @@ def test_a_pin_lock_never_blocks_the_owners_password_which_lifts_it(app):
                                                           "pin": "135790"}).status_code == 303
 
 
-def test_the_owner_sees_locked_staff_on_every_settings_page_and_unlocks_them(app):
+def test_the_owner_sees_locked_staff_on_every_settings_page_and_unlocks_them(app, ctx):
     shop = make_shop("staff-lock")
     owner = make_owner(shop)
     cashier = make_staff(shop, "cashier", "481516", name="Dara")
     lock_by_guessing(app, shop, cashier)
-    phone = Phone(app, app.test_client())
+    phone = app.test_client()
     refused = phone.post("/s/staff-lock/staff/sign-in", data={"user_id": cashier.id,
                                                               "pin": "481516"})
     assert refused.status_code == 423 and b"Ask the owner to unlock it" in refused.data
@@ -87,7 +87,7 @@ def test_the_owner_sees_locked_staff_on_every_settings_page_and_unlocks_them(app
     assert fresh(User, cashier.id).locked_at is None
 
 
-def test_the_owners_password_is_slowed_but_never_locked(app):
+def test_the_owners_password_is_slowed_but_never_locked(app, ctx):
     shop = make_shop("slow-cafe")
     owner = make_owner(shop)
     start = utcnow() - timedelta(days=1)
@@ -106,7 +106,7 @@ def test_the_owners_password_is_slowed_but_never_locked(app):
 
 
 
-def test_the_platform_admin_unlocks_any_account(app, admin_client):
+def test_the_platform_admin_unlocks_any_account(app, ctx, admin_client):
     shop = make_shop("admin-unlock")
     make_owner(shop)
     cashier = make_staff(shop, "cashier", "481516", name="Dara")
@@ -123,11 +123,11 @@ def test_the_platform_admin_unlocks_any_account(app, admin_client):
     sign_in_staff(app.test_client(), cashier)
 
 
-def test_the_platform_admin_resets_an_owners_password_and_ends_their_sessions(app,
+def test_the_platform_admin_resets_an_owners_password_and_ends_their_sessions(app, ctx,
                                                                               admin_client):
     shop = make_shop("admin-reset")
     owner = make_owner(shop)
-    owner_phone = Phone(app, app.test_client())
+    owner_phone = app.test_client()
     owner_phone.post("/s/admin-reset/settings/login",
                      data={"email": owner.email, "password": PASSWORD})
     assert owner_phone.get("/s/admin-reset/settings/").status_code == 200
@@ -178,7 +178,7 @@ def burst(app, count, request):
     return run_together(app, count, work)
 
 
-def test_parallel_wrong_pins_are_all_counted_and_the_back_off_holds(app, frozen_now):
+def test_parallel_wrong_pins_are_all_counted_and_the_back_off_holds(app, ctx, frozen_now):
     shop = make_shop("burst-pin")
     user = make_staff(shop, "cashier", "481516")
     uid = user.id  # threads must not touch this session's objects
@@ -200,7 +200,7 @@ def test_parallel_wrong_pins_are_all_counted_and_the_back_off_holds(app, frozen_
 
 
 def test_a_parallel_burst_with_the_right_pin_last_cannot_try_more_than_the_free_tries(
-        app, frozen_now):
+        app, ctx, frozen_now):
     shop = make_shop("burst-right")
     user = make_staff(shop, "cashier", "481516")
     pins = ["000001"] * (PARALLEL - 1) + ["481516"]
@@ -210,7 +210,7 @@ def test_a_parallel_burst_with_the_right_pin_last_cannot_try_more_than_the_free_
     assert statuses.count(401) + statuses.count(303) <= auth.FREE_TRIES
 
 
-def test_parallel_pins_from_one_device_are_counted_for_that_device(app, frozen_now):
+def test_parallel_pins_from_one_device_are_counted_for_that_device(app, ctx, frozen_now):
     shop = make_shop("burst-device")
     uids = [make_staff(shop, "cashier", pin).id for pin in ("481516", "271828", "314159")]
 
@@ -227,7 +227,7 @@ def test_parallel_pins_from_one_device_are_counted_for_that_device(app, frozen_n
     assert counter.failures == checked
 
 
-def test_parallel_wrong_owner_passwords_are_all_counted(app, frozen_now):
+def test_parallel_wrong_owner_passwords_are_all_counted(app, ctx, frozen_now):
     shop = make_shop("burst-owner")
     owner = make_owner(shop)
     email = owner.email
@@ -238,7 +238,7 @@ def test_parallel_wrong_owner_passwords_are_all_counted(app, frozen_now):
     assert fresh(User, owner.id).failed_password_attempts == checked
 
 
-def test_parallel_wrong_admin_passwords_are_all_counted(app, frozen_now):
+def test_parallel_wrong_admin_passwords_are_all_counted(app, ctx, frozen_now):
     admin = AdminUser(email="ops@shopqr.example", password_hash=hash_secret(ADMIN_PASSWORD))
     db.session.add(admin)
     db.session.commit()

@@ -15,7 +15,7 @@ from shopqr.models import AdminUser, LoginSession, utcnow
 from shopqr.services import auth, logins
 from shopqr.services.events import get_bus
 from shopqr.services.shops import add_staff, hash_secret
-from tests.factories import Phone, close_code, make_shop, make_staff, sign_in_staff
+from tests.factories import close_code, make_shop, make_staff, sign_in_staff
 
 PASSWORD = "correct-horse-battery"
 
@@ -37,7 +37,7 @@ def replay(app, cookie_value):
     return thief
 
 
-def test_a_cookie_copied_before_sign_out_is_dead_after_it(app):
+def test_a_cookie_copied_before_sign_out_is_dead_after_it(app, ctx):
     shop = make_shop("copy-cafe")
     cashier = make_staff(shop, "cashier", "481516")
     till = app.test_client()
@@ -51,14 +51,14 @@ def test_a_cookie_copied_before_sign_out_is_dead_after_it(app):
 
 
 @pytest.mark.parametrize("action", ["pin", "remove"])
-def test_a_cashiers_session_ends_when_the_owner_resets_their_pin_or_removes_them(app, action):
+def test_a_cashiers_session_ends_when_the_owner_resets_their_pin_or_removes_them(app, ctx, action):
     shop = make_shop("reset-cafe")
     owner = make_owner(shop)
     cashier = make_staff(shop, "cashier", "481516")
     till = app.test_client()
     sign_in_staff(till, cashier)
     assert till.get("/s/reset-cafe/pos/").status_code == 200
-    office = Phone(app, app.test_client())
+    office = app.test_client()
     office.post("/s/reset-cafe/settings/login", data={"email": owner.email,
                                                       "password": PASSWORD})
     path = {"pin": f"/s/reset-cafe/settings/staff/{cashier.id}/pin",
@@ -67,13 +67,13 @@ def test_a_cashiers_session_ends_when_the_owner_resets_their_pin_or_removes_them
     assert till.get("/s/reset-cafe/pos/").status_code == 303
 
 
-def test_signing_out_of_settings_and_admin_ends_those_sessions_too(app):
+def test_signing_out_of_settings_and_admin_ends_those_sessions_too(app, ctx):
     shop = make_shop("settings-out")
     owner = make_owner(shop)
-    office = Phone(app, app.test_client())
+    office = app.test_client()
     office.post("/s/settings-out/settings/login", data={"email": owner.email,
                                                         "password": PASSWORD})
-    stolen = copy_of_cookie(office.client)
+    stolen = copy_of_cookie(office)
     office.post("/s/settings-out/settings/logout")
     assert replay(app, stolen).get("/s/settings-out/settings/").status_code == 303
 
@@ -94,13 +94,13 @@ def csrf_from(page) -> str:
 
 
 @pytest.mark.parametrize("who", ["owner", "admin"])
-def test_owner_and_admin_sign_ins_rotate_the_csrf_token(app, who):
+def test_owner_and_admin_sign_ins_rotate_the_csrf_token(app, ctx, who):
     shop = make_shop("rotate-cafe")
     owner = make_owner(shop)
     db.session.add(AdminUser(email="ops@shopqr.example",
                              password_hash=hash_secret("platform-admin-pass")))
     db.session.commit()
-    phone = Phone(app, app.test_client())
+    phone = app.test_client()
     login, data, after = {
         "owner": ("/s/rotate-cafe/settings/login",
                   {"email": owner.email, "password": PASSWORD},
@@ -133,7 +133,7 @@ def test_owner_and_admin_sign_ins_rotate_the_csrf_token(app, who):
     "/s/next-cafe/\\evil",
     "https://evil.example/s/next-cafe/",
 ])
-def test_next_after_a_sign_in_never_breaks_or_leaves_the_site(app, form, path, target):
+def test_next_after_a_sign_in_never_breaks_or_leaves_the_site(app, ctx, form, path, target):
     shop = make_shop("next-cafe")
     owner = make_owner(shop)
     db.session.add(AdminUser(email="ops@shopqr.example",
@@ -170,7 +170,7 @@ def kitchen_socket(server, shop, cookie, origin=None):
 
 @pytest.mark.live
 @pytest.mark.parametrize("screen", ["kitchen", "pos"])
-def test_a_staff_socket_from_another_sites_page_is_refused(app, live_server, screen):
+def test_a_staff_socket_from_another_sites_page_is_refused(app, ctx, live_server, screen):
     shop = make_shop("origin-cafe")
     cashier = make_staff(shop, "cashier", "481516")
     till = app.test_client()
@@ -193,7 +193,7 @@ def test_a_staff_socket_from_another_sites_page_is_refused(app, live_server, scr
 @pytest.mark.live
 @pytest.mark.parametrize("how", ["sign-out", "lock", "remove", "pin-reset", "missed-event"])
 def test_an_open_kitchen_socket_closes_within_seconds_when_its_sign_in_ends(
-        app, live_server, how):
+        app, ctx, live_server, how):
     shop = make_shop("socket-end")
     owner = make_owner(shop)
     barista = make_staff(shop, "barista", "271828")
@@ -203,7 +203,7 @@ def test_an_open_kitchen_socket_closes_within_seconds_when_its_sign_in_ends(
     try:
         assert ws.receive(timeout=5)  # the snapshot
         assert close_code(ws, 1.5) is None  # it stays open while the sign-in holds
-        office = Phone(app, app.test_client())
+        office = app.test_client()
         if how == "sign-out":
             screen.post("/s/socket-end/staff/sign-out")
         elif how == "lock":
@@ -225,7 +225,7 @@ def test_an_open_kitchen_socket_closes_within_seconds_when_its_sign_in_ends(
             ws.close()
 
 
-def test_ending_sessions_touches_only_that_person(app):
+def test_ending_sessions_touches_only_that_person(app, ctx):
     shop = make_shop("only-one")
     a, b = make_staff(shop, "cashier", "481516"), make_staff(shop, "cashier", "271828")
     one, two = app.test_client(), app.test_client()

@@ -14,7 +14,7 @@ from shopqr.services.shops import add_staff
 from tests.factories import make_shop, make_staff, sign_in_staff
 
 
-def test_pin_pad_lists_staff_and_signs_in_to_the_right_screen(client, app):
+def test_pin_pad_lists_staff_and_signs_in_to_the_right_screen(client, app, ctx):
     shop = make_shop("cafe-one")
     cashier = make_staff(shop, "cashier", "481516", name="Dara")
     barista = make_staff(shop, "barista", "271828", name="Vanna")
@@ -30,20 +30,20 @@ def test_pin_pad_lists_staff_and_signs_in_to_the_right_screen(client, app):
     assert db.session.query(AuditLog).filter_by(action="staff.sign_in").count() == 2
 
 
-def test_pins_are_stored_hashed(app):
+def test_pins_are_stored_hashed(app, ctx):
     shop = make_shop()
     user = make_staff(shop, pin="481516")
     assert user.pin_hash and "481516" not in user.pin_hash
 
 
 @pytest.mark.parametrize("pin", ["", "12345", "1234567", "abcdef", "111111", "123456"])
-def test_weak_or_malformed_pins_are_refused(app, pin):
+def test_weak_or_malformed_pins_are_refused(app, ctx, pin):
     shop = make_shop()
     with pytest.raises(auth.DomainError):
         add_staff(db.session, shop, name="X", role="cashier", pin=pin)
 
 
-def test_four_digit_pins_only_when_the_owner_allows_them(app):
+def test_four_digit_pins_only_when_the_owner_allows_them(app, ctx):
     shop = make_shop()
     with pytest.raises(auth.DomainError):
         add_staff(db.session, shop, name="Short", role="cashier", pin="4815")
@@ -51,7 +51,7 @@ def test_four_digit_pins_only_when_the_owner_allows_them(app):
     assert add_staff(db.session, shop, name="Short", role="cashier", pin="4815").id
 
 
-def test_pins_are_unique_within_a_shop_but_not_across_shops(app):
+def test_pins_are_unique_within_a_shop_but_not_across_shops(app, ctx):
     one, two = make_shop(), make_shop()
     make_staff(one, pin="481516")
     with pytest.raises(auth.DomainError, match="already uses"):
@@ -59,7 +59,7 @@ def test_pins_are_unique_within_a_shop_but_not_across_shops(app):
     assert make_staff(two, pin="481516").id
 
 
-def test_wrong_pin_is_generic_counted_and_delayed(client, app):
+def test_wrong_pin_is_generic_counted_and_delayed(client, app, ctx):
     shop = make_shop("cafe-two")
     user = make_staff(shop, pin="481516")
     for _ in range(auth.FREE_TRIES):
@@ -81,7 +81,7 @@ def test_delay_grows_and_is_capped():
     assert delays == sorted(delays) and max(delays) == auth.MAX_DELAY
 
 
-def test_lock_out_after_ten_failures_and_owner_unlocks(app):
+def test_lock_out_after_ten_failures_and_owner_unlocks(app, ctx):
     shop = make_shop()
     owner = make_staff(shop, "owner", "135790")
     user = make_staff(shop, pin="481516")
@@ -103,7 +103,7 @@ def test_lock_out_after_ten_failures_and_owner_unlocks(app):
     assert signed.id == user.id
 
 
-def test_failures_are_counted_per_device_across_users(app):
+def test_failures_are_counted_per_device_across_users(app, ctx):
     shop = make_shop()
     users = [make_staff(shop, pin=pin) for pin in ("481516", "271828", "314159", "161803")]
     now = utcnow()
@@ -118,7 +118,7 @@ def test_failures_are_counted_per_device_across_users(app):
                               device="till", now=now)
 
 
-def test_sign_out_and_idle_time_out(client, app):
+def test_sign_out_and_idle_time_out(client, app, ctx):
     shop = make_shop("cafe-three")
     user = make_staff(shop, pin="481516")
     sign_in_staff(client, user)
@@ -132,7 +132,7 @@ def test_sign_out_and_idle_time_out(client, app):
     assert response.status_code == 303 and "/staff/" in response.headers["Location"]
 
 
-def test_a_session_of_shop_a_is_not_accepted_by_shop_b(client, app):
+def test_a_session_of_shop_a_is_not_accepted_by_shop_b(client, app, ctx):
     a, b = make_shop("shop-aa"), make_shop("shop-bb")
     sign_in_staff(client, make_staff(a, "owner", "135790"), "135790")
     make_staff(b, "owner", "135790")
@@ -142,7 +142,7 @@ def test_a_session_of_shop_a_is_not_accepted_by_shop_b(client, app):
         assert response.status_code == 303 and "/s/shop-bb/staff/" in response.headers["Location"]
 
 
-def test_user_of_another_shop_cannot_sign_in_here(client, app):
+def test_user_of_another_shop_cannot_sign_in_here(client, app, ctx):
     a, b = make_shop(), make_shop()
     foreign = make_staff(b, pin="481516")
     make_staff(a, pin="271828")
@@ -151,7 +151,7 @@ def test_user_of_another_shop_cannot_sign_in_here(client, app):
     assert response.status_code == 422
 
 
-def test_next_cannot_leave_the_shop(client, app):
+def test_next_cannot_leave_the_shop(client, app, ctx):
     shop = make_shop("cafe-four")
     user = make_staff(shop, pin="481516")
     response = client.post("/s/cafe-four/staff/sign-in",
@@ -169,14 +169,14 @@ def test_next_cannot_leave_the_shop(client, app):
     ("owner", "/pos/", 200),
     ("owner", "/kitchen/", 200),
 ])
-def test_roles(client, app, role, path, status):
+def test_roles(client, app, ctx, role, path, status):
     shop = make_shop()
     user = make_staff(shop, role, "481516")
     sign_in_staff(client, user)
     assert client.get(f"/s/{shop.slug}{path}").status_code == status
 
 
-def test_barista_cannot_post_pos_actions(client, app):
+def test_barista_cannot_post_pos_actions(client, app, ctx):
     shop = make_shop()
     sign_in_staff(client, make_staff(shop, "barista", "481516"))
     assert client.post(f"/s/{shop.slug}/pos/tables/1/close").status_code == 403
@@ -188,7 +188,7 @@ def test_barista_cannot_post_pos_actions(client, app):
     ("/s/door-cafe/settings/menu", "/s/door-cafe/settings/menu/categories",
      "/s/door-cafe/settings/login"),
 ])
-def test_signed_out_visitors_are_sent_to_sign_in_and_nothing_acts(client, app, page, action,
+def test_signed_out_visitors_are_sent_to_sign_in_and_nothing_acts(client, app, ctx, page, action,
                                                                   sign_in):
     make_shop("door-cafe")
     loaded = client.get(page)
