@@ -152,6 +152,25 @@ def client(app: Flask) -> CSRFClient:
     return app.test_client()  # type: ignore[return-value]
 
 
+ADMIN_PASSWORD = "platform-admin-pass"
+
+
+@pytest.fixture
+def admin_client(app: Flask) -> CSRFClient:
+    """A client signed in as the platform admin root@shopqr.example (ADMIN_PASSWORD)."""
+    from shopqr.models import AdminUser
+    from shopqr.services.shops import hash_secret
+
+    db.session.add(AdminUser(email="root@shopqr.example",
+                             password_hash=hash_secret(ADMIN_PASSWORD)))
+    db.session.commit()
+    client: CSRFClient = app.test_client()  # type: ignore[assignment]
+    response = client.post("/admin/login", data={"email": "root@shopqr.example",
+                                                 "password": ADMIN_PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
