@@ -45,8 +45,6 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('password_failed_at')
 
-    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_login_sessions_admin_id'))
-
+    # The table's indexes go with it. Dropping them first fails on MariaDB: an index that a
+    # foreign key uses cannot be dropped while the key is there.
     op.drop_table('login_sessions')
