@@ -5,13 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A database server or Redis named by SHOPQR_TEST_DATABASE_URL / SHOPQR_REDIS_TEST_URL is used as
+# it is; otherwise MariaDB and Redis run on this machine (installed and started here if needed).
 need_apt=()
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+if [ -z "${SHOPQR_TEST_DATABASE_URL:-}" ]; then
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
+fi
+if [ -z "${SHOPQR_REDIS_TEST_URL:-}" ]; then
+  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+fi
+[ -x "${SHOPQR_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # the KHQR parity test runs NBC's npm SDK
 fc-list 2>/dev/null | grep -qi khmer || need_apt+=(fonts-khmeros)
 if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "missing: ${need_apt[*]}. Run this as root on Debian (it installs them with apt-get)," >&2
+    echo "or install them yourself (README: Before you start)." >&2
+    exit 1
+  fi
   echo "== installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -19,13 +30,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # MariaDB on 127.0.0.1:3306 (root, empty password) and Redis on 127.0.0.1:6379
-if ! mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1; then
+if [ -z "${SHOPQR_TEST_DATABASE_URL:-}" ] && ! mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1; then
   echo "== starting MariaDB"
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
   for _ in $(seq 1 60); do mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 1; done
 fi
-if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+if [ -z "${SHOPQR_REDIS_TEST_URL:-}" ] && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   echo "== starting Redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
