@@ -14,11 +14,10 @@
 # might answer). A new master that is not ready (say the release step did not run) is stopped
 # again, and the old one keeps serving.
 set -euo pipefail
+# running: the process exists and is not a zombie (an exited child its parent has not reaped)
+running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$state" != Z* ]]; }
 pidfile="${1:-${GUNICORN_PIDFILE:-instance/gunicorn.pid}}"
 [ -s "$pidfile" ] || { echo "no pid in $pidfile: is gunicorn running with GUNICORN_PIDFILE?" >&2; exit 1; }
-running() {  # a process that exited but was not reaped yet (a zombie) is not running
-  kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
-}
 old=$(cat "$pidfile")
 running "$old" || { echo "gunicorn $old (from $pidfile) is not running" >&2; exit 1; }
 
