@@ -99,13 +99,14 @@ def test_gunicorn_sigterm_closes_sockets_with_1012_and_exits_within_seconds(
             base.replace("http://", "ws://") + "/s/gunicorn-cafe/kitchen/ws",
             headers={"Cookie": f"session={cookie}"}) for _ in range(5)]
         for ws in sockets:
-            assert ws.receive(timeout=10)
+            assert ws.receive(timeout=30)  # the snapshot (slow only on a loaded machine)
         began = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)
         assert [close_code(ws, 5) for ws in sockets] == [1012] * 5
         proc.wait(timeout=15)
-        # the graceful timeout is 30 s; open sockets no longer hold the process that long
-        assert time.monotonic() - began < 5
+        # the graceful timeout is 30 s; open sockets no longer hold the process that long (about
+        # 2 s here; bench/restart.py measures it; the bound leaves room for a loaded machine)
+        assert time.monotonic() - began < 10
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

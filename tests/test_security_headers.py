@@ -69,8 +69,8 @@ def assert_secure_headers(response, *, hsts: bool) -> None:
 
 def env_app(database_url: str, env: str) -> Flask:
     extra = {"SHOPQR_ENV": env}
-    if env == "production":
-        extra["SECRET_KEY"] = "a-production-secret-for-the-test"
+    if env == "production":  # a real key, and no simulator (production refuses it)
+        extra.update(SECRET_KEY="a-production-secret-for-the-test", BAKONG_SIMULATOR=False)
     return build_app(database_url, **extra)
 
 

@@ -19,6 +19,7 @@ from shopqr.models import (
     Product,
     Shop,
     ShopTable,
+    Transaction,
     User,
     utcnow,
 )
@@ -168,22 +169,30 @@ def test_pos_ticket_notes_are_cleaned(app, cafe, cashier):
 def test_void_and_resolve_reasons_are_cleaned(app, cafe, cashier):
     shop, _, latte, _ = cafe
     voided = make_order(shop, latte)
-    flagged = make_order(shop, latte)
-    flagged.flag_reason = "late payment"
+    paid = make_order(shop, latte, paid=True)
+    now = utcnow()
+    second = Transaction(  # a KHQR payment that came after the cashier took cash
+        shop_id=shop.id, order_id=paid.id, md5="e" * 32, qr_string="khqr", amount=paid.total,
+        currency=paid.currency, bill_number=paid.number, to_account="x@aclb", status="paid",
+        expires_at=now, give_up_at=now, paid_at=now, bakong_hash="h1", attention="due",
+        attention_kind="cash", attention_reason="late payment")
+    db.session.add(second)
     db.session.commit()
     refused = cashier.post(f"/s/{shop.slug}/pos/orders/{voided.id}/cancel",
                            data={"reason": "\u202e\x00 \u2066\u2069"})
     assert refused.status_code == 422 and "Give a reason." in refused.text
     assert cashier.post(f"/s/{shop.slug}/pos/orders/{voided.id}/cancel",
                         data={"reason": f"guest left {DIRTY}"}).status_code == 303
-    assert cashier.post(f"/s/{shop.slug}/pos/orders/{flagged.id}/resolve",
-                        data={"action": "dismiss", "note": f"checked\u202e {KHMER}"}
+    assert cashier.post(f"/s/{shop.slug}/pos/payments/{second.id}/resolve",
+                        data={"action": "refunded", "note": f"checked\u202e {KHMER}"}
                         ).status_code == 303
     db.session.expire_all()
     assert db.session.get(Order, voided.id).cancel_reason == f"guest left {CLEAN}"
+    assert db.session.get(Transaction, second.id).resolution_note == f"checked {KHMER}"
     details = db.session.scalars(select(AuditLog.detail).where(
-        AuditLog.action.in_(("pos.void", "pos.flag_dismiss")))).all()
-    assert sorted(details) == sorted([f"guest left {CLEAN}", f"late payment | checked {KHMER}"])
+        AuditLog.action.in_(("pos.void", "payment.refunded")))).all()
+    assert f"guest left {CLEAN}" in details
+    assert any(d.endswith(f"late payment | checked {KHMER}") for d in details)
 
 
 def test_services_clean_reasons_and_notes():
