@@ -16,7 +16,9 @@ if [ -z "${SHOPQR_REDIS_TEST_URL:-}" ]; then
 fi
 [ -x "${SHOPQR_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # the KHQR parity test runs NBC's npm SDK
-fc-list 2>/dev/null | grep -qi khmer || need_apt+=(fonts-khmeros)
+# grep reads all of fc-list: with -q it would stop at the first match, and under pipefail the
+# SIGPIPE fc-list then gets counted as "no Khmer font" (apt-get ran on every run)
+fc-list 2>/dev/null | grep -i khmer >/dev/null || need_apt+=(fonts-khmeros)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing: ${need_apt[*]}. Run this as root on Debian (it installs them with apt-get)," >&2
