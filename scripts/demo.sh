@@ -7,7 +7,14 @@ PORT="${PORT:-5000}"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -e .
+# Install only when pyproject.toml changed since the last install (the demo's, or test.sh's,
+# which includes it).
+current() { [ -e "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+if ! current .venv/.installed-demo && ! current .venv/.installed-dev; then
+  echo "installing Python packages (first run: a few minutes)…"
+  .venv/bin/pip install --disable-pip-version-check --progress-bar on -e .
+  touch .venv/.installed-demo
+fi
 # The demo is development: the built-in Bakong simulator, a development key. Without these two
 # shopqr starts as production (a real SECRET_KEY required, no simulator).
 export SHOPQR_ENV=development BAKONG_SIMULATOR=1

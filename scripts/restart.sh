@@ -9,6 +9,10 @@
 #   ./scripts/restart.sh [pidfile]                                                 # each deploy
 #
 # Deploy the new code (and run `flask --app app db upgrade`) first: the new master loads it.
+# The old master is stopped only once a new worker has loaded the app and passed the readiness
+# check (what /readyz answers, asked inside that worker: over the shared port an old worker
+# might answer). A new master that is not ready (say the release step did not run) is stopped
+# again, and the old one keeps serving.
 set -euo pipefail
 # running: the process exists and is not a zombie (an exited child its parent has not reaped)
 running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$state" != Z* ]]; }
@@ -30,13 +34,20 @@ if [ "$new" = "$old" ]; then
   echo "no new master within 10 s: $old keeps serving, nothing was stopped" >&2
   exit 1
 fi
-for _ in $(seq 1 300); do  # a worker of the new master has loaded the app (gunicorn.conf.py)
-  [ -e "$pidfile.$new.ready" ] && break
+for _ in $(seq 1 300); do  # a worker of the new master has loaded the app and checked that
+  # the database is ready for it (gunicorn.conf.py writes .ready, or .unready with the reason)
+  [ -e "$pidfile.$new.ready" ] || [ -e "$pidfile.$new.unready" ] && break
   sleep 0.1
 done
 if [ ! -e "$pidfile.$new.ready" ]; then
-  echo "the new master $new booted no worker within 30 s: stopping it, $old keeps serving" >&2
+  if [ -e "$pidfile.$new.unready" ]; then
+    echo "the new master $new is not ready: $(cat "$pidfile.$new.unready")" >&2
+    echo "stopping it, $old keeps serving" >&2
+  else
+    echo "the new master $new booted no worker within 30 s: stopping it, $old keeps serving" >&2
+  fi
   kill -TERM "$new" 2>/dev/null || true
+  rm -f "$pidfile.$new.unready"
   exit 1
 fi
 
@@ -46,7 +57,7 @@ for _ in $(seq 1 400); do
   running "$old" || break
   sleep 0.1
 done
-rm -f "$pidfile.$old.ready"
+rm -f "$pidfile.$old.ready" "$pidfile.$old.unready"
 if running "$old"; then
   echo "gunicorn $old is still stopping (graceful timeout)" >&2
 else

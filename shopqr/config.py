@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # Settings that may come from the environment, with their types.
 ENV_SETTINGS: dict[str, type] = {
     "SECRET_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
+    "REDIS_PREFIX": str,
     "BAKONG_API_URL": str,
     "BAKONG_TOKEN": str,
     "BAKONG_EMAIL": str,
@@ -57,6 +62,10 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     REDIS_URL = None
+    # Names this deployment's Redis pub/sub channels (<prefix>shop:<id>). Pub/sub ignores the
+    # Redis db number, so two deployments on one Redis server need different prefixes. None:
+    # "shopqr:<database name>:" (MariaDB's database name, or the SQLite file's stem).
+    REDIS_PREFIX = None
     # Bakong
     BAKONG_API_URL = None  # None: the built-in simulator at <PUBLIC_BASE_URL>/_bakong
     BAKONG_TOKEN = None
@@ -95,3 +104,38 @@ def env_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, objec
         else:
             out[name] = raw
     return out
+
+
+def finish_config(app: Flask) -> None:
+    """Check the layered settings and fill in the ones derived from others: refuse unsafe
+    production settings, pick the database and its engine options, name the Redis channels."""
+    from shopqr import db as database
+
+    cfg = app.config
+    os.makedirs(app.instance_path, exist_ok=True)
+    if cfg["SHOPQR_ENV"] not in ("production", "development"):
+        raise RuntimeError(f"SHOPQR_ENV must be production or development, not "
+                           f"{cfg['SHOPQR_ENV']!r}")
+    if cfg["SHOPQR_ENV"] == "production":
+        if not cfg.get("SECRET_KEY") or cfg["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
+            raise RuntimeError(
+                "shopqr runs as production unless SHOPQR_ENV=development, and production "
+                "needs a secret SECRET_KEY (environment or instance/config.py), for example "
+                "the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'. "
+                "For the demo, run ./scripts/demo.sh.")
+        if cfg["BAKONG_SIMULATOR"]:
+            raise RuntimeError("BAKONG_SIMULATOR is for development: in production anyone "
+                               "could mark orders paid through it. Unset it, or set "
+                               "SHOPQR_ENV=development on a machine that takes no real money.")
+        cfg["SESSION_COOKIE_SECURE"] = True
+    elif not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+    if not isinstance(cfg["TRUSTED_PROXIES"], int) or cfg["TRUSTED_PROXIES"] < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be a whole number of proxies, 0 or more")
+    uri = database.database_uri(cfg, app.instance_path)
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(uri, cfg)
+    cfg["SQLALCHEMY_DATABASE_URI"] = uri
+    if not cfg.get("REDIS_PREFIX"):
+        cfg["REDIS_PREFIX"] = f"shopqr:{database.database_name(uri)}:"
+    if cfg.get("REDIS_URL") and cfg["RATELIMIT_STORAGE_URI"] == "memory://":
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]

@@ -1,11 +1,22 @@
-"""Liveness check and the friendly error pages."""
+"""Liveness (/healthz) and readiness (/readyz) checks, and the friendly error pages.
+
+/healthz: the process is up and its database answers. A supervisor restarts a process that
+fails it. /readyz: the database also holds this code's schema (it is at the newest migration
+of migrations/) and the poller's lease table answers. A load balancer sends guests only to a
+process that passes it: a fresh database whose release step (`flask db upgrade`) has not run
+yet answers /healthz but fails /readyz, where every page would fail with "no such table"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from shopqr.extensions import db
@@ -21,6 +32,76 @@ def healthz():  # type: ignore[no-untyped-def]
     except Exception as exc:  # noqa: BLE001 - report, don't crash
         return jsonify(status="error", database=type(exc).__name__), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    report = readiness()
+    return jsonify(report), 200 if report["status"] == "ready" else 503
+
+
+UPGRADE = "run `flask --app app db upgrade` (the release step)"
+
+
+@dataclass(frozen=True)
+class Migrations:
+    heads: frozenset[str]  # the newest revision(s) of migrations/
+    known: frozenset[str]  # every revision in migrations/
+
+
+@functools.lru_cache(maxsize=4)
+def migrations(directory: str) -> Migrations:
+    """The revisions of the Alembic scripts in `directory`, read once per process (reading
+    them imports every script)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    scripts = ScriptDirectory.from_config(config)
+    return Migrations(frozenset(scripts.get_heads()),
+                      frozenset(r.revision for r in scripts.walk_revisions()))
+
+
+def readiness() -> dict[str, Any]:
+    """{"status": "ready"} if the database is at this code's newest migration and the poller's
+    lease table answers, else {"status": "not ready", "reason": ...}. Two small queries; call it
+    inside an app context.
+
+    A database at a revision these scripts do not know was migrated by newer code (its release
+    step runs before the old processes stop): the old processes stay ready, or a load balancer
+    would take every one of them out of service during each deploy."""
+    scripts = migrations(current_app.extensions["migrate"].directory)
+    head = ", ".join(sorted(scripts.heads))
+    report: dict[str, Any] = {"status": "not ready", "head": head}
+    try:
+        found = set(db.session.execute(text("SELECT version_num FROM alembic_version"))
+                    .scalars())
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        if "alembic_version" in str(exc):
+            report["reason"] = f"the database has no schema yet: {UPGRADE}"
+        else:
+            report["reason"] = f"the database does not answer ({type(exc).__name__})"
+        return report
+    report["database"] = ", ".join(sorted(found)) or None
+    if not found:
+        report["reason"] = f"the database has no migration applied: {UPGRADE}"
+        return report
+    if found != scripts.heads and found <= scripts.known:
+        report["reason"] = (f"the database is at {report['database']}, this code needs {head}: "
+                            f"{UPGRADE}")
+        return report
+    try:
+        db.session.execute(text("SELECT 1 FROM poller_leases LIMIT 1")).all()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        report["reason"] = f"the poller's lease table does not answer ({type(exc).__name__})"
+        return report
+    report["status"] = "ready"
+    if found != scripts.heads:
+        report["note"] = "the database is at a newer migration than this code knows"
+    return report
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]

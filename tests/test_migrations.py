@@ -89,8 +89,75 @@ def test_downgrade_to_base_and_upgrade_again(migrating_app):
     flask_db(migrating_app, "check")
 
 
+def script_directory(app: Flask) -> ScriptDirectory:
+    migrate: Migrate = app.extensions["migrate"]
+    return ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory))
+
+
 def test_the_migrations_are_one_straight_line(migrating_app):
-    migrate: Migrate = migrating_app.extensions["migrate"]
-    scripts = ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory))
+    scripts = script_directory(migrating_app)
     assert len(scripts.get_heads()) == 1
     assert len(scripts.get_bases()) == 1
+
+
+def readyz(app: Flask):  # type: ignore[no-untyped-def]
+    response = app.test_client().get("/readyz")
+    assert response.is_json
+    return response
+
+
+def test_readyz_is_503_with_a_reason_until_the_schema_is_built(migrating_app):
+    """/healthz only says the database answers; /readyz says the release step has run."""
+    assert migrating_app.test_client().get("/healthz").status_code == 200
+    response = readyz(migrating_app)
+    assert response.status_code == 503
+    assert response.json["status"] == "not ready"
+    assert "no schema" in response.json["reason"]
+    assert "flask --app app db upgrade" in response.json["reason"]
+    flask_db(migrating_app, "upgrade")
+    response = readyz(migrating_app)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "ready"
+    assert response.json["database"] == response.json["head"]
+
+
+def test_readyz_is_503_when_the_database_is_one_migration_behind(migrating_app):
+    scripts = script_directory(migrating_app)
+    head = scripts.get_current_head()
+    previous = scripts.get_revision(head).down_revision
+    flask_db(migrating_app, "upgrade", previous)
+    response = readyz(migrating_app)
+    assert response.status_code == 503
+    assert (response.json["database"], response.json["head"]) == (previous, head)
+    assert f"this code needs {head}" in response.json["reason"]
+    flask_db(migrating_app, "upgrade")
+    assert readyz(migrating_app).status_code == 200
+
+
+def test_readyz_is_503_when_no_migration_is_recorded(migrating_app):
+    flask_db(migrating_app, "upgrade")
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    response = readyz(migrating_app)
+    assert response.status_code == 503 and "no migration applied" in response.json["reason"]
+
+
+def test_readyz_is_503_when_the_poller_lease_table_does_not_answer(migrating_app):
+    flask_db(migrating_app, "upgrade")
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE poller_leases"))
+    response = readyz(migrating_app)
+    assert response.status_code == 503
+    assert "lease table" in response.json["reason"]
+
+
+def test_readyz_stays_ready_when_newer_code_migrated_the_database(migrating_app):
+    """During a deploy the release step migrates the database before the old processes stop;
+    they must not all drop out of the load balancer meanwhile."""
+    flask_db(migrating_app, "upgrade")
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_a_newer_release'"))
+    response = readyz(migrating_app)
+    assert response.status_code == 200
+    assert response.json["database"] == "from_a_newer_release"
+    assert "newer" in response.json["note"]

@@ -45,5 +45,6 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('password_failed_at')
 
-    # its indexes go with it (MariaDB will not drop an index a foreign key needs)
+    # The table's indexes go with it. Dropping them first fails on MariaDB: an index that a
+    # foreign key uses cannot be dropped while the key is there.
     op.drop_table('login_sessions')

@@ -1,6 +1,8 @@
 """Per-shop event channels. Messages are published after commit; each subscriber has its own
 bounded queue, so one slow screen never holds up the others. In-process by default; with
-REDIS_URL, messages travel over Redis pub/sub so every process sees every shop's events."""
+REDIS_URL, messages travel over Redis pub/sub so every process sees every shop's events. Pub/sub
+ignores the Redis db number, so the channels carry the deployment's REDIS_PREFIX
+(``<prefix>shop:<id>``): deployments sharing a Redis server do not hear each other."""
 
 from __future__ import annotations
 
@@ -88,14 +90,16 @@ class EventBus:
 
 
 class RedisEventBus(EventBus):
-    """Publishes to Redis; one listener thread per process delivers to local subscribers."""
+    """Publishes to Redis; one listener thread per process delivers to local subscribers.
+    Channels are ``<prefix>shop:<shop id>``; the listener hears this prefix's channels only."""
 
-    CHANNEL_PREFIX = "shopqr:shop:"
+    DEFAULT_PREFIX = "shopqr:"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         super().__init__()
         import redis
 
+        self.channel_prefix = f"{prefix}shop:"
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -108,7 +112,7 @@ class RedisEventBus(EventBus):
     def publish(self, ev: Event) -> None:
         payload = json.dumps({"shop_id": ev.shop_id, "kind": ev.kind, "data": ev.data})
         try:
-            self._redis.publish(f"{self.CHANNEL_PREFIX}{ev.shop_id}", payload)
+            self._redis.publish(f"{self.channel_prefix}{ev.shop_id}", payload)
         except Exception:  # Redis down: local screens still hear it; others resync on reconnect
             log.exception("redis publish failed; delivering locally only")
             self.deliver(ev)
@@ -129,7 +133,7 @@ class RedisEventBus(EventBus):
         while not self._stop.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.psubscribe(f"{self.CHANNEL_PREFIX}*")
+                pubsub.psubscribe(f"{_glob_escape(self.channel_prefix)}*")
                 pubsub.get_message(timeout=1.0)  # wait for the subscription to be confirmed
                 self._started.set()
                 while not self._stop.is_set():
@@ -150,6 +154,11 @@ class RedisEventBus(EventBus):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally in a Redis PSUBSCRIBE pattern."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def get_bus(app: Flask) -> EventBus:
@@ -181,4 +190,6 @@ sa_event.listen(Session, "after_rollback", _drop_events)
 
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["shopqr_events"] = RedisEventBus(url) if url else EventBus()
+    app.extensions["shopqr_events"] = (
+        RedisEventBus(url, app.config.get("REDIS_PREFIX") or RedisEventBus.DEFAULT_PREFIX)
+        if url else EventBus())

@@ -4,6 +4,7 @@ the SDK run by node."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -176,13 +177,18 @@ def ours(case: dict) -> str:
 
 @pytest.fixture(scope="session")
 def sdk() -> Path:
-    """NBC's SDK (npm bakong-khqr 1.0.20) in a test cache folder; installed once."""
-    if not (SDK_DIR / "node_modules" / "bakong-khqr").exists():
-        if not shutil.which("npm") or not shutil.which("node"):
-            pytest.fail("node and npm are needed for the KHQR parity test")
-        SDK_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(SDK_DIR),
-                        "bakong-khqr@1.0.20"], check=True, capture_output=True, timeout=300)
+    """NBC's SDK (npm bakong-khqr 1.0.20) in a test cache folder; installed once. A lock file
+    keeps two test runs at once (scripts/test.sh runs the SQLite and MariaDB passes together)
+    from installing into the folder at the same time."""
+    SDK_DIR.mkdir(parents=True, exist_ok=True)
+    with (SDK_DIR.parent / "khqr-sdk.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (SDK_DIR / "node_modules" / "bakong-khqr").exists():
+            if not shutil.which("npm") or not shutil.which("node"):
+                pytest.fail("node and npm are needed for the KHQR parity test")
+            subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix",
+                            str(SDK_DIR), "bakong-khqr@1.0.20"],
+                           check=True, capture_output=True, timeout=300)
     return SDK_DIR
 
 
