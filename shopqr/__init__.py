@@ -42,7 +42,7 @@ def _init_extensions(app: Flask) -> None:
     app.session_interface = CachedSerializerSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,
                                 x_host=hops)
     init_id_converter(app)  # before any route is added: <int:...> ids are ASCII, 1..2**63-1
     database.init_app(app)
@@ -92,7 +92,7 @@ def _init_responses(app: Flask) -> None:
     security_headers.init_app(app)
 
     @app.after_request
-    def _vary_on_htmx(response):  # type: ignore[no-untyped-def]
+    def _vary_on_htmx(response):
         if "Vary" in response.headers:
             response.vary.add("HX-Request")
         else:  # the common case, without parsing a header set

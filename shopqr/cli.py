@@ -79,7 +79,7 @@ def create_shop_command(
     try:
         shop = create_shop(
             db.session, slug=slug, name=name, currency=currency,
-            subscription_expires_on=expires.date() if expires else None,  # type: ignore[attr-defined]
+            subscription_expires_on=expires.date() if expires else None,
         )
         for i in range(1, tables + 1):
             add_table(db.session, shop, f"Table {i}", sort_order=i)

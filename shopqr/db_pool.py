@@ -42,7 +42,7 @@ def tune(engine: Engine, *, ping_idle_seconds: float) -> None:
             return
         try:
             dbapi_connection.ping(False)  # PyMySQL: no silent reconnect
-        except Exception as error:  # noqa: BLE001 - any failure means: use another connection
+        except Exception as error:  # any failure means: use another connection
             raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
     @event.listens_for(engine, "checkin")

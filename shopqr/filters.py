@@ -46,7 +46,7 @@ def renewal_notice(shop: object) -> str | None:
     from shopqr.models import utcnow
     from shopqr.services.numbering import business_date
 
-    if shop.subscription_ok(business_date(utcnow())):  # type: ignore[attr-defined]
+    if shop.subscription_ok(business_date(utcnow())):
         return None
     return _("The subscription has ended: guests cannot order by QR code. "
              "Ask the owner to renew it.")

@@ -73,7 +73,7 @@ class SharedRenders:
 shared_renders = SharedRenders()
 
 
-def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: ignore[no-untyped-def]
+def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],
                  render_event: Callable[[Event], str | None],
                  still_allowed: Callable[[], bool] | None = None,
                  share_key: str | None = None, user_id: int | None = None) -> None:
@@ -86,7 +86,7 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
     ``still_allowed`` is asked every CHECK_SECONDS, and at once when an event says the access
     of ``user_id`` changed (signed out, PIN reset or locked, removed, new role); when it says
     no, the socket closes with 1008, which the page does not reconnect after."""
-    bus = get_bus(current_app._get_current_object())  # type: ignore[attr-defined]
+    bus = get_bus(current_app._get_current_object())
     with bus.subscribe(shop_id) as sub:
         try:
             ws.send(render_snapshot())
@@ -122,7 +122,7 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],  # type: 
                                                            lambda: render_event(ev)))
 
 
-def close(ws, code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+def close(ws, code: int, message: str) -> None:
     """Send the close frame, then end the TCP connection at once, as the server should
     (RFC 6455 7.1.1). Otherwise gunicorn lingers on each one for up to 2 s, one after
     another, waiting for the client to hang up first, and a stopping worker holds the port."""
@@ -137,7 +137,7 @@ def close(ws, code: int, message: str) -> None:  # type: ignore[no-untyped-def]
         reader.join(timeout=2)
 
 
-def _send(ws, render: Callable[[], str | None]) -> None:  # type: ignore[no-untyped-def]
+def _send(ws, render: Callable[[], str | None]) -> None:
     try:
         message = render()
     finally:
@@ -189,7 +189,7 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
             g.staff_sid = session[SESSION_KEY]["sid"]
 
     @sock.route("/ws", bp=bp, endpoint="socket")
-    def socket(ws) -> None:  # type: ignore[no-untyped-def]
+    def socket(ws) -> None:
         shop_id, user_id, sid = g.shop.id, g.staff.id, g.staff_sid
         db.session.remove()
 

@@ -26,16 +26,16 @@ bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - report, don't crash
+    except Exception as exc:  # report, don't crash
         return jsonify(status="error", database=type(exc).__name__), 503
     return jsonify(status="ok", database="ok")
 
 
 @bp.get("/readyz")
-def readyz():  # type: ignore[no-untyped-def]
+def readyz():
     report = readiness()
     return jsonify(report), 200 if report["status"] == "ready" else 503
 
@@ -104,7 +104,7 @@ def readiness() -> dict[str, Any]:
     return report
 
 
-def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+def error_page(status: int, title: str, message: str):
     if request.headers.get("HX-Request"):
         # Shown in the page's toast region, whatever element made the request.
         body = render_template("_error_fragment.html", title=title, message=message)
@@ -114,17 +114,17 @@ def error_page(status: int, title: str, message: str):  # type: ignore[no-untype
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):  # type: ignore[no-untyped-def]
+    def _domain(exc: DomainError):
         return error_page(exc.status, _("Sorry"), exc.message)
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(exc: CSRFError):
         return error_page(
             400, _("Please try again"), _("This page was open too long. Reload it and try again.")
         )
 
     @app.errorhandler(404)
-    def _not_found(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _not_found(exc: HTTPException):
         return error_page(
             404,
             _("Not found"),
@@ -135,11 +135,11 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def _too_many(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _too_many(exc: HTTPException):
         return error_page(429, _("Slow down"), _("Too many requests. Wait a moment and retry."))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException):
         code = exc.code or 500
         if code >= 500:
             return exc

@@ -27,12 +27,12 @@ def connection_factory() -> type[sqlite3.Connection]:
     class QueuedWriterCursor(sqlite3.Cursor):
         def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
             if _is_write(sql):
-                self.connection._take_writer_lock()  # type: ignore[attr-defined]
+                self.connection._take_writer_lock()
             return super().execute(sql, parameters)
 
         def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
             if _is_write(sql):
-                self.connection._take_writer_lock()  # type: ignore[attr-defined]
+                self.connection._take_writer_lock()
             return super().executemany(sql, seq_of_parameters)
 
     class QueuedWriterConnection(sqlite3.Connection):

@@ -61,7 +61,7 @@ def _in_a_context_of_its_own(app: Flask, run: Callable[[], T]) -> T:
     uncommitted changes, and forgets what it loaded afterwards, so it reads what was
     committed."""
     mine = db.session if has_app_context() and current_app._get_current_object() is app \
-        else None  # type: ignore[attr-defined]
+        else None
     if mine is not None and (mine.new or mine.dirty or mine.deleted):
         raise AssertionError(
             "the test has database changes it did not commit; commit them before a request "
@@ -77,7 +77,7 @@ class CSRFClient(FlaskClient):
     """A test client that sends a valid CSRF token header with every POST, like htmx does
     (pass ``csrf=False`` to send none), and runs every request in an app context of its own."""
 
-    def open(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any):
         return _in_a_context_of_its_own(self.application,
                                         lambda: super(CSRFClient, self).open(*args, **kwargs))
 
@@ -87,7 +87,7 @@ class CSRFClient(FlaskClient):
         app = self.application
         return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
-    def post(self, *args: Any, csrf: bool = True, **kwargs: Any):  # type: ignore[override]
+    def post(self, *args: Any, csrf: bool = True, **kwargs: Any):
         if csrf:
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
@@ -187,7 +187,7 @@ def khmer() -> dict[str, str]:
 
 @pytest.fixture
 def client(app: Flask) -> CSRFClient:
-    return app.test_client()  # type: ignore[return-value]
+    return app.test_client()
 
 
 ADMIN_PASSWORD = "platform-admin-pass"
@@ -203,7 +203,7 @@ def admin_client(app: Flask) -> CSRFClient:
         db.session.add(AdminUser(email="root@shopqr.example",
                                  password_hash=hash_secret(ADMIN_PASSWORD)))
         db.session.commit()
-    client: CSRFClient = app.test_client()  # type: ignore[assignment]
+    client: CSRFClient = app.test_client()
     response = client.post("/admin/login", data={"email": "root@shopqr.example",
                                                  "password": ADMIN_PASSWORD})
     assert response.status_code == 303
@@ -211,7 +211,7 @@ def admin_client(app: Flask) -> CSRFClient:
 
 
 @pytest.fixture
-def runner(app: Flask):  # type: ignore[no-untyped-def]
+def runner(app: Flask):
     return app.test_cli_runner()
 
 

@@ -76,12 +76,12 @@ def group_id(product: Product, group: str) -> int:
 
 def make_staff(shop: Shop, role: str = "cashier", pin: str = "481516", **kwargs: object) -> User:
     user = add_staff(db.session, shop, name=kwargs.pop("name", f"{role}-{next(_seq)}"),
-                     role=role, pin=pin, **kwargs)  # type: ignore[arg-type]
+                     role=role, pin=pin, **kwargs)
     db.session.commit()
     return user
 
 
-def sign_in_staff(client, user: User, pin: str = "481516"):  # type: ignore[no-untyped-def]
+def sign_in_staff(client, user: User, pin: str = "481516"):
     """Sign a staff member in on this client's 'device' with the PIN pad form."""
     shop = db.session.get(Shop, user.shop_id)
     response = client.post(f"/s/{shop.slug}/staff/sign-in",
@@ -91,7 +91,7 @@ def sign_in_staff(client, user: User, pin: str = "481516"):  # type: ignore[no-u
 
 
 def make_order(shop: Shop, product: Product, quantity: int = 1, *, method: str = "cash",
-               table: ShopTable | None = None, paid: bool = False):  # type: ignore[no-untyped-def]
+               table: ShopTable | None = None, paid: bool = False):
     """An order as checkout makes it; ``paid`` also marks it paid (queued for the kitchen)."""
     from shopqr.models import utcnow
     from shopqr.services.checkout import OrderItem, create_order
@@ -120,7 +120,7 @@ def make_cafe(slug: str, name: str, table_name: str, *,
     return shop, table, latte, cake
 
 
-def run_together(app, count_: int, work):  # type: ignore[no-untyped-def]
+def run_together(app, count_: int, work):
     """Run ``work(n)`` in ``count_`` threads that start at the same instant; each thread has
     its own app context. Returns the results by n; re-raises the first error."""
     barrier = threading.Barrier(count_)
@@ -133,7 +133,7 @@ def run_together(app, count_: int, work):  # type: ignore[no-untyped-def]
                 barrier.wait(timeout=30)
                 results[n] = work(n)
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:  # reported to the test below
             errors.append(exc)
 
     threads = [threading.Thread(target=target, args=(n,)) for n in range(count_)]
@@ -168,7 +168,7 @@ class FakeBakong:
                                  currency=currency, amount=Decimal(amount))
         return hash_
 
-    def check_transaction_by_md5(self, md5: str):  # type: ignore[no-untyped-def]
+    def check_transaction_by_md5(self, md5: str):
         from shopqr.services.bakong import CheckResult, CheckStatus
 
         self.calls.append(md5)
@@ -177,10 +177,10 @@ class FakeBakong:
         payment = self.paid.get(md5)
         if payment is None:
             return CheckResult(CheckStatus.NOT_FOUND, md5)
-        return CheckResult(CheckStatus.PAID, md5, payment)  # type: ignore[arg-type]
+        return CheckResult(CheckStatus.PAID, md5, payment)
 
 
-def close_code(ws, within: float) -> int | None:  # type: ignore[no-untyped-def]
+def close_code(ws, within: float) -> int | None:
     """The close code a server sends on a simple_websocket client within `within` seconds
     (messages meanwhile are skipped), or None if the socket stays open."""
     import time

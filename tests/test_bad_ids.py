@@ -122,7 +122,7 @@ def world(app, ctx):
             "owner": owner.id}
 
 
-def url_for_rule(rule: str, world: dict, value_of) -> str:  # type: ignore[no-untyped-def]
+def url_for_rule(rule: str, world: dict, value_of) -> str:
     def fill(match: re.Match) -> str:
         return value_of(match.group(1))
     return INT_ARG.sub(fill, rule.replace("<slug>", world["shop"].slug))
@@ -163,13 +163,13 @@ def cafe(app, ctx):
     return make_cafe("form-cafe", "Form Cafe", "Table 1")
 
 
-def seated(app, shop, table):  # type: ignore[no-untyped-def]
+def seated(app, shop, table):
     phone = app.test_client()
     assert phone.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
     return phone
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
 

@@ -20,7 +20,7 @@ OWNER_ARGS = ["--owner-name", "Chenda", "--owner-email", "chenda@example.com",
               "--owner-password", "a-long-password"]
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 

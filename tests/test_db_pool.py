@@ -21,7 +21,7 @@ class Counter:
         self.calls = 0
         original = getattr(pymysql.connections.Connection, name)
 
-        def counting(conn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def counting(conn, *args, **kwargs):
             self.calls += 1
             return original(conn, *args, **kwargs)
 

@@ -100,7 +100,7 @@ def test_the_migrations_are_one_straight_line(migrating_app):
     assert len(scripts.get_bases()) == 1
 
 
-def readyz(app: Flask):  # type: ignore[no-untyped-def]
+def readyz(app: Flask):
     response = app.test_client().get("/readyz")
     assert response.is_json
     return response

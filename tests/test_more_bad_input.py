@@ -29,12 +29,12 @@ def quick_hashes(monkeypatch):
                         lambda secret: generate_password_hash(secret, "pbkdf2:sha256:1"))
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def owner_client(app, shop):  # type: ignore[no-untyped-def]
+def owner_client(app, shop):
     owner = add_staff(db.session, shop, name="Owner", role="owner", pin="135790",
                       email=f"owner@{shop.slug}.example", password=PASSWORD)
     db.session.commit()

@@ -126,7 +126,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(check, seconds: float) -> None:  # type: ignore[no-untyped-def]
+def wait_for(check, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

@@ -106,7 +106,7 @@ def test_every_kind_of_page_has_the_headers_and_hsts_only_in_production(
         # Over HTTPS, Flask-WTF wants a same-origin Referer on every POST (what the
         # same-origin Referrer-Policy still sends).
         c.environ_base["HTTP_REFERER"] = base_url + "/"
-        return c  # type: ignore[return-value]
+        return c
 
     def check(c, path: str, status: int = 200, **kwargs) -> None:
         response = c.get(path, base_url=base_url, **kwargs)

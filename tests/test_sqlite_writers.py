@@ -47,7 +47,7 @@ def test_second_writer_waits_for_the_first_commit(db_file: Path) -> None:
         try:
             second.cursor().execute("INSERT INTO t VALUES (2)")
             second.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         done.set()
 

@@ -65,13 +65,13 @@ def cafe(app, ctx):
     return make_cafe("text-cafe", "Text Cafe", "Table 1")
 
 
-def seated(app, shop, table):  # type: ignore[no-untyped-def]
+def seated(app, shop, table):
     phone = app.test_client()
     assert phone.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
     return phone
 
 
-def kitchen_board(app, shop) -> str:  # type: ignore[no-untyped-def]
+def kitchen_board(app, shop) -> str:
     barista = app.test_client()
     sign_in_staff(barista, make_staff(shop, "barista", "271828"), "271828")
     return barista.get(f"/s/{shop.slug}/kitchen/").text

@@ -89,7 +89,7 @@ def _json_body() -> Any:
 
 @bp.post("/v1/check_transaction_by_md5")
 @csrf.exempt
-def check_transaction_by_md5():  # type: ignore[no-untyped-def]
+def check_transaction_by_md5():
     body = _json_body()
     md5 = body.get("md5") if isinstance(body, dict) else None
     failed = _fault("check_transaction_by_md5", md5)
@@ -114,7 +114,7 @@ def check_transaction_by_md5():  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/check_transaction_by_md5_list")
 @csrf.exempt
-def check_transaction_by_md5_list():  # type: ignore[no-untyped-def]
+def check_transaction_by_md5_list():
     body = _json_body()
     failed = _fault("check_transaction_by_md5_list", None)
     if failed is not None:
@@ -142,7 +142,7 @@ def check_transaction_by_md5_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/renew_token")
 @csrf.exempt
-def renew_token():  # type: ignore[no-untyped-def]
+def renew_token():
     body = _json_body()
     email = body.get("email") if isinstance(body, dict) else None
     failed = _fault("renew_token", None)
@@ -163,7 +163,7 @@ def renew_token():  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/check_bakong_account")
 @csrf.exempt
-def check_bakong_account():  # type: ignore[no-untyped-def]
+def check_bakong_account():
     body = _json_body()
     account = body.get("accountId") if isinstance(body, dict) else None
     if not isinstance(account, str) or not account:
@@ -179,13 +179,13 @@ def _bad(message: str) -> tuple[Response, int]:
 
 @bp.post("/pay")
 @csrf.exempt  # JSON calls are for tests; form posts from a page are checked below
-def pay():  # type: ignore[no-untyped-def]
+def pay():
     """Play the guest's banking app: pay an md5 with an amount."""
     as_json = request.is_json
     if not as_json:
         try:
             validate_csrf(request.form.get("csrf_token"))
-        except (CSRFError, Exception):  # noqa: BLE001 - any CSRF failure is a 400
+        except (CSRFError, Exception):  # any CSRF failure is a 400
             return _bad("The form expired. Reload the page and try again.")
     data = (request.get_json(silent=True) or {}) if as_json else request.form
     md5 = str(data.get("md5") or "").strip().lower()
@@ -228,7 +228,7 @@ def pay():  # type: ignore[no-untyped-def]
 
 @bp.post("/faults")
 @csrf.exempt
-def add_fault():  # type: ignore[no-untyped-def]
+def add_fault():
     data = request.get_json(silent=True) or {}
     mode = str(data.get("mode") or "")
     if mode not in ("500", "429", "401", "403", "timeout", "bad_json"):
@@ -245,7 +245,7 @@ def add_fault():  # type: ignore[no-untyped-def]
 
 @bp.post("/faults/clear")
 @csrf.exempt
-def clear_faults():  # type: ignore[no-untyped-def]
+def clear_faults():
     for fault in db.session.scalars(select(SimFault)):
         db.session.delete(fault)
     db.session.commit()
@@ -253,7 +253,7 @@ def clear_faults():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/calls")
-def calls():  # type: ignore[no-untyped-def]
+def calls():
     query = select(SimCall).order_by(SimCall.id)
     if request.args.get("md5"):
         query = query.where(SimCall.md5 == request.args["md5"])

@@ -32,7 +32,7 @@ class MenuCache:
         with self._lock:
             hit = self._entries.get(key)
         if hit is not None and now - hit[0] < MAX_AGE:
-            return hit[1]  # type: ignore[return-value]
+            return hit[1]
         html = render()
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:

@@ -101,7 +101,7 @@ def get_for_shop(db: Session, model: type[Row], shop: Shop, raw_id: object,
     and the last one's ``shop_id`` decides."""
     parents = list(via)
     owner = parents[-1] if parents else model
-    return _one(db, model, raw_id, (owner.shop_id == shop.id, *where),  # type: ignore[attr-defined]
+    return _one(db, model, raw_id, (owner.shop_id == shop.id, *where),
                 message, parents, options)
 
 
@@ -121,7 +121,7 @@ def _one(db: Session, model: type[Row], raw_id: object, where: Iterable[ColumnEl
     query = select(model)
     for parent in parents:
         query = query.join(parent)
-    query = query.where(model.id == wanted, *where).options(*options)  # type: ignore[attr-defined]
+    query = query.where(model.id == wanted, *where).options(*options)
     # unique(): a joinedload of a collection repeats the row once per child
     row = db.scalars(query).unique().first()
     if row is None:

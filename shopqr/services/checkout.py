@@ -152,7 +152,7 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
     ).unique()} if wanted else {}
     items = []
     for entry in entries:
-        product = products.get(parse_id(entry.get("p")))  # type: ignore[arg-type]
+        product = products.get(parse_id(entry.get("p")))
         if product is None or product.is_deleted:
             continue
         chosen = entry.get("o", [])

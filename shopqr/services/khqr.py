@@ -154,7 +154,7 @@ def build_khqr(
     parts.append(tlv("52", merchant_category_code))
     parts.append(tlv("53", CURRENCY_CODES[currency]))
     if dynamic:
-        parts.append(tlv("54", format_amount(Decimal(amount), currency)))  # type: ignore[arg-type]
+        parts.append(tlv("54", format_amount(Decimal(amount), currency)))
     parts.append(tlv("58", "KH"))
     parts.append(tlv("59", _check(merchant_name, "Merchant name", 25, required=True) or ""))
     parts.append(tlv("60", _check(merchant_city, "Merchant city", 15, required=True) or ""))

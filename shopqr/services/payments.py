@@ -205,7 +205,7 @@ def check_once_more(db: Session, bus: EventBus, txn: Transaction,
     else:
         try:
             result = client.check_transaction_by_md5(txn.md5)
-        except Exception as exc:  # noqa: BLE001 - the client reports trouble, but be sure
+        except Exception as exc:  # the client reports trouble, but be sure
             log.warning("bakong recheck of %s failed: %s", txn.md5, type(exc).__name__)
             result = CheckResult(CheckStatus.NETWORK_ERROR, txn.md5, message=type(exc).__name__)
     if result.retryable:

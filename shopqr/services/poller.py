@@ -113,7 +113,7 @@ def postpone(session: Session, txn_id: int, now: datetime) -> None:
             .execution_options(synchronize_session=False)
         )
         session.commit()
-    except Exception:  # noqa: BLE001 - the database itself is in trouble: next tick
+    except Exception:  # the database itself is in trouble: next tick
         session.rollback()
         log.exception("bakong poller: could not postpone transaction %s", txn_id)
 

@@ -95,7 +95,7 @@ def product(product_id: int) -> tuple[str, int]:
     return product_page(menu_admin.load_product(db.session, g.shop, product_id))
 
 
-def _product_action(product: Product, action) -> Response | tuple[str, int]:  # type: ignore[no-untyped-def]
+def _product_action(product: Product, action) -> Response | tuple[str, int]:
     def failed(message: str, status: int) -> tuple[str, int]:
         return product_page(menu_admin.load_product(db.session, g.shop, product.id), message,
                             status)

@@ -17,7 +17,7 @@ CHROMIUM = os.environ.get("SHOPQR_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 
 
-def sign_in(page, base: str, slug: str, name: str, pin: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, base: str, slug: str, name: str, pin: str) -> None:
     """Tap a name on the shop's PIN pad and key in the PIN, as staff do."""
     page.goto(f"{base}/s/{slug}/staff/")
     page.get_by_role("link", name=re.compile(name)).click()

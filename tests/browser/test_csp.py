@@ -221,7 +221,7 @@ def test_staff_screens_under_the_policy(watch: PolicyWatch, live_server, cafe):
 
 
 def confirm_then(page: Page, answer: bool, messages: list[str]) -> None:
-    def handle(dialog) -> None:  # type: ignore[no-untyped-def]
+    def handle(dialog) -> None:
         messages.append(f"{dialog.type}: {dialog.message}")
         dialog.accept() if answer else dialog.dismiss()
 

@@ -21,18 +21,18 @@ def cafe(app, ctx):
     return make_cafe("cart-cafe", "Cart Cafe", "Table 2")
 
 
-def scan(client, shop, table):  # type: ignore[no-untyped-def]
+def scan(client, shop, table):
     response = client.get(f"/s/{shop.slug}/t/{table.qr_token}")
     assert response.status_code == 303
     return response
 
 
-def add(client, shop, product, quantity="1", *, htmx=True, **fields):  # type: ignore[no-untyped-def]
+def add(client, shop, product, quantity="1", *, htmx=True, **fields):
     return client.post(f"/s/{shop.slug}/cart/items", headers=HX if htmx else {},
                        data={"product_id": product.id, "quantity": quantity, **fields})
 
 
-def choose(product, **choices) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def choose(product, **choices) -> dict[str, int]:
     return {f"group-{group_id(product, g)}": option_id(product, g, o) for g, o in choices.items()}
 
 
@@ -232,7 +232,7 @@ def test_a_bad_quantity_without_htmx_is_a_full_page(client, cafe):
     assert "<html" in response.text and "Quantity must be a whole number" in response.text
 
 
-def bad_input_cases():  # type: ignore[no-untyped-def]
+def bad_input_cases():
     """name → (build the form from the fixture, expected status, message)."""
     return {
         "another shop's product": (

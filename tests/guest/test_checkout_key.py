@@ -19,12 +19,12 @@ COOKIE = "shopqr_table"
 KEY = "table-one-key-000001"
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def seat(app, shop, table, product):  # type: ignore[no-untyped-def]
+def seat(app, shop, table, product):
     """A phone at ``table`` with one ``product`` in the cart."""
     phone = app.test_client()
     assert phone.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
@@ -48,7 +48,7 @@ def two_tables(app, ctx):
             "placed": placed.headers["Location"], "cake": cake, "table_2": table_2}
 
 
-def assert_not_revealed(response, order) -> None:  # type: ignore[no-untyped-def]
+def assert_not_revealed(response, order) -> None:
     assert "Location" not in response.headers
     assert order.public_token not in response.text and order.number not in response.text
 
@@ -106,7 +106,7 @@ def test_a_key_racing_another_tables_order_is_refused(app, two_tables, monkeypat
     real = checkout_service.order_by_key
     calls = []
 
-    def first_lookup_misses(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def first_lookup_misses(*args, **kwargs):
         calls.append(args)
         return None if len(calls) == 1 else real(*args, **kwargs)
 
@@ -125,7 +125,7 @@ def test_a_table_racing_its_own_double_submit_gets_its_order(app, two_tables, mo
     real = checkout_service.order_by_key
     calls = []
 
-    def first_lookup_misses(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def first_lookup_misses(*args, **kwargs):
         calls.append(args)
         return None if len(calls) == 1 else real(*args, **kwargs)
 
@@ -209,7 +209,7 @@ def test_the_pos_ticket_racing_its_own_double_submit_shows_one_order(app, two_ta
     real = checkout_service.order_by_key
     calls = []
 
-    def first_lookup_misses(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def first_lookup_misses(*args, **kwargs):
         calls.append(args)
         return None if len(calls) == 1 else real(*args, **kwargs)
 
@@ -225,7 +225,7 @@ def test_the_pos_ticket_racing_its_own_double_submit_shows_one_order(app, two_ta
 
 # --- racing for real (MariaDB: the unique key decides between two transactions) ---------------
 
-def phone_with_cookie(app, slug: str, token: str):  # type: ignore[no-untyped-def]
+def phone_with_cookie(app, slug: str, token: str):
     phone = app.test_client()
     phone.set_cookie(COOKIE, token, path=f"/s/{slug}/")
     return phone
@@ -239,7 +239,7 @@ def test_two_tables_racing_with_one_key_make_one_order_and_reveal_nothing(app, c
     tokens = [seat(app, shop, table, product).get_cookie(COOKIE, path=f"/s/{slug}/").value
               for table, product in ((table_1, latte), (table_2, cake))]
 
-    def submit(n: int):  # type: ignore[no-untyped-def]
+    def submit(n: int):
         response = phone_with_cookie(app, slug, tokens[n]).post(
             f"/s/{slug}/checkout", data={"method": "cash", "checkout_key": "one-key-for-two-01"})
         return response.status_code, response.headers.get("Location"), response.text
@@ -261,7 +261,7 @@ def test_the_pos_ticket_submitted_twice_at_once_makes_one_order(app, two_tables,
     slug = two_tables["shop"].slug
     cookie = till.get_cookie("session").value
 
-    def submit(n: int):  # type: ignore[no-untyped-def]
+    def submit(n: int):
         client = app.test_client()
         client.set_cookie("session", cookie)
         response = client.post(f"/s/{slug}/pos/ticket/checkout",

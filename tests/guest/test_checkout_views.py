@@ -21,27 +21,27 @@ def cafe(app, ctx):
     return make_cafe("till-cafe", "Till Cafe", "Table 5")
 
 
-def scan(client, shop, table):  # type: ignore[no-untyped-def]
+def scan(client, shop, table):
     assert client.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
 
 
-def add(client, shop, product, quantity="1", **fields):  # type: ignore[no-untyped-def]
+def add(client, shop, product, quantity="1", **fields):
     response = client.post(f"/s/{shop.slug}/cart/items", headers=HX,
                            data={"product_id": product.id, "quantity": quantity, **fields})
     assert response.status_code == 200, response.text
     return response
 
 
-def large_half_sugar(latte) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def large_half_sugar(latte) -> dict[str, int]:
     return {f"group-{group_id(latte, 'Size')}": option_id(latte, "Size", "Large"),
             f"group-{group_id(latte, 'Sugar')}": option_id(latte, "Sugar", "50%")}
 
 
-def checkout(client, shop, **data):  # type: ignore[no-untyped-def]
+def checkout(client, shop, **data):
     return client.post(f"/s/{shop.slug}/checkout", data=data)
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -233,7 +233,7 @@ def test_the_order_page_needs_the_right_token(client, filled):
 # --- Racing checkouts (MariaDB: row locks are what keep these safe) ---------------------------
 
 
-def phone_with_cookie(app, slug: str, token: str):  # type: ignore[no-untyped-def]
+def phone_with_cookie(app, slug: str, token: str):
     phone = app.test_client()
     phone.set_cookie(COOKIE, token, path=f"/s/{slug}/")
     return phone
@@ -244,7 +244,7 @@ def test_the_same_form_submitted_twice_at_once_makes_one_order(app, client, fill
     slug = filled[0].slug  # plain values only: model objects belong to this thread's session
     token = client.get_cookie(COOKIE, path=f"/s/{slug}/").value
 
-    def submit(n: int):  # type: ignore[no-untyped-def]
+    def submit(n: int):
         response = phone_with_cookie(app, slug, token).post(
             f"/s/{slug}/checkout", data={"method": "khqr", "checkout_key": "same-key-000000001"})
         return response.status_code, response.headers.get("Location")
@@ -261,7 +261,7 @@ def test_two_different_checkouts_of_one_cart_at_once_make_one_order(app, client,
     slug = filled[0].slug
     token = client.get_cookie(COOKIE, path=f"/s/{slug}/").value
 
-    def submit(n: int):  # type: ignore[no-untyped-def]
+    def submit(n: int):
         response = phone_with_cookie(app, slug, token).post(
             f"/s/{slug}/checkout", data={"method": "cash", "checkout_key": f"race-key-{n}-000001"})
         return response.status_code, response.get_data(as_text=True)

@@ -27,7 +27,7 @@ def cafe(app, ctx):
 
 
 @pytest.fixture
-def phone(client):  # type: ignore[no-untyped-def]
+def phone(client):
     return client
 
 
@@ -38,7 +38,7 @@ def seated(phone, cafe):
     return cafe
 
 
-def set_lang(phone, shop, lang, next_=None):  # type: ignore[no-untyped-def]
+def set_lang(phone, shop, lang, next_=None):
     data = {"lang": lang}
     if next_ is not None:
         data["next"] = next_

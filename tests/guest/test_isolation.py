@@ -42,7 +42,7 @@ def two_shops(app, ctx):
     }
 
 
-def guest_requests(s) -> list[tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
+def guest_requests(s) -> list[tuple[str, str, dict]]:
     """Every guest URL of shop B, aimed at shop A's ids."""
     b, order, item, secret = s["b"].slug, s["order"], s["item"], s["secret"]
     size = secret.option_groups[0]
@@ -64,13 +64,13 @@ def guest_requests(s) -> list[tuple[str, str, dict]]:  # type: ignore[no-untyped
     ]
 
 
-def assert_nothing_of_a(response, s) -> None:  # type: ignore[no-untyped-def]
+def assert_nothing_of_a(response, s) -> None:
     body = response.get_data(as_text=True)
     for word in s["a_words"]:
         assert word not in body, (response.request.path, word)
 
 
-def assert_a_unchanged(s) -> None:  # type: ignore[no-untyped-def]
+def assert_a_unchanged(s) -> None:
     db.session.expire_all()
     item = db.session.get(CartItem, s["item"].id)
     assert item is not None and item.quantity == 3 and item.note is None
@@ -79,7 +79,7 @@ def assert_a_unchanged(s) -> None:  # type: ignore[no-untyped-def]
                              .where(Order.shop_id == s["b"].id)) == 0
 
 
-def send(client, method, path, data, htmx):  # type: ignore[no-untyped-def]
+def send(client, method, path, data, htmx):
     headers = HX if htmx else {}
     if method == "GET":
         return client.get(path, headers=headers)

@@ -17,7 +17,7 @@ def cafe(app, ctx):
     return make_cafe("cache-cafe", "Cache Cafe", "Table 5")
 
 
-def open_menu(client, shop, table) -> str:  # type: ignore[no-untyped-def]
+def open_menu(client, shop, table) -> str:
     assert client.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
     page = client.get(f"/s/{shop.slug}/menu")
     assert page.status_code == 200

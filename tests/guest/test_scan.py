@@ -26,16 +26,16 @@ def cafe(app, ctx):
     return shop, table, latte
 
 
-def scan(client, shop, table):  # type: ignore[no-untyped-def]
+def scan(client, shop, table):
     return client.get(f"/s/{shop.slug}/t/{table.qr_token}")
 
 
-def add(client, shop, product):  # type: ignore[no-untyped-def]
+def add(client, shop, product):
     return client.post(f"/s/{shop.slug}/cart/items", data={"product_id": product.id},
                        headers={"HX-Request": "true"})
 
 
-def table_cookie(response) -> SimpleCookie:  # type: ignore[no-untyped-def]
+def table_cookie(response) -> SimpleCookie:
     header = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith(COOKIE))
     cookie: SimpleCookie = SimpleCookie()
     cookie.load(header)

@@ -132,7 +132,7 @@ def test_serving_the_last_order_ends_the_table_session(app, ctx):
     assert db.session.get(TableSession, session.id).is_active is False
 
 
-def _kitchen_refusals(app, shop, lang):  # type: ignore[no-untyped-def]
+def _kitchen_refusals(app, shop, lang):
     """Another screen moved the card first (a toast, htmx), nothing served to recall, an order
     that is not in the kitchen (full pages)."""
     order = make_order(shop, make_product(shop), paid=True)

@@ -180,12 +180,12 @@ def test_redis_carries_events_between_processes(database_url, tmp_path):
 
 # --- one render per event, the kinds the kitchen listens to, and a resync after overflow ---
 
-def count_board_renders(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+def count_board_renders(monkeypatch) -> list[int]:
     """Counts the kitchen board renders (one database read of the board each)."""
     renders: list[int] = []
     real = kitchen_service.board
 
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(*args, **kwargs):
         renders.append(1)
         return real(*args, **kwargs)
 
@@ -247,7 +247,7 @@ def test_a_screen_that_fell_behind_resyncs_from_the_database(app, ctx, live_serv
     busy, free = threading.Event(), threading.Event()
     real = kitchen_service.board
 
-    def slow_board(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def slow_board(*args, **kwargs):
         board = real(*args, **kwargs)  # read before the order below is paid
         if busy.is_set():
             busy.clear()

@@ -271,7 +271,7 @@ def test_every_pos_action_is_audited(app, cashier_client):
     assert {"pos.cash_received", "pos.void", "pos.close_table"} <= actions
 
 
-def _cash_screens(cashier, shop, order):  # type: ignore[no-untyped-def]
+def _cash_screens(cashier, shop, order):
     """What the cashier sees for: too little cash, a typo in the dollars, a blank void reason,
     closing a free table, then paying (the toast with the change)."""
     base = f"/s/{shop.slug}/pos"

@@ -46,7 +46,7 @@ class ReplayServer:
     def answer(self, path: str, answer: dict[str, Any], *, delay: float = 0) -> None:
         self.answers[path] = (answer, delay)
 
-    def wsgi(self, environ, start_response):  # type: ignore[no-untyped-def]
+    def wsgi(self, environ, start_response):
         request = Request(environ)
         self.requests.append({"method": request.method, "path": request.path,
                               "headers": dict(request.headers),
@@ -76,7 +76,7 @@ def api(bakong: ReplayServer) -> BakongClient:
     return BakongClient(bakong.url, TOKEN, connect_timeout=2, read_timeout=2)
 
 
-def check(bakong: ReplayServer, api: BakongClient, name: str):  # type: ignore[no-untyped-def]
+def check(bakong: ReplayServer, api: BakongClient, name: str):
     bakong.answer("/v1/check_transaction_by_md5", fixture(name))
     return api.check_transaction_by_md5(MD5)
 
@@ -235,7 +235,7 @@ def shape(value: Any) -> Any:
     return "null"
 
 
-def body_shape(response) -> Any:  # type: ignore[no-untyped-def]
+def body_shape(response) -> Any:
     try:
         return shape(json.loads(response.get_data(as_text=True)))
     except ValueError:
@@ -266,18 +266,18 @@ def simulated_md5(app, ctx) -> tuple[str, str]:
     return md5s[0], md5s[1]
 
 
-def simulator_check(client, md5: str, *, token: str | None = TOKEN):  # type: ignore[no-untyped-def]
+def simulator_check(client, md5: str, *, token: str | None = TOKEN):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.post("/_bakong/v1/check_transaction_by_md5", json={"md5": md5},
                        headers=headers)
 
 
-def sim_pay(client, md5: str, amount: str, status: str = "SUCCESS") -> None:  # type: ignore[no-untyped-def]
+def sim_pay(client, md5: str, amount: str, status: str = "SUCCESS") -> None:
     assert client.post("/_bakong/pay", json={"md5": md5, "amount": amount,
                                              "status": status}).status_code == 200
 
 
-def sim_fault(client, mode: str) -> None:  # type: ignore[no-untyped-def]
+def sim_fault(client, mode: str) -> None:
     assert client.post("/_bakong/faults", json={"mode": mode, "count": 1}).status_code == 200
 
 

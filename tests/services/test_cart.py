@@ -42,7 +42,7 @@ def latte(shop):
     return make_product(shop, "Latte", "2.50", options=SIZES_AND_SUGAR)
 
 
-def add(session, product, quantity="1", note=None, **choices):  # type: ignore[no-untyped-def]
+def add(session, product, quantity="1", note=None, **choices):
     """Add with choices given as group name → option name."""
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
     item = cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
@@ -50,7 +50,7 @@ def add(session, product, quantity="1", note=None, **choices):  # type: ignore[n
     return item
 
 
-def lines(session):  # type: ignore[no-untyped-def]
+def lines(session):
     summary = cart.summarize(db.session, session)
     return [(line.product.name, sorted(o.name for o in line.options), line.item.quantity,
              line.item.note) for line in summary.lines]

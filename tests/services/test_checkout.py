@@ -74,20 +74,20 @@ def cake(shop):
     return make_product(shop, "Banana Cake", "1.75")
 
 
-def add(session, product, quantity="1", note=None, **choices):  # type: ignore[no-untyped-def]
+def add(session, product, quantity="1", note=None, **choices):
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
     cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
     db.session.commit()
 
 
-def place(shop, session, method="cash", key=KEY, note=None) -> Order:  # type: ignore[no-untyped-def]
+def place(shop, session, method="cash", key=KEY, note=None) -> Order:
     order = checkout.checkout(db.session, bus(), shop, session, method=method, checkout_key=key,
                               note=note)
     db.session.commit()
     return order
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
@@ -273,7 +273,7 @@ def count_statements() -> Iterator[list[str]]:
     """The SQL statements run inside the block."""
     seen: list[str] = []
 
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+    def record(conn, cursor, statement, *args) -> None:
         seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)

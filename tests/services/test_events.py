@@ -13,7 +13,7 @@ from shopqr.services.events import Event, get_bus, publish_after_commit
 from tests.factories import make_shop, make_table
 
 
-def kinds_received(sub) -> list[str]:  # type: ignore[no-untyped-def]
+def kinds_received(sub) -> list[str]:
     received = []
     while (ev := sub.get(timeout=0.2)) is not None:
         received.append(ev.kind)

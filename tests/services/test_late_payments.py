@@ -23,12 +23,12 @@ from tests.services.test_payment_attention import Cafe
 
 
 @pytest.fixture
-def cafe(app, ctx) -> Cafe:  # type: ignore[no-untyped-def]
+def cafe(app, ctx) -> Cafe:
     return Cafe(app)
 
 
 @pytest.fixture
-def recheck(cafe, monkeypatch):  # type: ignore[no-untyped-def]
+def recheck(cafe, monkeypatch):
     """The guest's "Get a new QR code" asks the cafe's fake Bakong."""
     monkeypatch.setattr(payments, "recheck_client", lambda config: cafe.bakong, raising=False)
     return cafe.bakong
@@ -39,7 +39,7 @@ def count_txns(order_id: int) -> int:
                              .where(Transaction.order_id == order_id))
 
 
-def new_qr_request(cafe, order_id: int):  # type: ignore[no-untyped-def]
+def new_qr_request(cafe, order_id: int):
     token = cafe.order(order_id).public_token
     return cafe.app.test_client().post(f"/s/{cafe.slug}/orders/{token}/khqr", headers={
         "HX-Request": "true"})
@@ -88,7 +88,7 @@ def test_when_the_recheck_fails_the_guest_still_gets_a_qr_and_the_old_md5_stays_
         monkeypatch.setattr(payments, "recheck_client", lambda config: None, raising=False)
     else:
         class Broken:
-            def check_transaction_by_md5(self, md5):  # type: ignore[no-untyped-def]
+            def check_transaction_by_md5(self, md5):
                 raise RuntimeError("boom")
         monkeypatch.setattr(payments, "recheck_client", lambda config: Broken(), raising=False)
     response = new_qr_request(cafe, order_id)
@@ -204,7 +204,7 @@ def test_one_md5_that_cannot_be_recorded_does_not_hold_up_the_others(cafe, monke
     cafe.bakong.pay(second, "1.50")
     real = payments.apply_result
 
-    def broken_for_the_first(db_, bus, txn, result, now):  # type: ignore[no-untyped-def]
+    def broken_for_the_first(db_, bus, txn, result, now):
         if txn.md5 == first:
             raise RuntimeError("a bug while recording")
         return real(db_, bus, txn, result, now)

@@ -36,7 +36,7 @@ class Cafe:
     """A shop with a $1.50 tea, a table with guests, a signed-in cashier and a fake Bakong.
     Ids and slugs are kept as plain values: the poller ends the test's database session."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app) -> None:
         self.app = app
         shop = make_shop()
         self.table = make_table(shop, "T1")
@@ -82,7 +82,7 @@ class Cafe:
         assert response.status_code == 200
         return response.text
 
-    def resolve(self, txn_id: int, action: str, note: str = "Done in ABA", **kwargs):  # type: ignore[no-untyped-def]
+    def resolve(self, txn_id: int, action: str, note: str = "Done in ABA", **kwargs):
         return self.cashier.post(f"/s/{self.slug}/pos/payments/{txn_id}/resolve",
                                  data={"action": action, "note": note}, **kwargs)
 
@@ -96,7 +96,7 @@ class Cafe:
 
 
 @pytest.fixture
-def cafe(app, ctx) -> Cafe:  # type: ignore[no-untyped-def]
+def cafe(app, ctx) -> Cafe:
     return Cafe(app)
 
 

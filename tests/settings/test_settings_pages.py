@@ -394,7 +394,7 @@ def test_owner_of_shop_a_is_not_signed_in_at_shop_b(app, owned):
     assert db.session.scalar(select(func.count()).select_from(Transaction)) == 0
 
 
-def _owner_refusals(client, shop):  # type: ignore[no-untyped-def]
+def _owner_refusals(client, shop):
     """A price that is not a number, a category with no name, a weak PIN, a table name taken,
     a file that is not a photo, a product that does not exist."""
     base = f"/s/{shop.slug}/settings"
