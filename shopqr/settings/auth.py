@@ -22,7 +22,7 @@ from shopqr.models import Shop, User, utcnow
 from shopqr.services import auth as auth_service
 from shopqr.services import logins
 from shopqr.settings import bp
-from shopqr.staff.auth import current_staff
+from shopqr.staff.auth import current_staff, session_user
 from shopqr.web import rotate_csrf_token, safe_next, send_to_sign_in
 
 SESSION_KEY = "settings"
@@ -31,21 +31,8 @@ SESSION_KEY = "settings"
 def current_owner(shop: Shop) -> User | None:
     """The owner of this shop signed in here with the password, while the login session is
     open and used within SETTINGS_IDLE_SECONDS."""
-    data = session.get(SESSION_KEY)
-    if not isinstance(data, dict) or data.get("shop_id") != shop.id:
-        return None
-    now = int(time.time())
-    seen = data.get("seen")
-    user = None
-    if isinstance(seen, int) and now - seen <= current_app.config["SETTINGS_IDLE_SECONDS"]:
-        user = logins.live_user(db.session, data.get("sid"), "owner", shop.id)
-    if user is None or user.role != "owner":
-        session.pop(SESSION_KEY, None)
-        return None
-    if now - seen > 30:
-        data["seen"] = now
-        session.modified = True
-    return user
+    return session_user(SESSION_KEY, "owner", shop, current_app.config["SETTINGS_IDLE_SECONDS"],
+                        still_valid=lambda user: user.role == "owner")
 
 
 def owner_required(view: Callable[..., Any]) -> Callable[..., Any]:

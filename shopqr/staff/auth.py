@@ -36,25 +36,35 @@ def sign_out() -> None:
         logins.end(db.session, data.get("sid"), reason="signed out", now=utcnow())
 
 
-def current_staff(shop: Shop, *, touch: bool = True) -> User | None:
-    """The staff member signed in on this device for this shop; None for another shop's
-    session, an ended one (signed out, PIN reset or locked, removed), or after the idle
-    time-out."""
-    data = session.get(SESSION_KEY)
+def session_user(key: str, kind: str, shop: Shop, idle_seconds: int, *,
+                 still_valid: Callable[[User], bool], touch: bool = True) -> User | None:
+    """The person signed in under ``session[key]`` for this shop: their ``kind`` login session
+    is open on the server, was used within ``idle_seconds``, and ``still_valid(user)``. Else
+    None, and the key leaves this browser's session. The PIN pad and the owner's settings
+    sign-in both read their sessions through this."""
+    data = session.get(key)
     if not isinstance(data, dict) or data.get("shop_id") != shop.id:
         return None
     now = int(time.time())
     seen = data.get("seen")
     user = None
-    if isinstance(seen, int) and now - seen <= current_app.config["STAFF_IDLE_SECONDS"]:
-        user = logins.live_user(db.session, data.get("sid"), "staff", shop.id)
-    if user is None or user.locked_at:
-        session.pop(SESSION_KEY, None)
+    if isinstance(seen, int) and now - seen <= idle_seconds:
+        user = logins.live_user(db.session, data.get("sid"), kind, shop.id)
+    if user is None or not still_valid(user):
+        session.pop(key, None)
         return None
     if touch and now - seen > 30:
         data["seen"] = now
         session.modified = True
     return user
+
+
+def current_staff(shop: Shop, *, touch: bool = True) -> User | None:
+    """The staff member signed in on this device for this shop; None for another shop's
+    session, an ended one (signed out, PIN reset or locked, removed), or after the idle
+    time-out."""
+    return session_user(SESSION_KEY, "staff", shop, current_app.config["STAFF_IDLE_SECONDS"],
+                        still_valid=lambda user: user.locked_at is None, touch=touch)
 
 
 def staff_required(screen: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
