@@ -27,6 +27,8 @@ def post_worker_init(worker):
     its SIGTERM also tell shopqr that the process is stopping, so open staff websockets close
     with 1012 at once (their pages reconnect to the next process) and the poller gives up its
     lease. Otherwise the worker would wait for every open socket until graceful_timeout."""
+    if "shopqr_events" not in getattr(worker.wsgi, "extensions", {}):
+        return  # not shopqr (bench/hello.py, the benchmark's bare Flask app)
     from shopqr import lifecycle, ops
     from shopqr.services import poller
 
