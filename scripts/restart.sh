@@ -24,17 +24,17 @@ running "$old" || { echo "gunicorn $old (from $pidfile) is not running" >&2; exi
 echo "starting a new gunicorn next to $old"
 kill -USR2 "$old"
 new="$old"
-for _ in $(seq 1 100); do  # the new master writes <pidfile>.2 (and takes <pidfile> once the
+for _ in $(seq 1 600); do  # the new master writes <pidfile>.2 (and takes <pidfile> once the
   new=$(cat "$pidfile.2" 2>/dev/null || true)  # old one is gone)
   [ -n "$new" ] && [ "$new" != "$old" ] && break
   new="$old"
   sleep 0.1
 done
 if [ "$new" = "$old" ]; then
-  echo "no new master within 10 s: $old keeps serving, nothing was stopped" >&2
+  echo "no new master within 60 s: $old keeps serving, nothing was stopped" >&2
   exit 1
 fi
-for _ in $(seq 1 300); do  # a worker of the new master has loaded the app and checked that
+for _ in $(seq 1 600); do  # a worker of the new master has loaded the app and checked that
   # the database is ready for it (gunicorn.conf.py writes .ready, or .unready with the reason)
   [ -e "$pidfile.$new.ready" ] || [ -e "$pidfile.$new.unready" ] && break
   sleep 0.1
@@ -44,7 +44,7 @@ if [ ! -e "$pidfile.$new.ready" ]; then
     echo "the new master $new is not ready: $(cat "$pidfile.$new.unready")" >&2
     echo "stopping it, $old keeps serving" >&2
   else
-    echo "the new master $new booted no worker within 30 s: stopping it, $old keeps serving" >&2
+    echo "the new master $new booted no worker within 60 s: stopping it, $old keeps serving" >&2
   fi
   kill -TERM "$new" 2>/dev/null || true
   rm -f "$pidfile.$new.unready"

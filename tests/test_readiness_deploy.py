@@ -50,7 +50,7 @@ def test_restart_waits_for_a_ready_new_master(tmp_path):
         assert old == proc.pid
 
         refused = subprocess.run(["bash", str(ROOT / "scripts/restart.sh"), str(pidfile)],
-                                 capture_output=True, text=True, timeout=90)
+                                 capture_output=True, text=True, timeout=180)
         assert refused.returncode == 1, refused
         assert "is not ready: the database has no schema yet" in refused.stderr
         assert f"{old} keeps serving" in refused.stderr
@@ -65,7 +65,7 @@ def test_restart_waits_for_a_ready_new_master(tmp_path):
         assert requests.get(base + "/readyz", timeout=5).status_code == 200
 
         done = subprocess.run(["bash", str(ROOT / "scripts/restart.sh"), str(pidfile)],
-                              capture_output=True, text=True, timeout=90)
+                              capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done
         assert f"restarted: {old} -> " in done.stdout
         assert proc.wait(timeout=5) is not None  # the old master has exited
