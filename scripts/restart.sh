@@ -18,6 +18,12 @@ set -euo pipefail
 running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$state" != Z* ]]; }
 pidfile="${1:-${GUNICORN_PIDFILE:-instance/gunicorn.pid}}"
 [ -s "$pidfile" ] || { echo "no pid in $pidfile: is gunicorn running with GUNICORN_PIDFILE?" >&2; exit 1; }
+# stop the new master, and wait until the old one (its parent) has reaped it: until then the old
+# master would ignore the next restart's USR2 ("Child exists")
+stop_new() {
+  kill -TERM "$new" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$new" 2>/dev/null || break; sleep 0.1; done
+}
 old=$(cat "$pidfile")
 running "$old" || { echo "gunicorn $old (from $pidfile) is not running" >&2; exit 1; }
 
@@ -46,7 +52,7 @@ if [ ! -e "$pidfile.$new.ready" ]; then
   else
     echo "the new master $new booted no worker within 60 s: stopping it, $old keeps serving" >&2
   fi
-  kill -TERM "$new" 2>/dev/null || true
+  stop_new
   rm -f "$pidfile.$new.unready"
   exit 1
 fi

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,9 @@ def test_restart_waits_for_a_ready_new_master(tmp_path):
         assert "is not ready: the database has no schema yet" in refused.stderr
         assert f"{old} keeps serving" in refused.stderr
         assert alive(old) and requests.get(base + "/healthz", timeout=5).ok
+        # the refused master is gone (reaped: until then the old one ignores the next USR2)
+        refused_master = int(re.search(r"the new master (\d+)", refused.stderr).group(1))
+        assert not alive(refused_master)
 
         app = create_app({"SHOPQR_ENV": "development", "SCHEDULER_ENABLED": False,
                           "SQLALCHEMY_DATABASE_URI": database})
