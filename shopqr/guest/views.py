@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
 from shopqr.i18n import localized
-from shopqr.models import OptionGroup, Order, Product, Shop, TableSession, utcnow
+from shopqr.models import OptionGroup, Order, Product, Shop, ShopTable, TableSession, utcnow
 from shopqr.services import (
     DomainError,
     NotFound,
@@ -37,12 +37,12 @@ from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 PARTIALS = "guest/_partials.html"
 # Endpoints that load the shop and the phone's table session in one statement themselves
 # (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
-HOT = frozenset({"guest.menu", "guest.add_to_cart", "guest.view_cart", "guest.cart_badge",
-                 "guest.change_quantity", "guest.change_note", "guest.remove_item",
-                 "guest.order_status"})
+HOT = frozenset({"guest.scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
+                 "guest.cart_badge", "guest.change_quantity", "guest.change_note",
+                 "guest.remove_item", "guest.order_status"})
 
 
-def _cookie_path(shop: Shop) -> str:
+def _cookie_path(shop: Shop | GuestShop) -> str:
     return f"/s/{shop.slug}/"
 
 
@@ -143,19 +143,22 @@ def _order_strip(shop: GuestShop, session: GuestSession) -> Markup:
 @bp.get("/t/<qr_token>")
 def scan(qr_token: str) -> Response:
     """A phone scanned a table's QR code: join the table's session (or start it)."""
-    shop: Shop = g.shop
-    table = tables.find_table(db.session, shop.slug, qr_token)
-    if table is None:
+    found = hotpath.scan(db.session, g.shop_slug, qr_token)
+    if found is None:
+        load_shop(g.shop_slug)  # an unknown shop: the plain 404
         raise NotFound(_("This QR code is not valid any more. Please ask the staff for help."))
+    shop, table_id, token = found
+    g.shop = shop
     closed = _require_open(shop)
     if closed is not None:
         return closed
-    session = tables.join_or_start(db.session, table)
-    db.session.commit()
+    if token is None:  # the first phone of a group starts the table's session
+        token = tables.join_or_start(db.session, db.session.get(ShopTable, table_id)).token
+        db.session.commit()
     response = redirect(url_for("guest.menu"), 303)
     response.set_cookie(
         current_app.config["GUEST_COOKIE_NAME"],
-        session.token,
+        token,
         max_age=12 * 3600,
         path=_cookie_path(shop),
         httponly=True,

@@ -136,6 +136,17 @@ _GUEST = (
 )
 
 
+# a table's QR code: the shop, the table, and its active session's token if a group sits there
+_SCAN = (
+    select(*_SHOP_COLUMNS, tables.c.id, sessions.c.token)
+    .select_from(shops)
+    .join(tables, and_(tables.c.shop_id == shops.c.id, tables.c.qr_token == bindparam("qr"),
+                       tables.c.is_active.is_(True)))
+    .outerjoin(sessions, sessions.c.active_table_id == tables.c.id)
+    .where(shops.c.slug == bindparam("slug"))
+)
+
+
 def _conn(db: Session) -> Connection:
     return db.connection()
 
@@ -152,6 +163,16 @@ def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
         return shop, None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
                               cart_version, GuestTable(table_id, table_name))
+
+
+def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
+    """The shop, the table behind a QR code (only if the code belongs to the shop named in
+    the URL) and the token of the table's active session (None: the first phone of a group
+    starts one with ``tables.join_or_start``); None for an unknown code."""
+    row = _conn(db).execute(_SCAN, {"slug": slug, "qr": qr_token}).first()
+    if row is None:
+        return None
+    return GuestShop(*row[:_N_SHOP]), row[_N_SHOP], row[_N_SHOP + 1]
 
 
 # --- reading the cart ---
