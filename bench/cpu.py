@@ -109,7 +109,8 @@ def main() -> None:
         per_request(app, paths[args.profile], args.n)
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        order = os.environ.get("SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
         print(out.getvalue())
         return
     hello = per_request(hello_app, [("GET", "/", {})], args.n * 5)
