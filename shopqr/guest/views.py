@@ -177,7 +177,7 @@ def menu() -> str | Response:
     _check_session(shop, session)
     return _menu_shell(shop).fill({
         "csrf": escape(generate_csrf()),
-        "table": escape(session.table.name),
+        "table": escape(localized(session.table, "name")),
         "orders": _order_strip(shop, session),
         "badge": _badge(shop, session, oob=False),
     })

@@ -104,6 +104,7 @@ class ShopTable(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(40))
+    name_km: Mapped[str | None] = mapped_column(String(40))  # the label Khmer guests see
     qr_token: Mapped[str] = mapped_column(String(64), unique=True)
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -446,3 +446,23 @@ def test_owner_messages_in_english_are_unchanged(owned):
     assert "Product not found." in missing
     gone = client.post(f"/s/{shop.slug}/settings/tables/999999", data={"name": "x"})
     assert gone.status_code == 404 and "Table not found." in gone.text
+
+
+def test_a_table_gets_a_khmer_label_that_khmer_guests_see(app, owned):
+    shop, _, client = owned
+    base = f"/s/{shop.slug}/settings"
+    assert client.post(f"{base}/tables/add", data={"name": "Table 7",
+                                                   "name_km": " តុ 7 "}).status_code == 303
+    table = db.session.scalar(select(ShopTable).where(ShopTable.shop_id == shop.id))
+    assert table.name_km == "តុ 7"
+    assert client.post(f"{base}/tables/{table.id}", data={
+        "name": "Table 7", "name_km": "ក" * 41}).status_code == 422
+    guest = app.test_client()
+    guest.get(f"/s/{shop.slug}/t/{table.qr_token}")
+    assert "Table 7" in guest.get(f"/s/{shop.slug}/menu").text
+    guest.post(f"/s/{shop.slug}/lang", data={"lang": "km"})
+    khmer_menu = guest.get(f"/s/{shop.slug}/menu").text
+    assert "តុ 7" in khmer_menu and "Table 7" not in khmer_menu
+    assert client.post(f"{base}/tables/{table.id}", data={"name": "Table 7",
+                                                          "name_km": ""}).status_code == 303
+    assert "Table 7" in guest.get(f"/s/{shop.slug}/menu").text  # no label: the name
