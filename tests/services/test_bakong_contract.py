@@ -381,7 +381,8 @@ def test_a_deeplink_refused_or_garbled_is_no_link_and_no_exception(bakong, api, 
     assert deeplink(bakong, api, fixture(name)) is None
 
 
-@pytest.mark.parametrize("link", [None, 42, "javascript:alert(1)", "https://a.example/" + "x" * 300])
+@pytest.mark.parametrize("link", [None, 42, "javascript:alert(1)",
+                                  "https://a.example/" + "x" * 300])
 def test_a_deeplink_answer_without_a_usable_link_is_no_link(bakong, api, link):
     answer = fixture("deeplink_ok")
     answer["body"]["data"]["shortLink"] = link
