@@ -521,3 +521,33 @@ def test_twenty_parallel_changes_happen_once(app, client, ordered, what):
                              .where(Transaction.order_id == order_id)) == 1
     assert txn_of(order).status == "superseded"
     assert order.total == Decimal("7.75")
+
+
+# --- the deeplink over real HTTP, against the simulator and its faults ---
+
+@pytest.mark.live
+@pytest.mark.parametrize("fault", [None, "link_failed", "500", "timeout"])
+def test_the_simulators_deeplink_and_its_faults_over_http(app, client, cafe, live_server,
+                                                          fault):
+    import requests
+
+    shop, table, latte, _ = cafe
+    deeplinks_on(shop)
+    if fault:
+        assert requests.post(f"{live_server.url}/_bakong/faults", timeout=5, json={
+            "mode": fault, "count": 1, "delay_seconds": 3.5}).status_code == 200
+    scan(client, shop, table)
+    add(client, shop, latte)
+    order = order_for(client, shop)
+    txn = txn_of(order)
+    assert order.payment_status == "pending" and txn.status == "pending"
+    html = page(client, shop, order)
+    assert "Save image" in html and "<svg" in html
+    if fault:
+        assert txn.deeplink is None and "Open in a banking app" not in html
+        return
+    assert txn.deeplink.startswith(f"{live_server.url}/_bakong/open/{txn.md5}?")
+    assert f'href="{txn.deeplink}"' in html.replace("&amp;", "&")
+    app_page = requests.get(txn.deeplink, timeout=5)
+    assert app_page.status_code == 200 and "$2.50" in app_page.text
+    assert f'value="/s/{shop.slug}/orders/{order.public_token}"' in app_page.text
