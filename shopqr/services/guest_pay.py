@@ -108,6 +108,13 @@ def _check_qr_first(db: Session, bus: EventBus, order: Order, client: BakongClie
     db.refresh(order)
 
 
+def _lock_qrs(db: Session, order: Order) -> None:
+    """Take the rows of the order's QRs before the order's own row: the poller records a
+    payment in that order (the QR, then the order), so the two never wait on each other."""
+    db.execute(select(Transaction.id).where(Transaction.order_id == order.id)
+               .order_by(Transaction.id).with_for_update())
+
+
 def _withdraw_qrs(db: Session, order: Order, now: datetime) -> None:
     """The order's QRs are no longer offered: each unpaid one counts as expired now and is
     polled at the after-expiry pace until its usual give-up time (a late payment is seen)."""
@@ -129,6 +136,7 @@ def switch_to_cash(db: Session, bus: EventBus, order: Order, *, client: BakongCl
     if order.payment_status != "pending":
         raise _not_changeable(order)
     _check_qr_first(db, bus, order, client, now)
+    _lock_qrs(db, order)
     switched = db.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "pending",
                             Order.payment_method == "khqr")
@@ -175,6 +183,7 @@ def cancel_by_guest(db: Session, bus: EventBus, order: Order, *, client: BakongC
     if order.payment_status != "pending":
         raise _not_changeable(order)
     _check_qr_first(db, bus, order, client, now)
+    _lock_qrs(db, order)
     cancelled = db.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "pending")
         .values(payment_status="cancelled", cancelled_at=now, cancel_reason=GUEST_CANCEL_REASON)
