@@ -551,3 +551,23 @@ def test_the_simulators_deeplink_and_its_faults_over_http(app, client, cafe, liv
     app_page = requests.get(txn.deeplink, timeout=5)
     assert app_page.status_code == 200 and "$2.50" in app_page.text
     assert f'value="/s/{shop.slug}/orders/{order.public_token}"' in app_page.text
+
+
+def test_the_receipt_is_only_for_its_own_shop(client, ordered, bakong, app):
+    shop, _, _, _, order = ordered
+    bakong.pay(txn_of(order).md5, "7.75")
+    poller.poll_once(app, "p1", client=bakong, now=utcnow())
+    other = make_shop("receipt-elsewhere")
+    assert client.get(f"/s/{other.slug}/orders/{order.public_token}/receipt").status_code == 404
+    assert client.get(f"/s/{shop.slug}/orders/{order.public_token}x/receipt").status_code == 404
+
+
+def test_the_pos_screen_of_a_khqr_order_offers_no_guest_actions(app, ctx, bakong):
+    from tests.services.test_payment_attention import Cafe
+
+    cafe = Cafe(app)
+    order_id, _ = cafe.khqr_order()
+    html = cafe.pos(f"/orders/{order_id}")
+    assert "<svg" in html  # the cashier shows the QR
+    assert "Save image" not in html and "Cancel the order" not in html
+    assert "Pay cash at the counter instead" not in html
