@@ -5,7 +5,7 @@ Bakong gave for a KHQR is kept with its transaction
 ``transactions.deeplink`` is empty when no link was asked for or the call failed.
 
 Revision ID: 0006paymentlinks
-Revises: 0004loginsessions
+Revises: 0005cartversion
 Create Date: 2026-12-03 13:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006paymentlinks'
-down_revision = '0004loginsessions'
+down_revision = '0005cartversion'
 branch_labels = None
 depends_on = None
 

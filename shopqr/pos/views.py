@@ -21,6 +21,7 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    hotpath,
     menu,
     payments,
     pos,
@@ -182,7 +183,7 @@ def orders_today() -> str:
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
     shop: Shop = g.shop
-    product = cart.load_product(db.session, shop, request.form.get("product_id"))
+    product = hotpath.orderable_product(db.session, shop.id, request.form.get("product_id"))
     options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))

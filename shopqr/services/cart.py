@@ -1,15 +1,18 @@
-"""The shared table cart. Prices always come from the database. Every change is announced to
-the shop's live screens after the commit ("cart.changed")."""
+"""The shared table cart: reading the choices and the quantity of a line, pricing it from the
+database, the whole cart priced (``summarize``). The writes are the guest hot paths in
+services/hotpath.py; every change is announced to the shop's live screens after the commit
+("cart.changed")."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import (
     CartItem,
@@ -18,12 +21,14 @@ from shopqr.models import (
     OptionGroup,
     Order,
     Product,
-    Shop,
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
-from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
+from shopqr.services import DomainError, parse_id, sanitize
 from shopqr.services.events import Event, EventBus, publish_after_commit
+
+if TYPE_CHECKING:
+    from shopqr.services.hotpath import GuestSession
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
@@ -50,14 +55,6 @@ class CartSummary:
         return sum(line.item.quantity for line in self.lines)
 
 
-@dataclass(frozen=True)
-class CartBadge:
-    """What the cart button shows: how many items and the total."""
-
-    count: int
-    total: Decimal
-
-
 def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     """A whole number of items, 1..MAX_QUANTITY (0 allowed where it means remove)."""
     text = str(raw if raw is not None else "").strip()
@@ -77,16 +74,6 @@ def clean_note(raw: str | None) -> str | None:
     if len(note) > MAX_NOTE:
         raise DomainError(_l("Notes can be at most %(count)s characters.", count=MAX_NOTE))
     return note or None
-
-
-def load_product(db: Session, shop: Shop, product_id: object) -> Product:
-    """A product of this shop that guests may order, with its options (one query)."""
-    product = get_for_shop(
-        db, Product, shop, product_id, Product.is_deleted.is_(False), message=NOT_ON_MENU,
-        options=(joinedload(Product.option_groups).joinedload(OptionGroup.options),))
-    if not product.is_available:
-        raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
-    return product
 
 
 def form_choices(form: Mapping[str, str]) -> dict[int, str]:
@@ -130,86 +117,7 @@ def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
     return product.price + sum((o.extra_price for o in options), Decimal("0"))
 
 
-def _changed(db: Session, bus: EventBus, session: TableSession) -> None:
-    """After the commit, tell the shop's live screens (the POS) that a table's cart changed."""
-    publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
-                                        {"table_id": session.table_id}))
-
-
-def add_item(
-    db: Session,
-    bus: EventBus,
-    session: TableSession,
-    product_id: object,
-    chosen: Mapping[int, object],
-    quantity: object,
-    note: str | None,
-) -> CartItem:
-    """Add to the cart, merging with an identical line (same product, options and note)."""
-    product = load_product(db, db.get(Shop, session.shop_id), product_id)
-    options = choose_options(product, chosen)
-    qty = parse_quantity(quantity)
-    note_text = clean_note(note)
-    option_ids = sorted(o.id for o in options)
-    same_product = db.scalars(
-        select(CartItem)
-        .where(CartItem.session_id == session.id, CartItem.product_id == product.id)
-        .options(selectinload(CartItem.options))
-    ).all()
-    for item in same_product:
-        same_options = sorted(io.option_id for io in item.options) == option_ids
-        if same_options and item.note == note_text:
-            if item.quantity + qty > MAX_QUANTITY:
-                raise DomainError(_l("At most %(count)s of one item per order.",
-                                      count=MAX_QUANTITY))
-            item.quantity += qty
-            _changed(db, bus, session)
-            return item
-    lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
-    if (lines or 0) >= MAX_LINES:
-        raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
-    item = CartItem(session_id=session.id, product=product, quantity=qty, note=note_text)
-    item.options = [CartItemOption(option=o) for o in options]
-    db.add(item)
-    db.flush()
-    _changed(db, bus, session)
-    return item
-
-
-def get_item(session: TableSession, item_id: object) -> CartItem:
-    wanted = parse_id(item_id)
-    for item in session.cart_items:
-        if item.id == wanted:
-            return item
-    raise NotFound(_l("That item is no longer in the cart."))
-
-
-def set_quantity(db: Session, bus: EventBus, session: TableSession, item_id: object,
-                 quantity: object) -> None:
-    item = get_item(session, item_id)
-    qty = parse_quantity(quantity, allow_zero=True)
-    if qty == 0:
-        session.cart_items.remove(item)
-    else:
-        item.quantity = qty
-    db.flush()
-    _changed(db, bus, session)
-
-
-def set_note(db: Session, bus: EventBus, session: TableSession, item_id: object,
-             note: str | None) -> None:
-    get_item(session, item_id).note = clean_note(note)
-    db.flush()
-    _changed(db, bus, session)
-
-
-def remove_item(db: Session, bus: EventBus, session: TableSession, item_id: object) -> None:
-    session.cart_items.remove(get_item(session, item_id))
-    db.flush()
-    _changed(db, bus, session)
-
-
-def summarize(db: Session, session: TableSession) -> CartSummary:
+def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
     """The cart priced from the database as it is now."""
     items = db.scalars(
         select(CartItem)
@@ -229,26 +137,6 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
-
-
-def badge(db: Session, session_id: int) -> CartBadge:
-    """Count and total of a cart, priced from the database like ``summarize`` but in one query
-    without loading the lines as objects (the menu and every cart change show it)."""
-    rows = db.execute(
-        select(CartItem.id, CartItem.quantity, Product.price, Option.extra_price)
-        .join(Product, Product.id == CartItem.product_id)
-        .outerjoin(CartItemOption, CartItemOption.cart_item_id == CartItem.id)
-        .outerjoin(Option, Option.id == CartItemOption.option_id)
-        .where(CartItem.session_id == session_id)
-    )
-    lines: dict[int, tuple[int, Decimal]] = {}
-    for item_id, quantity, price, extra in rows:
-        _, unit = lines.get(item_id, (quantity, price))
-        lines[item_id] = (quantity, unit + (extra or Decimal("0")))
-    return CartBadge(
-        count=sum(quantity for quantity, _ in lines.values()),
-        total=sum((unit * quantity for quantity, unit in lines.values()), Decimal("0")),
-    )
 
 
 @dataclass
@@ -282,6 +170,15 @@ def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
     order (the cancel's conditional update)."""
     if session is None or not session.is_active:
         return None
+    # The cart changes: bump its version first, as every cart writer does (services/hotpath.py);
+    # that also takes the session's lock and finds a session that ended meanwhile.
+    bumped = db.execute(
+        update(TableSession)
+        .where(TableSession.id == session.id, TableSession.active_table_id.is_not(None))
+        .values(cart_version=TableSession.cart_version + 1)
+        .execution_options(synchronize_session=False))
+    if bumped.rowcount != 1:
+        return None
     wanted = {line.product_id for line in order.lines if line.product_id is not None}
     products = {p.id: p for p in db.scalars(
         select(Product).where(Product.shop_id == session.shop_id, Product.id.in_(wanted))
@@ -313,5 +210,6 @@ def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
         restored.count += line.quantity
     db.flush()
     if restored.count:
-        _changed(db, bus, session)
+        publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
+                                            {"table_id": session.table_id}))
     return restored

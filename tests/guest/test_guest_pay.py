@@ -586,3 +586,14 @@ def test_the_pos_screen_of_a_khqr_order_offers_no_guest_actions(app, ctx, bakong
     assert "<svg" in html  # the cashier shows the QR
     assert "Save image" not in html and "Cancel the order" not in html
     assert "Pay cash at the counter instead" not in html
+
+
+def test_the_cart_shown_before_a_cancel_is_not_shown_after_it(client, ordered, bakong):
+    """The cart panel and badge the phone saw empty after checkout show the restored lines:
+    a cancel changes the cart like any other cart change (its version moves)."""
+    shop, _, _, _, order = ordered
+    assert "$7.75" not in client.get(f"/s/{shop.slug}/cart", headers=HX).text
+    assert post(client, shop, order, "cancel").status_code == 303
+    panel = client.get(f"/s/{shop.slug}/cart", headers=HX).text
+    assert "$7.75" in panel and "Banana Cake" in panel
+    assert 'data-count="3"' in client.get(f"/s/{shop.slug}/cart/badge").text
