@@ -234,3 +234,17 @@ document.addEventListener("click", function (event) {
     else htmx.trigger(action.elt, action.type);
   });
 })();
+
+// The order page: when the order turns ready, the tab's title says so and the phone vibrates
+// (where it can), once per order.
+function shopqrReady(vibrate) {
+  const status = document.querySelector(".order-status[data-ready-title]");
+  if (!status || !/:ready$/.test(status.dataset.status || "")) return;
+  document.title = status.dataset.readyTitle;
+  const key = "shopqr-ready-" + status.id;
+  if (!vibrate || sessionStorage.getItem(key)) return;
+  sessionStorage.setItem(key, "1");
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+}
+document.addEventListener("DOMContentLoaded", function () { shopqrReady(false); });
+document.addEventListener("htmx:afterSettle", function () { shopqrReady(true); });
