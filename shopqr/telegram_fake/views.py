@@ -56,10 +56,10 @@ def _error(code: int, description: str, **parameters: Any) -> tuple[Response, in
     return jsonify(body), code
 
 
-def _fault() -> dict[str, Any] | None:
+def _fault(method: str) -> dict[str, Any] | None:
     fake = state()
     with fake.lock:
-        if not fake.faults:
+        if not fake.faults or fake.faults[0]["method"] != method:
             return None
         fault = fake.faults[0]
         fault["count"] -= 1
@@ -77,7 +77,7 @@ def api(token: str, method: str):
     if token != current_app.config.get("TELEGRAM_BOT_TOKEN"):
         return _error(401, "Unauthorized")
     body = request.get_json(silent=True) or request.form.to_dict() or {}
-    fault = _fault()
+    fault = _fault(method)
     slow = 0.0
     if fault is not None:
         if fault["mode"] == "429":
@@ -125,13 +125,14 @@ def api(token: str, method: str):
 @bp.post("/_fake/faults")
 @csrf.exempt
 def add_fault():
-    """The next ``count`` API calls fail: mode 429 (with retry_after), 500, 403, or slow
-    (answer after ``delay`` seconds)."""
+    """The next ``count`` calls of ``method`` (sendMessage unless given) fail: mode 429 (with
+    retry_after), 500, 403, or slow (answer after ``delay`` seconds)."""
     body = request.get_json(silent=True) or {}
     mode = body.get("mode")
     if mode not in ("429", "500", "403", "slow"):
         return jsonify(error="mode must be 429, 500, 403 or slow"), 400
-    fault = {"mode": mode, "count": int(body.get("count", 1)),
+    fault = {"mode": mode, "method": str(body.get("method") or "sendMessage"),
+             "count": int(body.get("count", 1)),
              "retry_after": int(body.get("retry_after", 5)),
              "delay": float(body.get("delay", 2.0))}
     fake = state()
