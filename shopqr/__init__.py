@@ -62,7 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """The screens, the command-line tools and the error pages."""
-    from shopqr import cli, ops
+    from shopqr import cli, ops, telegram_webhook
     from shopqr.admin import bp as admin_bp
     from shopqr.admin import cli as admin_cli
     from shopqr.guest import bp as guest_bp
@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
         from shopqr.bakong_sim import bp as bakong_sim_bp
 
         app.register_blueprint(bakong_sim_bp)
+    telegram_webhook.init_app(app)
     if app.config["TELEGRAM_FAKE"]:
         from shopqr.telegram_fake import bp as telegram_fake_bp
 

@@ -23,6 +23,7 @@ ENV_SETTINGS: dict[str, type] = {
     "TELEGRAM_BOT_USERNAME": str,
     "TELEGRAM_API_URL": str,
     "TELEGRAM_FAKE": bool,
+    "TELEGRAM_WEBHOOK_SECRET": str,
     "SESSION_COOKIE_SECURE": bool,
     "PUBLIC_BASE_URL": str,
     "SHOPQR_ENV": str,
@@ -85,6 +86,9 @@ class Defaults:
     TELEGRAM_BOT_USERNAME = None  # None: asked from getMe
     TELEGRAM_API_URL = None  # None: https://api.telegram.org, or the fake at <base>/_telegram
     TELEGRAM_FAKE = False  # the built-in fake Bot API: development only, when set explicitly
+    # Set: Telegram posts updates to /telegram/webhook with this secret (flask telegram-webhook
+    # registers it); unset: the scheduler's Telegram job asks with getUpdates.
+    TELEGRAM_WEBHOOK_SECRET = None
     TELEGRAM_CONNECT_TIMEOUT = 3.0
     TELEGRAM_READ_TIMEOUT = 10.0
     # How many reverse proxies in front of shopqr to believe (X-Forwarded-For/-Proto/-Host,

@@ -427,34 +427,50 @@ def _failed(row: TelegramMessage, exc: BotError, now: datetime) -> str:
     return "retry"
 
 
+def handle_update(db: Session, upd: Any, now: datetime) -> bool:
+    """One Bot API update (from getUpdates or the webhook): a ``/start <code>`` binds the
+    chat to the code's shop. True if it did; anything else is ignored."""
+    message = upd.get("message") if isinstance(upd, dict) else None
+    if not isinstance(message, dict):
+        return False
+    text, chat = message.get("text"), message.get("chat")
+    if not isinstance(text, str) or not isinstance(chat, dict):
+        return False
+    parts = text.strip().split()
+    if len(parts) != 2 or parts[0].split("@")[0] != "/start":
+        return False
+    chat_id = chat.get("id")
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        return False
+    title = chat.get("title") or " ".join(
+        str(chat[k]) for k in ("first_name", "last_name") if chat.get(k)) or (
+        chat.get("username") and f"@{chat['username']}")
+    return bind(db, parts[1], chat_id, str(title) if title else None, now) is not None
+
+
 def read_updates(app: Flask, db: Session, client: BotClient, now: datetime) -> int:
-    """Read the bot's new updates (getUpdates) and bind the chats that sent /start <code>."""
-    offset = app.extensions.get("telegram_offset")
+    """Read the bot's new updates (getUpdates) and bind the chats that sent /start <code>.
+    The offset confirms what was read; after a restart Telegram sends the unconfirmed ones
+    again, and a code already used binds nothing."""
+    if app.config.get("TELEGRAM_WEBHOOK_SECRET"):
+        return 0  # updates come to the webhook (Telegram refuses getUpdates meanwhile)
     bound = 0
-    for upd in client.get_updates(offset):
+    for upd in client.get_updates(app.extensions.get("telegram_offset")):
         if not isinstance(upd, dict) or not isinstance(upd.get("update_id"), int):
             continue
         app.extensions["telegram_offset"] = upd["update_id"] + 1
-        message = upd.get("message")
-        if not isinstance(message, dict):
-            continue
-        text = message.get("text")
-        chat = message.get("chat")
-        if not isinstance(text, str) or not isinstance(chat, dict):
-            continue
-        parts = text.strip().split()
-        if len(parts) != 2 or parts[0].split("@")[0] != "/start":
-            continue
-        chat_id = chat.get("id")
-        if not isinstance(chat_id, int):
-            continue
-        title = chat.get("title") or " ".join(
-            str(chat[k]) for k in ("first_name", "last_name") if chat.get(k)) or (
-            chat.get("username") and f"@{chat['username']}")
-        if bind(db, parts[1], chat_id, title, now) is not None:
+        if handle_update(db, upd, now):
             bound += 1
         db.commit()
     return bound
+
+
+def set_webhook(config: Any) -> Any:
+    """Tell Telegram to post updates to <PUBLIC_BASE_URL>/telegram/webhook with the secret."""
+    url = str(config["PUBLIC_BASE_URL"]).rstrip("/") + "/telegram/webhook"
+    return client_from_config(config).call("setWebhook", {
+        "url": url, "secret_token": config["TELEGRAM_WEBHOOK_SECRET"],
+        "allowed_updates": ["message"]})
 
 
 def tick(app: Flask, holder: str, client: BotClient | None = None,

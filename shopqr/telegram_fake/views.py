@@ -29,6 +29,7 @@ class FakeState:
     next_update_id: int = 1
     faults: list[dict[str, Any]] = field(default_factory=list)  # played in order
     calls: list[str] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=dict)
 
     def add_update(self, chat_id: int, text: str, name: str) -> dict[str, Any]:
         with self.lock:
@@ -105,6 +106,10 @@ def api(token: str, method: str):
             result = {"message_id": len(fake.messages) + 1, "date": int(time.time()),
                       "chat": {"id": chat_id, "type": "private"}, "text": text}
             fake.messages.append({"chat_id": chat_id, "text": text})
+    elif method == "setWebhook":
+        with fake.lock:
+            fake.webhook = {"url": body.get("url"), "secret_token": body.get("secret_token")}
+        result = True
     elif method == "getUpdates":
         try:
             offset = int(body.get("offset") or 0)
@@ -158,7 +163,8 @@ def add_update():
 def messages():
     fake = state()
     with fake.lock:
-        return jsonify(messages=list(fake.messages), calls=list(fake.calls))
+        return jsonify(messages=list(fake.messages), calls=list(fake.calls),
+                       webhook=fake.webhook)
 
 
 @bp.get("/chat")

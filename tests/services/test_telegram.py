@@ -368,3 +368,40 @@ def test_the_same_event_queued_24_times_at_once_is_one_row_sent_once(app, fake, 
 
     run_together(app, 24, send)
     assert len(fake.messages()) == 2  # the confirmation and the one copy
+
+
+def test_the_webhook_binds_a_chat_only_with_the_secret(database_url):
+    app = build_app(database_url, **telegram_settings(TELEGRAM_WEBHOOK_SECRET="s3cret-hook"))
+    with app.app_context():
+        _empty_all_tables()
+        shop = make_shop("tg-hook", name="Hook Cafe")
+        code = telegram.start_link(db.session, shop, "en", utcnow())
+        db.session.commit()
+        client = app.test_client()
+        update_ = {"update_id": 9, "message": {"message_id": 1, "text": f"/start {code}",
+                                               "chat": {"id": 4242, "first_name": "Sokha"}}}
+        wrong = client.post("/telegram/webhook", json=update_, csrf=False,
+                            headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+        assert wrong.status_code == 403
+        assert client.post("/telegram/webhook", data="[", csrf=False, headers={
+            "X-Telegram-Bot-Api-Secret-Token": "s3cret-hook"}).status_code == 400
+        right = client.post("/telegram/webhook", json=update_, csrf=False,
+                            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-hook"})
+        assert right.status_code == 200
+        link_ = db.session.scalar(select(TelegramLink).where(TelegramLink.shop_id == shop.id))
+        assert (link_.chat_id, link_.chat_title) == (4242, "Sokha")
+        assert [r.kind for r in rows(shop.id)] == ["linked"]  # sent later by the job
+        _empty_all_tables()
+        db.session.remove()
+    plain = build_app(database_url, **telegram_settings())
+    assert plain.test_client().post("/telegram/webhook", json={}, csrf=False).status_code == 404
+
+
+def test_the_cli_registers_the_webhook(app, ctx, fake):
+    app.config["TELEGRAM_WEBHOOK_SECRET"] = "s3cret-hook"
+    result = app.test_cli_runner().invoke(args=["telegram-webhook"])
+    assert result.exit_code == 0, result.output
+    hook = requests.get(f"{fake.base}/_fake/messages", timeout=5).json()["webhook"]
+    assert hook == {"url": f"{app.config['PUBLIC_BASE_URL']}/telegram/webhook",
+                    "secret_token": "s3cret-hook"}
+    assert run(app)["bound"] == 0  # no getUpdates while the webhook is set
