@@ -508,6 +508,23 @@ def tick(app: Flask, holder: str, client: BotClient | None = None,
     return report
 
 
+def platform_status(app: Flask, db: Session, now: datetime) -> dict[str, Any]:
+    """For the platform admin: is the bot set up, how updates arrive, the last day's outbox."""
+    from sqlalchemy import func
+
+    counts = dict(db.execute(
+        select(TelegramMessage.status, func.count(TelegramMessage.id))
+        .where(TelegramMessage.created_at >= now - timedelta(days=1))
+        .group_by(TelegramMessage.status)).all())
+    linked = db.scalar(select(func.count(TelegramLink.id))
+                       .where(TelegramLink.chat_id.is_not(None))) or 0
+    return {"configured": configured(app.config), "username": bot_username(app),
+            "webhook": bool(app.config.get("TELEGRAM_WEBHOOK_SECRET")),
+            "fake": bool(app.config.get("TELEGRAM_FAKE")), "linked": linked,
+            "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
+            "pending": counts.get("pending", 0) + counts.get("sending", 0)}
+
+
 def init_app(app: Flask) -> None:
     if on_event not in TRANSACTION_HOOKS:
         TRANSACTION_HOOKS.append(on_event)

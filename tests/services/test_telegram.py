@@ -405,3 +405,16 @@ def test_the_cli_registers_the_webhook(app, ctx, fake):
     assert hook == {"url": f"{app.config['PUBLIC_BASE_URL']}/telegram/webhook",
                     "secret_token": "s3cret-hook"}
     assert run(app)["bound"] == 0  # no getUpdates while the webhook is set
+
+
+def test_the_platform_admin_sees_the_bot_and_undelivered_messages(app, ctx, fake, cafe,
+                                                                   admin_client):
+    shop, table, tea = cafe
+    link(app, shop, fake)
+    telegram.enqueue(db.session, shop.id, "paid", "order:1", "Paid", utcnow())
+    db.session.commit()
+    fake.fault("403")
+    run(app)
+    page = admin_client.get("/admin/").text
+    assert "Bot @shopqr_fake_bot, updates by polling. Linked shops: 1. Last 24 hours: 1 sent, " \
+        "0 waiting, 1 not delivered." in page
