@@ -332,15 +332,14 @@ def queue_daily_summaries(db: Session, now: datetime) -> int:
     queued = 0
     local = shop_time(now)
     clock, day = local.strftime("%H:%M"), local.date().isoformat()
+    sent_today = exists().where(TelegramMessage.shop_id == TelegramLink.shop_id,
+                                TelegramMessage.kind == "daily",
+                                TelegramMessage.event_key == day)
     links = db.scalars(select(TelegramLink).where(TelegramLink.chat_id.is_not(None),
                                                   TelegramLink.notify_daily.is_(True),
-                                                  TelegramLink.daily_at <= clock))
+                                                  TelegramLink.daily_at <= clock,
+                                                  ~sent_today))
     for link in list(links):
-        done = db.scalar(select(exists().where(
-            TelegramMessage.shop_id == link.shop_id, TelegramMessage.kind == "daily",
-            TelegramMessage.event_key == day)))
-        if done:
-            continue
         shop = db.get(Shop, link.shop_id)
         report = reports.build(db, shop, "today", now)
         with force_locale(link.language):

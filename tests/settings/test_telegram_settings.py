@@ -146,3 +146,17 @@ def test_without_a_bot_token_the_page_says_so(database_url):
         assert client.post(f"/s/{shop.slug}/settings/telegram/link").status_code == 409
         _empty_all_tables()
         db.session.remove()
+
+
+def test_the_page_and_the_messages_in_khmer(app, ctx, live_server, khmer):
+    fake = Fake(live_server.url)
+    shop, client = owner_client(app, "tg-km", "Khmer Cafe")
+    client.set_cookie("shopqr_lang", "km")
+    page = client.get(f"/s/{shop.slug}/settings/telegram").text
+    assert khmer["Link Telegram"] in page
+    link_through_the_page(app, client, shop.slug, fake, 6006)  # linked from a Khmer page
+    assert khmer["Unlink"] in client.get(f"/s/{shop.slug}/settings/telegram").text
+    confirmation = fake.messages(6006)[0]
+    assert confirmation.startswith(khmer[
+        "This chat now gets shopqr messages for %(shop)s. You can choose which ones, or "
+        "unlink, in the shop's settings under Telegram."].split("%(shop)s")[0])
