@@ -439,8 +439,8 @@ def handle_update(db: Session, upd: Any, now: datetime) -> bool:
     if len(parts) != 2 or parts[0].split("@")[0] != "/start":
         return False
     chat_id = chat.get("id")
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
-        return False
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool) or abs(chat_id) >= 2**53:
+        return False  # Telegram's ids fit in 52 bits
     title = chat.get("title") or " ".join(
         str(chat[k]) for k in ("first_name", "last_name") if chat.get(k)) or (
         chat.get("username") and f"@{chat['username']}")

@@ -77,7 +77,8 @@ def api(token: str, method: str):
         fake.calls.append(method)
     if token != current_app.config.get("TELEGRAM_BOT_TOKEN"):
         return _error(401, "Unauthorized")
-    body = request.get_json(silent=True) or request.form.to_dict() or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else request.form.to_dict()
     fault = _fault(method)
     slow = 0.0
     if fault is not None:
@@ -132,14 +133,18 @@ def api(token: str, method: str):
 def add_fault():
     """The next ``count`` calls of ``method`` (sendMessage unless given) fail: mode 429 (with
     retry_after), 500, 403, or slow (answer after ``delay`` seconds)."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
     mode = body.get("mode")
     if mode not in ("429", "500", "403", "slow"):
         return jsonify(error="mode must be 429, 500, 403 or slow"), 400
-    fault = {"mode": mode, "method": str(body.get("method") or "sendMessage"),
-             "count": int(body.get("count", 1)),
-             "retry_after": int(body.get("retry_after", 5)),
-             "delay": float(body.get("delay", 2.0))}
+    try:
+        fault = {"mode": mode, "method": str(body.get("method") or "sendMessage"),
+                 "count": int(body.get("count", 1)),
+                 "retry_after": int(body.get("retry_after", 5)),
+                 "delay": min(30.0, float(body.get("delay", 2.0)))}
+    except (TypeError, ValueError):
+        return jsonify(error="count, retry_after and delay are numbers"), 400
     fake = state()
     with fake.lock:
         fake.faults.append(fault)
@@ -150,7 +155,8 @@ def add_fault():
 @csrf.exempt
 def add_update():
     """A person writes to the bot (tests: {"chat_id": ..., "text": "/start <code>"})."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
     try:
         chat_id = int(body.get("chat_id", DEFAULT_CHAT))
     except (TypeError, ValueError):

@@ -418,3 +418,23 @@ def test_the_platform_admin_sees_the_bot_and_undelivered_messages(app, ctx, fake
     page = admin_client.get("/admin/").text
     assert "Bot @shopqr_fake_bot, updates by polling. Linked shops: 1. Last 24 hours: 1 sent, " \
         "0 waiting, 1 not delivered." in page
+
+
+def test_bad_updates_and_bad_fake_calls_are_4xx_or_ignored(app, ctx, fake, cafe):
+    shop, _table, _tea = cafe
+    code = telegram.start_link(db.session, shop, "en", utcnow())
+    db.session.commit()
+    for bad in [None, [], {"message": "x"}, {"message": {"text": 5, "chat": {"id": 1}}},
+                {"message": {"text": f"/start {code}", "chat": {"id": "1"}}},
+                {"message": {"text": f"/start {code}", "chat": {"id": True}}},
+                {"message": {"text": f"/start {code}", "chat": {"id": 2**70}}},
+                {"message": {"text": f"/start {code} extra", "chat": {"id": 1}}},
+                {"message": {"text": "/start " + "x" * 500, "chat": {"id": 1}}}]:
+        assert telegram.handle_update(db.session, bad, utcnow()) is False
+    assert telegram.linked_chat(db.session, shop.id) is None
+    for body in [{"mode": "nope"}, {"mode": "429", "count": "many"}, [1, 2]]:
+        r = requests.post(f"{fake.base}/_fake/faults", json=body, timeout=5)
+        assert r.status_code == 400
+    assert requests.post(f"{fake.base}/bot{TOKEN}/sendMessage", json={"chat_id": "x"},
+                         timeout=5).status_code == 400
+    assert requests.post(f"{fake.base}/botWRONG/getMe", timeout=5).status_code == 401
