@@ -32,7 +32,7 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,16 +181,40 @@ def linked_chat(db: Session, shop_id: int) -> TelegramLink | None:
 
 def start_link(db: Session, shop: Shop, language: str, now: datetime) -> str:
     """A new one-time code for the shop's t.me link (an older unused one stops working)."""
-    link = link_for(db, shop.id)
-    if link is None:
-        link = TelegramLink(shop_id=shop.id)
-        db.add(link)
+    link = link_for(db, shop.id) or _create_link(db, shop.id)
     code = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-], as Telegram allows
     link.code_hash = _hash(code)
     link.code_expires_at = now + CODE_TTL
     link.language = language if language in ("en", "km") else "en"
     link.updated_at = now
     return code
+
+
+def _create_link(db: Session, shop_id: int) -> TelegramLink:
+    """The shop's row, made once even when two requests make it at the same moment. As for the
+    order counter (services/numbering.py): on MariaDB on a connection of its own, committed at
+    once (two transactions inserting the same new unique row would deadlock); on SQLite, with
+    one writer at a time, in a savepoint."""
+    bind_ = db.get_bind()
+    if bind_.dialect.name == "sqlite":
+        try:
+            with db.begin_nested():
+                db.add(TelegramLink(shop_id=shop_id))
+        except IntegrityError:
+            pass
+    else:
+        with bind_.connect() as conn:
+            try:
+                conn.execute(insert(TelegramLink).values(
+                    shop_id=shop_id, language="en", notify_paid=True, notify_attention=True,
+                    notify_shift=True, notify_daily=True, daily_at="22:00",
+                    updated_at=utcnow()))
+                conn.commit()
+            except IntegrityError:  # another request made it first
+                conn.rollback()
+    link = link_for(db, shop_id)
+    assert link is not None
+    return link
 
 
 def bind(db: Session, code: str, chat_id: int, title: str | None, now: datetime

@@ -438,3 +438,21 @@ def test_bad_updates_and_bad_fake_calls_are_4xx_or_ignored(app, ctx, fake, cafe)
     assert requests.post(f"{fake.base}/bot{TOKEN}/sendMessage", json={"chat_id": "x"},
                          timeout=5).status_code == 400
     assert requests.post(f"{fake.base}/botWRONG/getMe", timeout=5).status_code == 401
+
+
+@pytest.mark.mariadb
+def test_24_link_requests_at_once_make_one_row_and_the_last_code_works(app, ctx, fake, cafe):
+    shop, _table, _tea = cafe
+    shop_id = shop.id
+
+    def ask(n: int) -> str:
+        code = telegram.start_link(db.session, db.session.get(Shop, shop_id), "en", utcnow())
+        db.session.commit()
+        return code
+
+    codes = run_together(app, 24, ask)
+    assert db.session.scalar(select(func.count(TelegramLink.id))) == 1
+    for code in codes:
+        fake.press_start(code)
+    assert run(app)["bound"] == 1
+    assert telegram.linked_chat(db.session, shop_id).chat_id == CHAT
