@@ -3,7 +3,7 @@ messages, unlink. Sending happens in the scheduler's Telegram job, never here.""
 
 from __future__ import annotations
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -51,13 +51,18 @@ def telegram_link() -> tuple[str, int]:
 
 @bp.get("/telegram/status")
 @owner_required
-def telegram_status() -> Response:
-    """Polled while the owner is in Telegram: reloads the page once the chat is linked."""
-    linked = telegram_service.linked_chat(db.session, g.shop.id) is not None
-    response = Response(status=200 if linked else 204)
-    if linked:
+def telegram_status() -> Response | str:
+    """Polled while the owner is in Telegram: 204 while waiting; reloads the page once the
+    chat is linked; says so when the link expired (and polling stops)."""
+    link = telegram_service.link_for(db.session, g.shop.id)
+    if link is not None and link.chat_id is not None:
+        response = Response(status=200)
         response.headers["HX-Redirect"] = url_for("settings.telegram")
-    return response
+        return response
+    if link is not None and link.code_expires_at is not None \
+            and link.code_expires_at > utcnow():
+        return Response(status=204)
+    return render_template("settings/_telegram_expired.html")
 
 
 @bp.post("/telegram/unlink")

@@ -160,3 +160,16 @@ def test_the_page_and_the_messages_in_khmer(app, ctx, live_server, khmer):
     assert confirmation.startswith(khmer[
         "This chat now gets shopqr messages for %(shop)s. You can choose which ones, or "
         "unlink, in the shop's settings under Telegram."].split("%(shop)s")[0])
+
+
+def test_the_waiting_page_says_when_the_link_expired(app, ctx, live_server):
+    shop, client = owner_client(app, "tg-expired", "Expired Cafe")
+    client.post(f"/s/{shop.slug}/settings/telegram/link")
+    status = f"/s/{shop.slug}/settings/telegram/status"
+    assert client.get(status, headers=HX).status_code == 204
+    link = db.session.scalar(select(TelegramLink).where(TelegramLink.shop_id == shop.id))
+    link.code_expires_at = utcnow()
+    db.session.commit()
+    expired = client.get(status, headers=HX)
+    assert expired.status_code == 200 and "This link has expired" in expired.text
+    assert "hx-trigger" not in expired.text  # the page stops asking
