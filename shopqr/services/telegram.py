@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -316,7 +316,7 @@ def attention_text(order: Order, txn: Transaction) -> str:
 def on_event(db: Session, ev: Event) -> None:
     """The outbox row for an event the owner wants by Telegram, in the event's transaction."""
     kind = EVENT_KINDS.get(ev.kind)
-    if kind is None:
+    if kind is None or not configured(current_app.config):
         return
     try:
         link = linked_chat(db, ev.shop_id)
