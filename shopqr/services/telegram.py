@@ -496,10 +496,34 @@ def set_webhook(config: Any) -> Any:
         "allowed_updates": ["message"]})
 
 
+KEEP_DAYS = 30  # sent, skipped and failed rows are deleted after this long
+
+
+def prune(db: Session, now: datetime) -> int:
+    """Forget finished outbox rows older than KEEP_DAYS (the owner's page shows recent ones)."""
+    from sqlalchemy import delete
+
+    gone = db.execute(delete(TelegramMessage).where(
+        TelegramMessage.status.in_(("sent", "skipped", "failed")),
+        TelegramMessage.created_at < now - timedelta(days=KEEP_DAYS),
+    ).execution_options(synchronize_session=False)).rowcount
+    db.commit()
+    return gone
+
+
+def _warn_hourly(app: Flask, text: str, now: datetime) -> None:
+    """A warning about the bot's set-up, logged when it changes and hourly, not every tick."""
+    last = app.extensions.get("telegram_warning")
+    if last and last[0] == text and now - last[1] < timedelta(hours=1):
+        return
+    app.extensions["telegram_warning"] = (text, now)
+    log.warning("%s", text)
+
+
 def tick(app: Flask, holder: str, client: BotClient | None = None,
          now: datetime | None = None) -> dict[str, Any]:
     """One run of the Telegram job: under its lease, read updates (link codes), queue the
-    daily summaries that are due, and send the outbox."""
+    daily summaries that are due, send the outbox, and hourly forget old rows."""
     from shopqr.services.poller import acquire_lease
 
     report: dict[str, Any] = {"leader": False}
@@ -515,14 +539,20 @@ def tick(app: Flask, holder: str, client: BotClient | None = None,
                 try:
                     app.extensions["telegram_username"] = client.get_me().get("username")
                 except BotError as exc:
-                    log.warning("telegram: getMe failed: %s", exc)
-            for step, run in (
-                ("bound", lambda: read_updates(app, session, client, now)),
-                ("daily", lambda: queue_daily_summaries(session, now)),
-                ("sent", lambda: send_due(session, client, now)),
-            ):
+                    _warn_hourly(app, f"telegram: getMe failed: {exc}", now)
+            steps = [("bound", lambda: read_updates(app, session, client, now)),
+                     ("daily", lambda: queue_daily_summaries(session, now)),
+                     ("sent", lambda: send_due(session, client, now))]
+            pruned = app.extensions.get("telegram_pruned")
+            if pruned is None or now - pruned >= timedelta(hours=1):
+                app.extensions["telegram_pruned"] = now
+                steps.append(("pruned", lambda: prune(session, now)))
+            for step, run in steps:
                 try:
                     report[step] = run()
+                except BotError as exc:  # e.g. getUpdates refused while a webhook is set
+                    session.rollback()
+                    _warn_hourly(app, f"telegram job: {step}: {exc}", now)
                 except Exception:
                     session.rollback()
                     log.exception("telegram job: %s failed", step)

@@ -456,3 +456,31 @@ def test_24_link_requests_at_once_make_one_row_and_the_last_code_works(app, ctx,
         fake.press_start(code)
     assert run(app)["bound"] == 1
     assert telegram.linked_chat(db.session, shop_id).chat_id == CHAT
+
+
+def test_finished_messages_are_forgotten_after_30_days(app, ctx, fake, cafe):
+    shop, _table, _tea = cafe
+    now = utcnow()
+    for key, status, age in [("old-sent", "sent", 31), ("old-failed", "failed", 31),
+                             ("old-pending", "pending", 31), ("new-sent", "sent", 29)]:
+        db.session.add(TelegramMessage(shop_id=shop.id, kind="paid", event_key=key, text="x",
+                                       status=status, created_at=now - timedelta(days=age),
+                                       next_attempt_at=now + timedelta(days=1)))
+    db.session.commit()
+    assert run(app, now)["pruned"] == 2
+    assert sorted(r.event_key for r in rows(shop.id)) == ["new-sent", "old-pending"]
+    assert "pruned" not in run(app, now + timedelta(minutes=5))  # hourly
+
+
+def test_a_refused_get_updates_is_a_warning_not_a_crash(app, ctx, fake, cafe, monkeypatch):
+    shop, table, tea = cafe
+    link(app, shop, fake)
+    fake.fault("500", method="getUpdates", count=2)
+    pay_cash(app, shop, make_order(shop, tea, table=table))
+    seen: list[str] = []
+    monkeypatch.setattr(telegram.log, "warning", lambda fmt, *args: seen.append(fmt % args))
+    now = utcnow()
+    report = run(app, now)
+    assert report["sent"]  # sending goes on
+    run(app, now + timedelta(seconds=2))
+    assert seen == ["telegram job: bound: Internal Server Error"]  # once, not every tick
