@@ -53,9 +53,4 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('table_sessions') as batch_op:
         batch_op.drop_column('service_calls')
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_requests_table_id'))
-        batch_op.drop_index(batch_op.f('ix_service_requests_session_id'))
-        batch_op.drop_index(batch_op.f('ix_service_requests_handled_by_id'))
-        batch_op.drop_index('ix_service_requests_shop_open')
-    op.drop_table('service_requests')
+    op.drop_table('service_requests')  # its indexes go with it
