@@ -223,3 +223,12 @@ def test_order_again_after_the_session_ended_and_call_for_the_bill(
     # The guest's page follows: no more "Bill is coming".
     expect(guest.locator("#service-call")).not_to_contain_text("Bill is coming", timeout=15000)
     shot(guest, "bill-handled-phone")
+
+    # An error page names the shop, offers a way back and the language switch.
+    old.goto(f"{base}/s/{shop.slug}/orders/no-such-order")
+    expect(old.locator(".guest-header h1")).to_have_text("Browser Cafe")
+    expect(old.get_by_role("link", name="Back to the menu")).to_be_visible()
+    old.locator(".lang-switch button").click()  # to Khmer; the switch leads to the menu
+    expect(old.locator("html")).to_have_attribute("lang", "km")
+    expect(old.locator(".guest-header h1")).to_have_text("Browser Cafe")
+    shot(old, "guest-error-km-phone")
