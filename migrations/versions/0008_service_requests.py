@@ -3,7 +3,7 @@ kind (open_table_id is set only while open); table_sessions.service_calls mirror
 kinds for the guest's pages
 
 Revision ID: 0008servicerequests
-Revises: 0005cartversion
+Revises: 0006paymentlinks
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -15,7 +15,7 @@ import shopqr.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0008servicerequests'
-down_revision = '0005cartversion'
+down_revision = '0006paymentlinks'
 branch_labels = None
 depends_on = None
 
