@@ -176,6 +176,7 @@ def test_order_again_after_the_session_ended_and_call_for_the_bill(
     expect(cashier.locator("#connection")).to_have_attribute("data-state", "online")
     order = cashier.locator("#pos-awaiting .pos-order")
     order.locator("input[name=usd]").fill("2")
+    expect(order.locator(".change-preview")).to_contain_text("$0.25")
     order.get_by_role("button", name="Cash received").click()
     expect(cashier.locator("#pos-awaiting .pos-order")).to_have_count(0)
     # The kitchen serves it: everything at the table is paid and served, the session ends.
