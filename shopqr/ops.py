@@ -12,10 +12,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -108,12 +108,46 @@ def readiness() -> dict[str, Any]:
     return report
 
 
+# The guest's entry points: when they fail, the menu is no way back (it would fail the same).
+GUEST_ENTRY = frozenset({"guest.menu", "guest.scan"})
+
+
+def _guest_shop() -> Any:
+    """On a guest page (/s/<slug>/...), the shop of the URL (for its name, a link back to its
+    menu and the language switch), else None. Loaded here only if the view had not yet."""
+    if request.blueprint != "guest":
+        return None
+    shop = getattr(g, "shop", None)
+    slug = getattr(g, "shop_slug", None)
+    if shop is None and slug:
+        from shopqr.models import Shop
+
+        try:
+            shop = db.session.scalar(select(Shop).where(Shop.slug == slug))
+        except SQLAlchemyError:
+            db.session.rollback()
+            return None
+    return shop
+
+
 def error_page(status: int, title: str, message: str):
+    shop = _guest_shop()
+    context = {"title": title, "message": message, "status": status, "shop": shop}
+    if shop is not None:
+        menu = url_for("guest.menu", slug=shop.slug)
+        context.update(
+            menu_url=None if request.endpoint in GUEST_ENTRY else menu,
+            # the language switch leads to the menu (this URL may be a POST's, or another
+            # shop's order token typed under this shop's address)
+            lang_next=menu,
+            # a table session that ended: the menu link joins the table's new one
+            restart_url=menu if status == 410 and request.endpoint not in GUEST_ENTRY else None)
     if request.headers.get("HX-Request"):
         # Shown in the page's toast region, whatever element made the request.
-        body = render_template("_error_fragment.html", title=title, message=message)
+        body = render_template("_error_fragment.html", **context)
         return body, status, {"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"}
-    return render_template("error.html", title=title, message=message, status=status), status
+    template = "guest/error.html" if shop is not None else "error.html"
+    return render_template(template, **context), status
 
 
 def register_error_handlers(app: Flask) -> None:

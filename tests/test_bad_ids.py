@@ -12,7 +12,16 @@ from werkzeug.security import generate_password_hash
 
 from shopqr import create_app
 from shopqr.extensions import db
-from shopqr.models import AdminUser, CartItem, Order, Product, Transaction, User, utcnow
+from shopqr.models import (
+    AdminUser,
+    CartItem,
+    Order,
+    Product,
+    ServiceRequest,
+    Transaction,
+    User,
+    utcnow,
+)
 from shopqr.services.shops import add_staff
 from tests.conftest import settings_for
 from tests.factories import (
@@ -101,6 +110,7 @@ def world(app, ctx):
                        data={"product_id": latte.id}).status_code == 303
     assert client.post(f"/s/{shop.slug}/pos/ticket/items",
                        data={"product_id": latte.id}).status_code == 303
+    assert client.post(f"/s/{shop.slug}/service", data={"kind": "staff"}).status_code == 303
     pending = make_order(shop, latte, table=table)
     paid = make_order(shop, latte, paid=True)
     group = latte.option_groups[0]
@@ -117,6 +127,7 @@ def world(app, ctx):
         "group_id": group.id, "option_id": group.options[1].id, "table_id": table.id,
         "user_id": cashier.id, "item_id": db.session.scalar(select(CartItem.id)),
         "line_id": paid.lines[0].id, "index": 0, "txn_id": refund_due.id,
+        "request_id": db.session.scalar(select(ServiceRequest.id)),
     }
     return {"client": client, "shop": shop, "ids": ids, "pending": pending.id, "paid": paid.id,
             "owner": owner.id}

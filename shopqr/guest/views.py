@@ -13,10 +13,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from shopqr.extensions import db
+from shopqr.extensions import db, limiter
 from shopqr.guest import bp, menu_cache
 from shopqr.i18n import localized
-from shopqr.models import OptionGroup, Order, Product, Shop, ShopTable, TableSession, utcnow
+from shopqr.models import (
+    SERVICE_KINDS,
+    OptionGroup,
+    Order,
+    Product,
+    Shop,
+    ShopTable,
+    TableSession,
+    utcnow,
+)
 from shopqr.services import (
     DomainError,
     NotFound,
@@ -28,6 +37,7 @@ from shopqr.services import (
     hotpath,
     khqr_card,
     payments,
+    service_requests,
     tables,
 )
 from shopqr.services import menu as menu_service
@@ -42,7 +52,12 @@ PARTIALS = "guest/_partials.html"
 # (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
 HOT = frozenset({"guest.scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
                  "guest.cart_badge", "guest.change_quantity", "guest.change_note",
-                 "guest.remove_item", "guest.order_status"})
+                 "guest.remove_item", "guest.order_status", "guest.ask_service",
+                 "guest.service_state"})
+# A phone whose table session ended this long ago or less joins the table's current session
+# from the menu link (the group ordering again after everything was paid and served); after
+# that only a scan of the table's QR code does.
+REJOIN_SECONDS = 3 * 3600
 
 
 def _cookie_path(shop: Shop | GuestShop) -> str:
@@ -158,6 +173,11 @@ def scan(qr_token: str) -> Response:
     if token is None:  # the first phone of a group starts the table's session
         token = tables.join_or_start(db.session, db.session.get(ShopTable, table_id)).token
         db.session.commit()
+    return _to_menu_with(shop, token)
+
+
+def _to_menu_with(shop: GuestShop, token: str) -> Response:
+    """To the menu, with the cookie that makes this phone one of the table's group."""
     response = redirect(url_for("guest.menu"), 303)
     response.set_cookie(
         current_app.config["GUEST_COOKIE_NAME"],
@@ -171,18 +191,40 @@ def scan(qr_token: str) -> Response:
     return response
 
 
+def _rejoin(shop: GuestShop, ended: GuestSession) -> Response:
+    """The menu link of a phone whose table session ended (everything paid and served, or
+    staff closed the table): the phone is at that table, so it joins the table's current
+    session, or starts one, as a scan of the table's QR code would; with a fresh cookie. Only
+    that table of that shop (the old cookie named them, see ``hotpath.guest``), and only for a
+    while after the session ended; else the friendly page asks for a scan. The old session's
+    cart and orders are never shown to the new session, nor the new one's to a page still
+    open on the old one (its requests are refused until it reloads the menu)."""
+    old = db.session.get(TableSession, ended.id)
+    table = db.session.get(ShopTable, ended.table_id)
+    recent = old is not None and old.closed_at is not None and \
+        (utcnow() - old.closed_at).total_seconds() <= REJOIN_SECONDS
+    if not recent or table is None or not table.is_active or table.shop_id != shop.id:
+        _check_session(shop, ended)  # the 410 page: scan the QR code on your table
+    token = tables.join_or_start(db.session, table).token
+    db.session.commit()
+    return _to_menu_with(shop, token)
+
+
 @bp.get("/menu")
 def menu() -> str | Response:
     shop, session = _hot_guest(check=False)
     closed = _require_open(shop)
     if closed is not None:
         return closed
+    if session is not None and not session.is_active:
+        return _rejoin(shop, session)
     _check_session(shop, session)
     return _menu_shell(shop).fill({
         "csrf": escape(generate_csrf()),
         "table": escape(localized(session.table, "name")),
         "orders": _order_strip(shop, session),
         "badge": _badge(shop, session, oob=False),
+        "service": _service_region(shop, session.service_calls),
     })
 
 
@@ -199,6 +241,7 @@ def _menu_shell(shop: GuestShop) -> menu_cache.Shell:
             table_name=menu_cache.hole("table"),
             orders_html=menu_cache.hole("orders"),
             badge_html=menu_cache.hole("badge"),
+            service_html=menu_cache.hole("service"),
             csrf_token=lambda: menu_cache.hole("csrf"),
         )))
 
@@ -384,9 +427,14 @@ def _payment_context(shop: Shop, order: Order) -> dict[str, object]:
 def order_page(public_token: str) -> str:
     shop: Shop = g.shop
     order = _load_order(shop, public_token)
+    # the call button, for a phone of a table's current group (not an old group's page)
+    _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie())
+    service_html = _service_region(shop, mine.service_calls) \
+        if mine is not None and mine.is_active else None
     return render_template("guest/order.html", **_payment_context(shop, order),
                            state=hotpath.order_state(db.session, shop.slug, public_token,
-                                                     utcnow()))
+                                                     utcnow()),
+                           service_html=service_html)
 
 
 @bp.get("/orders/<public_token>/status")
@@ -521,3 +569,47 @@ def set_language() -> Response:
                         httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+# --- call staff, ask for the bill ---
+
+def _service_region(shop: GuestShop | Shop, calls: int) -> Markup:
+    """The table's open requests ("Staff is coming"); the same for every table with the same
+    open kinds, so cached."""
+    return menu_cache.table_fragments(current_app).get(
+        ("service", shop.slug, str(get_locale()), calls),
+        lambda: partial(PARTIALS, "service_status", shop=shop, calls=calls,
+                        kinds=service_requests.open_kinds(calls)))
+
+
+def _phone_key() -> str:
+    """Rate limits count per phone (its table cookie): a café's guests share one address."""
+    return _guest_cookie() or request.remote_addr or "unknown"
+
+
+@bp.post("/service")
+@limiter.limit("8 per minute", key_func=_phone_key)
+def ask_service() -> Response:
+    """Call staff or ask for the bill: one open request per table and kind."""
+    shop, session = _hot_guest()
+    kind = request.form.get("kind")
+    service_requests.request_service(db.session, get_bus(current_app), session, kind,
+                                     request.form.get("note"), now=utcnow())
+    db.session.commit()
+    if not is_htmx():
+        back = safe_next(request.form.get("next"), f"/s/{shop.slug}/")
+        return redirect(back or url_for("guest.menu"), 303)
+    calls = session.service_calls | SERVICE_KINDS[str(kind)]
+    message = _("Staff is coming") if kind == "staff" else _("Bill is coming")
+    return fragments(_service_region(shop, calls), partial(PARTIALS, "toast", message=message))
+
+
+@bp.get("/service")
+def service_state() -> Response | Markup:
+    """Polled while a request is open: 204 until the open kinds change (``v``: the ones the
+    page shows), then the region; one statement."""
+    shop, session = _hot_guest(check=False)
+    calls = session.service_calls if session is not None and session.is_active else 0
+    if request.args.get("v", type=int) == calls:
+        return Response(status=204)
+    return _service_region(shop, calls)

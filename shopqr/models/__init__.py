@@ -3,11 +3,13 @@
 from shopqr.models.base import Base, epoch_ms, utcnow
 from shopqr.models.menu import Category, Option, OptionGroup, Product
 from shopqr.models.ordering import (
+    SERVICE_KINDS,
     CartItem,
     CartItemOption,
     Order,
     OrderCounter,
     OrderLine,
+    ServiceRequest,
     TableSession,
 )
 from shopqr.models.payments import PollerLease, Transaction
@@ -24,6 +26,7 @@ from shopqr.models.tenancy import (
 )
 
 __all__ = [
+    "SERVICE_KINDS",
     "AdminUser",
     "AuditLog",
     "Base",
@@ -38,6 +41,7 @@ __all__ = [
     "OrderLine",
     "PollerLease",
     "Product",
+    "ServiceRequest",
     "Shop",
     "SimCall",
     "SimFault",

@@ -38,6 +38,10 @@ class TableSession(Base):
     # Bumped in the same transaction as every change to the cart (add, quantity, note, remove,
     # checkout): cached cart fragments are keyed on it, phones poll it (services/hotpath.py).
     cart_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The kinds of the table's open service requests (call staff, ask for the bill), as bits
+    # (SERVICE_KINDS): changed in the same transaction as the requests, so the guest's pages
+    # read it with the session, in the statement they run anyway (services/service_requests.py).
+    service_calls: Mapped[int] = mapped_column(default=0, server_default="0")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(String(40))
@@ -50,6 +54,41 @@ class TableSession(Base):
     @property
     def is_active(self) -> bool:
         return self.active_table_id is not None
+
+
+SERVICE_KINDS = {"staff": 1, "bill": 2}  # a guest asks for a staff member, or for the bill
+
+
+class ServiceRequest(Base):
+    """A guest asked for staff or for the bill. ``open_table_id`` is set only while nobody has
+    handled it, so a unique constraint on (open_table_id, kind) allows one open request per
+    table and kind (NULLs never clash), as ``TableSession.active_table_id`` does for sessions."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        UniqueConstraint("open_table_id", "kind"),
+        Index("ix_service_requests_shop_open", "shop_id", "open_table_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    table_id: Mapped[int] = mapped_column(ForeignKey("shop_tables.id", ondelete="CASCADE"),
+                                          index=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("table_sessions.id", ondelete="CASCADE"), index=True)
+    open_table_id: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(10))  # SERVICE_KINDS
+    note: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+    table: Mapped[ShopTable] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.open_table_id is not None
 
 
 class CartItem(Base):

@@ -26,6 +26,7 @@ from shopqr.services import (
     payments,
     pos,
     reports,
+    service_requests,
     shops,
 )
 from shopqr.services.events import get_bus
@@ -147,6 +148,15 @@ def resolve_payment(txn_id: int) -> Response:
 def close_table(table_id: int) -> Response:
     pos.close_table(db.session, get_bus(current_app), g.shop, table_id, by=g.staff)
     return _done()
+
+
+@bp.post("/requests/<int:request_id>/handled")
+@staff_required("pos")
+def request_handled(request_id: int) -> Response:
+    """A guest's call for staff or for the bill was seen to."""
+    found = service_requests.handle(db.session, get_bus(current_app), g.shop, request_id,
+                                    by=g.staff, now=utcnow())
+    return _done(_("%(table)s: handled", table=found.table.name))
 
 
 @bp.get("/orders/<int:order_id>")

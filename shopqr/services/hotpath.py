@@ -170,6 +170,7 @@ class GuestSession:
     is_active: bool
     cart_version: int
     table: GuestTable
+    service_calls: int = 0  # the open service requests' kinds, as bits (SERVICE_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ _N_SHOP = len(_SHOP_COLUMNS)
 # NULL when the cookie names no session of this shop)
 _GUEST = Read(
     select(*_SHOP_COLUMNS, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
-           sessions.c.cart_version, tables.c.name, tables.c.name_km)
+           sessions.c.cart_version, tables.c.name, tables.c.name_km, sessions.c.service_calls)
     .select_from(shops)
     .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
                               sessions.c.token == bindparam("token")))
@@ -217,11 +218,12 @@ def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
     if row is None:
         return None, None
     shop = GuestShop(*row[:_N_SHOP])
-    session_id, table_id, active_table_id, cart_version, table_name, table_km = row[_N_SHOP:]
+    session_id, table_id, active_table_id, cart_version, table_name, table_km, calls = \
+        row[_N_SHOP:]
     if session_id is None:
         return shop, None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
-                              cart_version, GuestTable(table_id, table_name, table_km))
+                              cart_version, GuestTable(table_id, table_name, table_km), calls)
 
 
 def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
@@ -476,4 +478,5 @@ def snapshot(session: TableSession) -> GuestSession:
     """The hot paths' view of an ORM table session (for code that holds one: tests, the POS)."""
     return GuestSession(session.id, session.shop_id, session.table_id, session.is_active,
                         session.cart_version,
-                        GuestTable(session.table_id, session.table.name, session.table.name_km))
+                        GuestTable(session.table_id, session.table.name, session.table.name_km),
+                        session.service_calls)

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from shopqr.models import (
     CartItem,
     Order,
+    ServiceRequest,
     Shop,
     ShopTable,
     TableSession,
     Transaction,
     User,
 )
-from shopqr.services import DomainError, get_for_shop, sanitize, tables
+from shopqr.services import DomainError, get_for_shop, sanitize, service_requests, tables
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
@@ -37,6 +38,7 @@ class TableState:
     session: TableSession | None = None
     cart_count: int = 0
     orders: list[Order] = field(default_factory=list)
+    requests: list[ServiceRequest] = field(default_factory=list)  # open: call staff, bill
 
 
 def table_states(db: Session, shop: Shop) -> list[TableState]:
@@ -65,11 +67,12 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
             select(CartItem.session_id, func.coalesce(func.sum(CartItem.quantity), 0))
             .where(CartItem.session_id.in_(session_ids)).group_by(CartItem.session_id)
         )}
+    calls = service_requests.open_requests(db, shop)
     result = []
     for table in shop_tables:
         session = sessions.get(table.id)
         if session is None:
-            result.append(TableState(table, "free"))
+            result.append(TableState(table, "free", requests=calls.get(table.id, [])))
             continue
         every = orders_by_session.get(session.id, [])
         orders = [o for o in every if o.payment_status != "cancelled" or o.id in due]
@@ -81,7 +84,8 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
             state = "paid"
         else:
             state = "ordering"
-        result.append(TableState(table, state, session, int(carts.get(session.id, 0)), orders))
+        result.append(TableState(table, state, session, int(carts.get(session.id, 0)), orders,
+                                 calls.get(table.id, [])))
     return result
 
 

@@ -61,14 +61,21 @@ def session_by_token(db: Session, shop: Shop, token: str | None) -> TableSession
 
 
 def end_session(db: Session, session: TableSession, reason: str) -> bool:
-    """End a session (the next scan starts an empty one). False if it had already ended."""
+    """End a session (the next scan starts an empty one); its open service requests end with
+    it. False if it had already ended."""
+    from shopqr.services import service_requests
+
+    now = utcnow()
     result = db.execute(
         update(TableSession)
         .where(TableSession.id == session.id, TableSession.active_table_id.is_not(None))
-        .values(active_table_id=None, closed_at=utcnow(), closed_reason=reason)
+        .values(active_table_id=None, closed_at=now, closed_reason=reason, service_calls=0)
         .execution_options(synchronize_session="fetch")
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    service_requests.close_for_session(db, session.id, now)
+    return True
 
 
 def maybe_finish_session(db: Session, session_id: int | None) -> bool:

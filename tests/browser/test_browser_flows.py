@@ -86,8 +86,11 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     expect(bob.locator(".order-status .status-pill")).to_have_text("Served", timeout=15000)
     # Everything at the table is paid and served: the session ends, and the next scan of
     # this table starts afresh (a new group never sees this cart or these orders).
+    # Alice's phone is still at the table: reloading the menu joins the table's next session,
+    # empty.
     alice.reload()
-    expect(alice.locator("main")).to_contain_text("Scan the QR code on your table")
+    expect(alice.locator("#cart-badge .cart-count")).to_have_text("0")
+    expect(alice.locator(".table-orders")).to_have_count(0)
 
 
 def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, live_server,
@@ -146,3 +149,87 @@ def test_sold_out_shows_on_an_open_menu_without_reload(browser: Browser, live_se
     # The open guest menu polls the menu version and swaps the card in place.
     expect(card).to_have_class(re.compile("sold-out"), timeout=15000)
     expect(card.locator(".badge-sold-out")).to_be_visible()
+
+
+def test_order_again_after_the_session_ended_and_call_for_the_bill(
+        browser: Browser, live_server, cafe, shot):
+    """Issue 13: the group orders again after everything was paid and served (the session
+    ended); then asks for the bill: the POS table map shows it live, the cashier marks it
+    handled, and the phone stops saying "Bill is coming"."""
+    from shopqr.extensions import db
+    from shopqr.models import Order, User, utcnow
+    from shopqr.services import kitchen
+    from shopqr.services.events import get_bus
+
+    shop, table, _, _ = cafe
+    base = live_server.url
+    guest = browser.new_context(viewport=PHONE).new_page()
+    guest.goto(f"{base}/s/{shop.slug}/t/{table.qr_token}")
+    add_to_cart(guest, "Croissant")
+    guest.locator("#cart-badge").click()
+    guest.locator("#cart-dialog").get_by_role("button", name="Pay cash at the counter").click()
+    expect(guest.locator(".pay-at-counter")).to_contain_text("$1.75")
+    order_url = guest.url
+
+    cashier = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(cashier, base, shop.slug, "Dara", "481516")
+    expect(cashier.locator("#connection")).to_have_attribute("data-state", "online")
+    order = cashier.locator("#pos-awaiting .pos-order")
+    order.locator("input[name=usd]").fill("2")
+    expect(order.locator(".change-preview")).to_contain_text("$0.25")
+    order.get_by_role("button", name="Cash received").click()
+    expect(cashier.locator("#pos-awaiting .pos-order")).to_have_count(0)
+    # The kitchen serves it: everything at the table is paid and served, the session ends.
+    barista = db.session.query(User).filter_by(shop_id=shop.id, role="barista").one()
+    placed = db.session.query(Order).filter_by(shop_id=shop.id).one()
+    for _ in range(3):
+        kitchen.advance(db.session, get_bus(live_server.app), shop, placed.id, by=barista,
+                        now=utcnow())
+        db.session.commit()
+    expect(cashier.locator(f"#pos-table-{table.id}")).to_contain_text("Free")
+
+    # Order again: the menu link (the phone kept it) starts the table's next session.
+    guest.goto(f"{base}/s/{shop.slug}/menu")
+    expect(guest.locator(".guest-header")).to_contain_text("Table 7")
+    expect(guest.locator("#cart-badge .cart-count")).to_have_text("0")
+    add_to_cart(guest, "Latte", "Large")
+    expect(guest.locator("#cart-badge .cart-count")).to_have_text("1")
+    shot(guest, "order-again-phone")
+    # The old order's page still answers, read-only, from its own URL.
+    old = browser.new_context(viewport=PHONE).new_page()
+    old.goto(order_url)
+    expect(old.locator(".order-status .status-pill")).to_have_text("Served")
+
+    # Ask for the bill with a note.
+    guest.locator(".service-ask summary").click()
+    guest.locator(".service-ask input[name=note]").fill("Card, please")
+    guest.get_by_role("button", name="Ask for the bill").click()
+    expect(guest.locator("#service-call")).to_contain_text("Bill is coming")
+    expect(guest.locator(".service-ask")).not_to_have_attribute("open", "")
+    shot(guest, "bill-coming-phone")
+    # Again: refused with a clear message.
+    guest.locator(".service-ask summary").click()
+    guest.get_by_role("button", name="Ask for the bill").click()
+    expect(guest.locator("#toast")).to_contain_text("already asked for the bill")
+
+    # The POS table map shows it live, without a reload.
+    call = cashier.locator(f"#pos-table-{table.id} .service-request")
+    expect(call).to_contain_text("Bill requested")
+    expect(call).to_contain_text("Card, please")
+    shot(cashier, "pos-bill-request", phone_too=True)
+    call.get_by_role("button", name="Handled").click()
+    expect(cashier.locator(f"#pos-table-{table.id} .service-request")).to_have_count(0)
+    expect(cashier.locator("#toast")).to_contain_text("Table 7: handled")
+
+    # The guest's page follows: no more "Bill is coming".
+    expect(guest.locator("#service-call")).not_to_contain_text("Bill is coming", timeout=15000)
+    shot(guest, "bill-handled-phone")
+
+    # An error page names the shop, offers a way back and the language switch.
+    old.goto(f"{base}/s/{shop.slug}/orders/no-such-order")
+    expect(old.locator(".guest-header h1")).to_have_text("Browser Cafe")
+    expect(old.get_by_role("link", name="Back to the menu")).to_be_visible()
+    old.locator(".lang-switch button").click()  # to Khmer; the switch leads to the menu
+    expect(old.locator("html")).to_have_attribute("lang", "km")
+    expect(old.locator(".guest-header h1")).to_have_text("Browser Cafe")
+    shot(old, "guest-error-km-phone")

@@ -143,6 +143,7 @@ def test_the_menu_page_is_the_page_the_orm_renders(app, cafe):
             orders_html=partial(PARTIALS, "table_orders", shop=shop_row, orders=orders),
             badge_html=partial(PARTIALS, "cart_badge", shop=shop_row,
                                summary=cart.summarize(db.session, session)),
+            service_html=partial(PARTIALS, "service_status", shop=shop_row, calls=0, kinds=[]),
             csrf_token=lambda: Markup(csrf))
     assert page == expected
     assert "Mango Juice" in page and "#1" in page

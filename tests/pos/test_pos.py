@@ -201,7 +201,10 @@ def test_close_table_then_rescan_starts_an_empty_cart(app, cashier_client):
     page = cashier.get(f"/s/{shop.slug}/pos/")
     assert b"Ordering" in page.data
     assert cashier.post(f"/s/{shop.slug}/pos/tables/{table.id}/close").status_code == 303
-    assert guest.get(f"/s/{shop.slug}/menu").status_code == 410
+    # the phone still at the table: its menu link joins the table's new, empty session
+    rejoined = guest.get(f"/s/{shop.slug}/menu")
+    assert rejoined.status_code == 303 and rejoined.headers["Location"].endswith("/menu")
+    assert b"Secret Dessert" not in guest.get(f"/s/{shop.slug}/cart").data
     newcomer = app.test_client()
     newcomer.get(f"/s/{shop.slug}/t/{table.qr_token}")
     cart = newcomer.get(f"/s/{shop.slug}/cart")

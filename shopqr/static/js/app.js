@@ -73,6 +73,22 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (opener) showDialog(opener.dataset.openDialogAfterRequest);
   const closer = elt.closest("[data-close-dialog-on-success]");
   if (closer && event.detail.successful) closeDialog(document.getElementById(closer.dataset.closeDialogOnSuccess));
+  // details[data-close-on-success]: folds up (and its form empties) once its request succeeded.
+  const details = elt.closest("details[data-close-on-success]");
+  if (details && event.detail.successful) {
+    details.open = false;
+    const form = elt.closest("form");
+    if (form) form.reset();
+  }
+});
+
+// data-history-back: a "Go back" link on an error page returns to the page before it.
+document.addEventListener("click", function (event) {
+  const back = event.target.closest && event.target.closest("[data-history-back]");
+  if (back && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
 });
 
 // Forms. data-confirm="question": asks first and submits only on OK (plain forms; htmx
