@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.models import (
@@ -21,6 +22,7 @@ from shopqr.models import (
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
+from shopqr.i18n import localized
 from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
 from shopqr.services.events import Event, EventBus, publish_after_commit
 
@@ -37,6 +39,7 @@ class PricedLine:
     options: list[Option]
     unit_price: Decimal
     line_total: Decimal
+    problem: str | None = None  # why it cannot be ordered as it is (a choice changed)
 
 
 @dataclass
@@ -88,41 +91,139 @@ def load_product(db: Session, shop: Shop, product_id: object) -> Product:
     return product
 
 
-def form_choices(form: Mapping[str, str]) -> dict[int, str]:
-    """The choices of a product form: its ``group-<group id>`` fields, group id -> the
-    submitted option id (checked by ``choose_options``)."""
-    chosen: dict[int, str] = {}
-    for key, value in form.items():
-        if key.startswith("group-"):
-            group_id = parse_id(key.removeprefix("group-"))
-            if group_id is None:
-                raise DomainError(_l("That choice is not available for this item."))
-            chosen[group_id] = value
+def localized_name(obj: object) -> str:
+    """A product's or group's name in the language of the request (Khmer when it has one)."""
+    return localized(obj, "name")
+
+
+MAX_CHOICE_FIELDS = 100  # more submitted choices than any product has: a forged form
+BAD_CHOICE = _l("That choice is not available for this item.")
+
+
+def form_choices(form: Mapping[str, Any]) -> dict[int, list[str]]:
+    """The choices of a product form (the guest's sheet and the POS share it): its
+    ``group-<group id>`` fields, group id -> the submitted option ids, checked by
+    ``choose_options``. A multi-select group sends its field once per ticked option, so
+    ``form`` is read as a MultiDict (``request.form``) when it has ``getlist``; a plain dict
+    gives one value per group (or a list)."""
+    chosen: dict[int, list[str]] = {}
+    pairs: Iterable[tuple[str, Any]]
+    if hasattr(form, "lists"):
+        pairs = form.lists()  # type: ignore[attr-defined]
+    else:
+        pairs = form.items()
+    count = 0
+    for key, raw in pairs:
+        if not isinstance(key, str) or not key.startswith("group-"):
+            continue
+        group_id = parse_id(key.removeprefix("group-"))
+        if group_id is None:
+            raise DomainError(BAD_CHOICE, 400)
+        values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        count += len(values)
+        if count > MAX_CHOICE_FIELDS:
+            raise DomainError(BAD_CHOICE, 400)
+        chosen.setdefault(group_id, []).extend(
+            v.strip() if isinstance(v, str) else v for v in values)
     return chosen
 
 
-def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
-    """One option per group: the chosen one (must belong to that group) or the default.
+def _wanted_ids(raw: object) -> list[object]:
+    """The submitted values of one group: a value or a list of them, blanks left out."""
+    values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    return [v for v in values if v not in (None, "")]
 
-    ``chosen`` maps option-group id to the submitted option id."""
+
+def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
+    """The options for one line of ``product``, checked against its groups' rules; the one
+    parser of the guest's sheet and the POS.
+
+    ``chosen`` maps option-group id to the submitted option id(s) (``form_choices``). A
+    single-choice group takes exactly one option: the submitted one, or its default when none
+    was submitted. A multi-select group takes between its ``low`` and ``high`` number of
+    different options, exactly as submitted. A group or option that is not this product's
+    (another product's, another shop's, deleted, not a number) is refused with a 400; a
+    breach of a group's rules with a 422. Returns the options in menu order."""
     groups = {g.id: g for g in product.option_groups}
-    unknown = set(chosen) - set(groups)
-    if unknown:
-        raise DomainError(_l("That choice is not available for this item."))
+    if set(chosen) - set(groups):
+        raise DomainError(BAD_CHOICE, 400)
     picked: list[Option] = []
     for group in product.option_groups:
-        raw = chosen.get(group.id)
-        if raw in (None, ""):
-            default = group.default_option
-            if default is not None:
+        if not group.options:
+            if _wanted_ids(chosen.get(group.id)):
+                raise DomainError(BAD_CHOICE, 400)
+            continue  # a group the owner has not filled yet asks nothing
+        by_id = {o.id: o for o in group.options}
+        wanted = [parse_id(raw) for raw in _wanted_ids(chosen.get(group.id))]
+        if any(option_id not in by_id for option_id in wanted):
+            raise DomainError(_l("Please pick a valid %(choice)s.", choice=localized_name(group)),
+                              400)
+        if len(set(wanted)) != len(wanted):
+            raise DomainError(_l("Pick each %(choice)s only once.",
+                                  choice=localized_name(group)), 400)
+        if not group.is_multi:
+            if len(wanted) > 1:
+                raise DomainError(_l("Pick one %(choice)s.", choice=localized_name(group)))
+            if not wanted:
+                default = group.default_option
+                if default is None:
+                    raise DomainError(_l("Please choose a %(choice)s.",
+                                         choice=localized_name(group)))
                 picked.append(default)
-            continue
-        wanted = parse_id(raw)
-        option = next((o for o in group.options if o.id == wanted), None)
-        if option is None:
-            raise DomainError(_l("Please pick a valid %(choice)s.", choice=group.name))
-        picked.append(option)
+                continue
+        else:
+            check_count(group, len(wanted))
+        ids = set(wanted)
+        picked.extend(o for o in group.options if o.id in ids)
     return picked
+
+
+def check_count(group: OptionGroup, count: int) -> None:
+    """A multi-select group's rule: between ``low`` and ``high`` options."""
+    if count < group.low:
+        raise DomainError(_l("Pick at least %(count)s for %(choice)s.", count=group.low,
+                             choice=localized_name(group)))
+    if count > group.high:
+        raise DomainError(_l("Pick at most %(count)s for %(choice)s.", count=group.high,
+                             choice=localized_name(group)))
+
+
+def check_line(product: Product, options: Iterable[Option]) -> None:
+    """A cart or ticket line made earlier still fits the menu: each option is live and this
+    product's, and each group's rule holds (the owner may have deleted an option or changed a
+    group since). Raises DomainError (409) naming the product."""
+    chosen: dict[int, list[int]] = {}
+    for option in options:
+        chosen.setdefault(option.group_id, []).append(option.id)
+    try:
+        picked = choose_options(product, chosen)
+    except DomainError:
+        raise DomainError(_l("The choices for %(name)s changed on the menu. Remove it and add "
+                             "it again.", name=localized_name(product)), 409) from None
+    if sorted(o.id for o in picked) != sorted(o.id for o in options):
+        # a single-choice group added since: the line never chose it
+        raise DomainError(_l("The choices for %(name)s changed on the menu. Remove it and add "
+                             "it again.", name=localized_name(product)), 409)
+
+
+def line_problem(product: Product, options: Iterable[Option]) -> str | None:
+    """Why a cart line cannot be ordered as it is (for the cart panel), or None."""
+    try:
+        check_line(product, options)
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
+def grouped(options: Iterable[Option]) -> list[tuple[OptionGroup, list[Option]]]:
+    """Options by group, in order: a multi-select group's options together."""
+    result: list[tuple[OptionGroup, list[Option]]] = []
+    for option in options:
+        if result and result[-1][0].id == option.group_id:
+            result[-1][1].append(option)
+        else:
+            result.append((option.group, [option]))
+    return result
 
 
 def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
@@ -144,12 +245,15 @@ def add_item(
     quantity: object,
     note: str | None,
 ) -> CartItem:
-    """Add to the cart, merging with an identical line (same product, options and note)."""
+    """Add to the cart, merging with an identical line (same product, same set of options,
+    same note). Adds to one table's cart queue on its session row, so parallel adds of the
+    same line end as one line."""
     product = load_product(db, db.get(Shop, session.shop_id), product_id)
     options = choose_options(product, chosen)
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
     option_ids = sorted(o.id for o in options)
+    lock_cart(db, session)
     same_product = db.scalars(
         select(CartItem)
         .where(CartItem.session_id == session.id, CartItem.product_id == product.id)
@@ -173,6 +277,14 @@ def add_item(
     db.flush()
     _changed(db, bus, session)
     return item
+
+
+def lock_cart(db: Session, session: TableSession) -> None:
+    """Take the table session's row lock (an UPDATE that changes nothing) until the commit:
+    the cart's read-then-write changes of one table run one after the other."""
+    db.execute(update(TableSession).where(TableSession.id == session.id)
+               .values(checkout_version=TableSession.checkout_version)
+               .execution_options(synchronize_session=False))
 
 
 def get_item(session: TableSession, item_id: object) -> CartItem:
@@ -215,7 +327,8 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
         .where(CartItem.session_id == session.id)
         .order_by(CartItem.id)
         .options(
-            selectinload(CartItem.product),
+            selectinload(CartItem.product).selectinload(Product.option_groups)
+            .selectinload(OptionGroup.options),
             selectinload(CartItem.options).selectinload(CartItemOption.option)
             .selectinload(Option.group),
         )
@@ -224,7 +337,8 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
     for item in items:
         options = [io.option for io in item.options]
         price = unit_price(item.product, options)
-        line = PricedLine(item, item.product, options, price, price * item.quantity)
+        line = PricedLine(item, item.product, options, price, price * item.quantity,
+                          line_problem(item.product, options))
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
