@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
     from shopqr.services import attention, cart
 
     app.jinja_env.globals["grouped_options"] = cart.grouped
+    app.jinja_env.globals["initial_price"] = cart.initial_price
 
     app.jinja_env.globals["payment_reason"] = attention.reason
     app.jinja_env.globals["payment_state"] = attention.state_label

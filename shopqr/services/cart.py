@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from shopqr.i18n import localized
 from shopqr.models import (
     CartItem,
     CartItemOption,
@@ -22,7 +23,6 @@ from shopqr.models import (
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
-from shopqr.i18n import localized
 from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
 from shopqr.services.events import Event, EventBus, publish_after_commit
 
@@ -107,11 +107,8 @@ def form_choices(form: Mapping[str, Any]) -> dict[int, list[str]]:
     ``form`` is read as a MultiDict (``request.form``) when it has ``getlist``; a plain dict
     gives one value per group (or a list)."""
     chosen: dict[int, list[str]] = {}
-    pairs: Iterable[tuple[str, Any]]
-    if hasattr(form, "lists"):
-        pairs = form.lists()  # type: ignore[attr-defined]
-    else:
-        pairs = form.items()
+    pairs: Iterable[tuple[str, Any]] = (
+        form.lists() if hasattr(form, "lists") else form.items())  # type: ignore[attr-defined]
     count = 0
     for key, raw in pairs:
         if not isinstance(key, str) or not key.startswith("group-"):
@@ -228,6 +225,12 @@ def grouped(options: Iterable[Option]) -> list[tuple[OptionGroup, list[Option]]]
 
 def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
     return product.price + sum((o.extra_price for o in options), Decimal("0"))
+
+
+def initial_price(product: Product) -> Decimal:
+    """The price the option sheet shows before the guest changes anything: the product with
+    its preselected options (a default "Regular" that adds $0.50 included)."""
+    return unit_price(product, [o for g in product.option_groups for o in g.initial_options])
 
 
 def _changed(db: Session, bus: EventBus, session: TableSession) -> None:
