@@ -31,7 +31,7 @@ def seed_old_menu() -> None:
             "VALUES (1, 1, 'Small', 0, 0, 0), (2, 1, 'Regular', 0.50, 1, 1)"))
 
 
-def test_existing_groups_become_single_choice_and_survive_the_round_trip(migrating_app):
+def test_existing_groups_become_single_choice_and_survive_the_round_trip(migrating_app):  # noqa: F811
     flask_db(migrating_app, "upgrade", BEFORE)
     seed_old_menu()
     flask_db(migrating_app, "upgrade")
