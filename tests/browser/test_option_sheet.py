@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import ARTIFACTS, PHONE, sign_in
 from tests.factories import make_shop, make_staff, make_table
 from tests.services.test_option_groups import make_tea
 
@@ -102,3 +102,38 @@ def test_the_pos_opens_the_same_sheet_and_fills_the_ticket(browser: Browser, liv
     expect(ticket).to_contain_text("Toppings: Pearls + Foam")
     expect(ticket).to_contain_text("$3.75")
     shot(page, "option-sheet-pos-ticket")
+
+
+def test_the_sheet_in_khmer_on_a_phone(browser: Browser, live_server, tea_house, shot):
+    shop, table, tea = tea_house
+    from shopqr.extensions import db
+
+    for group in tea.option_groups:
+        if group.name == "Toppings":
+            group.name_km = "គ្រឿងបន្ថែម"
+            group.options[0].name_km = "គុជខ្មៅ"
+    db.session.commit()
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{live_server.url}/s/{shop.slug}/t/{table.qr_token}")
+    page.locator("button[name=lang][value=km]").click()
+    page.locator(".product-card", has_text="Milk Tea").click()
+    sheet = page.locator("#product-dialog")
+    expect(sheet).to_be_visible()
+    expect(sheet.locator("fieldset.option-group", has_text="គ្រឿងបន្ថែម")).to_contain_text(
+        "ជ្រើសបានដល់ទៅ 3")
+    expect(sheet.get_by_text("សូមជ្រើសយ៉ាងតិច 1 សម្រាប់ Base។")).to_be_visible()
+    sheet.locator("label.option", has_text="Milk").click()
+    sheet.locator("label.option", has_text="គុជខ្មៅ").click()
+    expect(sheet.locator("[data-running-price]")).to_have_text("$3.00")
+    add = sheet.locator("[data-add-button]")
+    box = add.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["y"] + box["height"] <= PHONE["height"]
+    shot(page, "option-sheet-phone-km")
+    # a short screen: the sheet scrolls, the Add button stays at the bottom in view
+    page.set_viewport_size({"width": 390, "height": 560})
+    page.evaluate("document.getElementById('product-dialog').scrollTop = 0")
+    assert page.evaluate("(() => { const d = document.getElementById('product-dialog');"
+                         " return d.scrollHeight > d.clientHeight; })()")
+    box = add.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 560
+    page.screenshot(path=str(ARTIFACTS / "option-sheet-short-km.png"))
