@@ -4,9 +4,9 @@ One gunicorn process as the Procfile runs it (with the payment poller and the bu
 simulator) serves a seeded shop. Each simulated table has three phones. Every phone scans the
 table's QR, loads the menu twice, opens the product sheet of 2-4 items and adds them with an
 option. One phone checks out by KHQR and the simulator pays the QR (the guest's banking app);
-then every phone polls the order status fragment every 4 s, as the page does, until the order
-is served. A barista bumps orders through the kitchen screen's own forms. Tables arrive over
-the first 10 s of a step.
+then every phone polls the order status fragment every 4 s at the URL the page polls, as the
+page does, until the order is served. A barista bumps orders through the kitchen screen's own
+forms. Tables arrive over the first 10 s of a step.
 
 The number of tables doubles-ish each step until the p99 of guest requests passes 500 ms or a
 guest request fails; the last step that held is the process's capacity.
@@ -102,7 +102,7 @@ def table(base: str, token: str, product_ids: list[int], rec: Recorder, stop: th
                       data={"method": "khqr", "checkout_key": f"{rng.getrandbits(128):032x}"})
     if placed is None or placed.status_code >= 400:
         return
-    status_url = placed.url.rstrip("/") + "/status"
+    status_url = poll_url(base, placed.text) or placed.url.rstrip("/") + "/status"
     md5 = re.search(r'data-md5="([0-9a-f]{32})"', placed.text)
     amount = re.search(r'name="amount" value="([\d.]+)"', placed.text)
     if not (md5 and amount):
@@ -112,13 +112,23 @@ def table(base: str, token: str, product_ids: list[int], rec: Recorder, stop: th
     time.sleep(rng.uniform(2, 6))  # the guest opens the banking app and pays
     requests.post(f"{base}/_bakong/pay", json={"md5": md5.group(1), "amount": amount.group(1)},
                   timeout=30)
+    urls = [status_url] * len(phones)
     while not stop.is_set():
-        for phone, _csrf in phones:
-            fragment = rec.call(phone, "GET", status_url, headers={"HX-Request": "true"})
-            if fragment is not None and "kitchen-served" in fragment.text:
+        for n, (phone, _csrf) in enumerate(phones):
+            fragment = rec.call(phone, "GET", urls[n], headers={"HX-Request": "true"})
+            if fragment is None or fragment.status_code != 200:
+                continue  # (204: nothing changed; the page keeps what it shows)
+            if "kitchen-served" in fragment.text:
                 served.set()
                 return
+            urls[n] = poll_url(base, fragment.text) or urls[n]
         stop.wait(POLL_SECONDS)
+
+
+def poll_url(base: str, html: str) -> str | None:
+    """The order status URL the page polls (with what it shows, where the code sends it)."""
+    found = re.search(r'hx-get="([^"]+/status[^"]*)"', html)
+    return base + found.group(1).replace("&amp;", "&") if found else None
 
 
 def barista(base: str, stop: threading.Event) -> None:

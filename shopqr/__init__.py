@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from shopqr import extensions, filters, i18n, media
+    from shopqr import csrf_signing, extensions, filters, i18n, media
     from shopqr.services import events, poller
     from shopqr.web import init_app as init_id_converter
 
@@ -49,6 +49,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
     extensions.sock.init_app(app)
     extensions.csrf.init_app(app)
+    csrf_signing.install()
     extensions.limiter.init_app(app)
     _limit_per_route_only(app)
     i18n.init_app(app)

@@ -7,9 +7,13 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from shopqr.extensions import db
-from tests.test_migrations import empty_database_url, flask_db, migrating_app  # noqa: F401
+from tests.test_migrations import (  # noqa: F401
+    empty_database_url,
+    flask_db,
+    migrating_app,
+    script_directory,
+)
 
-BEFORE = "0004loginsessions"
 NOW = "2026-12-01 10:00:00"
 
 
@@ -32,7 +36,8 @@ def seed_old_menu() -> None:
 
 
 def test_existing_groups_become_single_choice_and_survive_the_round_trip(migrating_app):  # noqa: F811
-    flask_db(migrating_app, "upgrade", BEFORE)
+    before = script_directory(migrating_app).get_revision("0007optionrules").down_revision
+    flask_db(migrating_app, "upgrade", before)
     seed_old_menu()
     flask_db(migrating_app, "upgrade")
     with db.engine.connect() as conn:
@@ -53,7 +58,7 @@ def test_existing_groups_become_single_choice_and_survive_the_round_trip(migrati
                           "min_choices, max_choices, is_deleted) "
                           "VALUES (2, 1, 'Toppings', 1, 'multi', 0, 3, 0)"))
         conn.execute(text("UPDATE options SET is_deleted = 1 WHERE id = 1"))
-    flask_db(migrating_app, "downgrade", BEFORE)
+    flask_db(migrating_app, "downgrade", before)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM option_groups")).all() == [("Size",)]
         assert conn.execute(text("SELECT name FROM options")).all() == [("Regular",)]

@@ -23,9 +23,10 @@ T = TypeVar("T")
 
 
 class MenuCache:
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[float, object]] = {}
+        self.max_entries = max_entries
 
     def get(self, key: Hashable, render: Callable[[], T]) -> T:
         now = time.monotonic()
@@ -35,7 +36,7 @@ class MenuCache:
             return hit[1]
         html = render()
         with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
+            if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (now, html)
         return html
@@ -61,6 +62,16 @@ class Shell:
         for i in range(1, len(out), 2):
             out[i] = values[out[i]]
         return Markup("".join(out))
+
+
+def table_fragments(app: Flask) -> MenuCache:
+    """The cache of one table's fragments (cart badge, cart panel, order strip). Their keys hold
+    the table session's cart_version and the shop's menu_version, read before the fragment's
+    data is, so an entry is never older than its key: a cached fragment is never stale."""
+    cache = app.extensions.get("shopqr_table_fragments")
+    if cache is None:
+        cache = app.extensions.setdefault("shopqr_table_fragments", MenuCache(4096))
+    return cache
 
 
 def for_app(app: Flask) -> MenuCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -15,7 +15,8 @@ from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.guest import bp, menu_cache
-from shopqr.models import OptionGroup, Order, Product, Shop, TableSession, utcnow
+from shopqr.i18n import localized
+from shopqr.models import OptionGroup, Order, Product, Shop, ShopTable, TableSession, utcnow
 from shopqr.services import (
     DomainError,
     NotFound,
@@ -23,18 +24,25 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    hotpath,
     payments,
     tables,
 )
 from shopqr.services import menu as menu_service
 from shopqr.services.events import get_bus
+from shopqr.services.hotpath import GuestSession, GuestShop
 from shopqr.services.numbering import business_date
-from shopqr.web import fragments, is_htmx, partial, safe_next
+from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 
 PARTIALS = "guest/_partials.html"
+# Endpoints that load the shop and the phone's table session in one statement themselves
+# (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
+HOT = frozenset({"guest.scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
+                 "guest.cart_badge", "guest.change_quantity", "guest.change_note",
+                 "guest.remove_item", "guest.order_status"})
 
 
-def _cookie_path(shop: Shop) -> str:
+def _cookie_path(shop: Shop | GuestShop) -> str:
     return f"/s/{shop.slug}/"
 
 
@@ -44,13 +52,11 @@ def _require_open(shop: Shop) -> Response | None:
     return None
 
 
-def _guest_session(shop: Shop) -> TableSession:
-    """The table session named by this phone's cookie; a friendly page if there is none."""
+def _check_session(shop: Shop | GuestShop, session: TableSession | GuestSession | None) -> None:
+    """A friendly page unless the phone's cookie names an active session of an open shop."""
     if not shop.subscription_ok(business_date(utcnow())):
         raise DomainError(_("Ordering by QR code is unavailable at the moment. Please order at "
                             "the counter."), 403)
-    token = request.cookies.get(current_app.config["GUEST_COOKIE_NAME"])
-    session = tables.session_by_token(db.session, shop, token)
     if session is None:
         raise DomainError(_("Scan the QR code on your table to start ordering."), 403)
     if not session.is_active:
@@ -58,35 +64,101 @@ def _guest_session(shop: Shop) -> TableSession:
             _("This table's session has ended. Scan the QR code on your table to start again."),
             410,
         )
+
+
+def _guest_cookie() -> str | None:
+    return request.cookies.get(current_app.config["GUEST_COOKIE_NAME"])
+
+
+def _guest_session(shop: Shop) -> TableSession:
+    """The table session named by this phone's cookie (ORM); a friendly page if there is none."""
+    session = tables.session_by_token(db.session, shop, _guest_cookie())
+    _check_session(shop, session)
     return session
 
 
-def _cart_regions(shop: Shop, session: TableSession, *, panel_oob: bool) -> list:
-    """The cart badge (always out-of-band) and the cart panel, priced from the database."""
-    summary = cart.summarize(db.session, session)
-    return [
-        partial(PARTIALS, "cart_panel", shop=shop, summary=summary, oob=panel_oob,
-                checkout_key=secrets.token_urlsafe(24), error=None),
-        partial(PARTIALS, "cart_badge", shop=shop, summary=summary, oob=True),
-    ]
+def _hot_guest(*, check: bool = True) -> tuple[GuestShop, GuestSession | None]:
+    """The shop and this phone's table session, in one statement (the hot paths)."""
+    shop, session = hotpath.guest(db.session, g.shop_slug, _guest_cookie())
+    if shop is None:
+        abort(404)
+    g.shop = shop
+    if check:
+        _check_session(shop, session)
+    return shop, session
+
+
+def _fragment_key(kind: str, shop: GuestShop, session_id: int, cart_version: int) -> tuple:
+    # every shop value the fragments show is in the key, read before the fragment's data
+    return (kind, shop.id, shop.slug, session_id, cart_version, shop.menu_version,
+            shop.currency, shop.khr_per_usd, shop.khqr_ready, str(get_locale()))
+
+
+def _badge(shop: GuestShop, session: GuestSession, *, oob: bool,
+           fresh: hotpath.Badge | None = None) -> Markup:
+    """The cart button, cached on the cart's version. ``fresh``: a badge just read (after a
+    change) is rendered and cached under the version it was read with."""
+    cache = menu_cache.table_fragments(current_app)
+    version = fresh.cart_version if fresh is not None else session.cart_version
+
+    def render() -> Markup:
+        summary = fresh if fresh is not None else hotpath.badge(db.session, session.id)
+        return partial(PARTIALS, "cart_badge", shop=shop, summary=summary, oob=oob)
+
+    return cache.get(_fragment_key(f"badge-{oob}", shop, session.id, version), render)
+
+
+def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int) -> Markup:
+    """The cart panel, cached on the cart's version with holes for this phone's CSRF token and
+    a fresh checkout key."""
+    shell = menu_cache.table_fragments(current_app).get(
+        _fragment_key("panel", shop, session.id, cart_version),
+        lambda: menu_cache.Shell(render_template(
+            "guest/_cart_panel_shell.html", shop=shop,
+            summary=cart.summarize(db.session, session),
+            checkout_key=menu_cache.hole("checkout_key"),
+            csrf_token=lambda: menu_cache.hole("csrf"))))
+    return shell.fill({"csrf": escape(generate_csrf()),
+                       "checkout_key": escape(secrets.token_urlsafe(24))})
+
+
+def _cart_regions(shop: GuestShop, session: GuestSession) -> list:
+    """After a change (committed): the cart panel and the badge (out-of-band), at the version
+    read now."""
+    fresh = hotpath.badge(db.session, session.id)
+    return [_cart_panel(shop, session, fresh.cart_version),
+            _badge(shop, session, oob=True, fresh=fresh)]
+
+
+def _order_strip(shop: GuestShop, session: GuestSession) -> Markup:
+    """The table's orders with their statuses; cached on the rows themselves."""
+    rows = hotpath.session_orders(db.session, session.id)
+    if not rows:
+        return Markup("")
+    return menu_cache.table_fragments(current_app).get(
+        ("orders", shop.slug, str(get_locale()), tuple(tuple(row) for row in rows)),
+        lambda: partial(PARTIALS, "table_orders", shop=shop, orders=rows))
 
 
 @bp.get("/t/<qr_token>")
 def scan(qr_token: str) -> Response:
     """A phone scanned a table's QR code: join the table's session (or start it)."""
-    shop: Shop = g.shop
-    table = tables.find_table(db.session, shop.slug, qr_token)
-    if table is None:
+    found = hotpath.scan(db.session, g.shop_slug, qr_token)
+    if found is None:
+        load_shop(g.shop_slug)  # an unknown shop: the plain 404
         raise NotFound(_("This QR code is not valid any more. Please ask the staff for help."))
+    shop, table_id, token = found
+    g.shop = shop
     closed = _require_open(shop)
     if closed is not None:
         return closed
-    session = tables.join_or_start(db.session, table)
-    db.session.commit()
+    if token is None:  # the first phone of a group starts the table's session
+        token = tables.join_or_start(db.session, db.session.get(ShopTable, table_id)).token
+        db.session.commit()
     response = redirect(url_for("guest.menu"), 303)
     response.set_cookie(
         current_app.config["GUEST_COOKIE_NAME"],
-        session.token,
+        token,
         max_age=12 * 3600,
         path=_cookie_path(shop),
         httponly=True,
@@ -98,23 +170,20 @@ def scan(qr_token: str) -> Response:
 
 @bp.get("/menu")
 def menu() -> str | Response:
-    shop: Shop = g.shop
+    shop, session = _hot_guest(check=False)
     closed = _require_open(shop)
     if closed is not None:
         return closed
-    session = _guest_session(shop)
-    orders = checkout.session_orders(db.session, session)
+    _check_session(shop, session)
     return _menu_shell(shop).fill({
         "csrf": escape(generate_csrf()),
         "table": escape(session.table.name),
-        "orders": partial(PARTIALS, "table_orders", shop=shop, orders=orders) if orders
-        else Markup(""),
-        "badge": partial(PARTIALS, "cart_badge", shop=shop,
-                         summary=cart.badge(db.session, session.id)),
+        "orders": _order_strip(shop, session),
+        "badge": _badge(shop, session, oob=False),
     })
 
 
-def _menu_shell(shop: Shop) -> menu_cache.Shell:
+def _menu_shell(shop: GuestShop) -> menu_cache.Shell:
     """The menu page with holes for the table's and the phone's own parts, cached."""
     locale = str(get_locale())
     return menu_cache.for_app(current_app).get(
@@ -131,7 +200,7 @@ def _menu_shell(shop: Shop) -> menu_cache.Shell:
         )))
 
 
-def _menu_html(shop: Shop) -> Markup:
+def _menu_html(shop: GuestShop | Shop) -> Markup:
     """Categories and product cards: the same for every guest of the shop, so cached."""
     return menu_cache.for_app(current_app).get(
         ("body", shop.id, shop.menu_version, str(get_locale())),
@@ -167,9 +236,8 @@ def product_sheet(product_id: int) -> str:
 
 @bp.post("/cart/items")
 def add_to_cart() -> Response:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
-    item = cart.add_item(
+    shop, session = _hot_guest()
+    product = hotpath.add_item(
         db.session,
         get_bus(current_app),
         session,
@@ -178,27 +246,24 @@ def add_to_cart() -> Response:
         request.form.get("quantity", "1"),
         request.form.get("note"),
     )
+    name = localized(product, "name")
+    db.session.commit()  # first: nothing below holds the cart's lock
     if not is_htmx():
-        db.session.commit()
         return redirect(url_for("guest.menu"), 303)
-    # The cart dialog loads its panel when opened; only the badge changes here. Rendered
-    # before the commit, which would expire every object the fragments read.
-    response = fragments(
-        partial(PARTIALS, "cart_badge", shop=shop, summary=cart.badge(db.session, session.id),
-                oob=True),
-        partial(PARTIALS, "toast", message=_("Added %(name)s", name=item.product.name)),
+    # The cart dialog loads its panel when opened; only the badge changes here.
+    return fragments(
+        _badge(shop, session, oob=True, fresh=hotpath.badge(db.session, session.id)),
+        partial(PARTIALS, "toast", message=_("Added %(name)s", name=name)),
         headers={"HX-Trigger": "cart-changed"},
     )
-    db.session.commit()
-    return response
 
 
 @bp.get("/cart")
 def view_cart() -> str | Response:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
+    shop, session = _hot_guest()
     if is_htmx():
-        return fragments(*_cart_regions(shop, session, panel_oob=False))
+        return fragments(_cart_panel(shop, session, session.cart_version),
+                         _badge(shop, session, oob=True))
     summary = cart.summarize(db.session, session)
     return render_template("guest/cart.html", shop=shop, summary=summary,
                            checkout_key=secrets.token_urlsafe(24), error=None)
@@ -206,41 +271,37 @@ def view_cart() -> str | Response:
 
 @bp.get("/cart/badge")
 def cart_badge() -> str:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
-    return partial(PARTIALS, "cart_badge", shop=shop,
-                   summary=cart.badge(db.session, session.id), oob=False)
+    shop, session = _hot_guest()
+    return _badge(shop, session, oob=False)
 
 
-def _after_cart_change(shop: Shop, session: TableSession) -> Response:
-    db.session.commit()
+def _after_cart_change(shop: GuestShop, session: GuestSession) -> Response:
+    db.session.commit()  # first: reading back and rendering hold no lock
     if not is_htmx():
         return redirect(url_for("guest.view_cart"), 303)
-    return fragments(*_cart_regions(shop, session, panel_oob=False))
+    return fragments(*_cart_regions(shop, session))
 
 
 @bp.post("/cart/items/<int:item_id>/quantity")
 def change_quantity(item_id: int) -> Response:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
-    cart.set_quantity(db.session, get_bus(current_app), session, item_id,
-                      request.form.get("quantity"))
+    shop, session = _hot_guest()
+    hotpath.set_quantity(db.session, get_bus(current_app), session, item_id,
+                         request.form.get("quantity"))
     return _after_cart_change(shop, session)
 
 
 @bp.post("/cart/items/<int:item_id>/note")
 def change_note(item_id: int) -> Response:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
-    cart.set_note(db.session, get_bus(current_app), session, item_id, request.form.get("note"))
+    shop, session = _hot_guest()
+    hotpath.set_note(db.session, get_bus(current_app), session, item_id,
+                     request.form.get("note"))
     return _after_cart_change(shop, session)
 
 
 @bp.post("/cart/items/<int:item_id>/delete")
 def remove_item(item_id: int) -> Response:
-    shop: Shop = g.shop
-    session = _guest_session(shop)
-    cart.remove_item(db.session, get_bus(current_app), session, item_id)
+    shop, session = _hot_guest()
+    hotpath.remove_item(db.session, get_bus(current_app), session, item_id)
     return _after_cart_change(shop, session)
 
 
@@ -316,17 +377,26 @@ def _payment_context(shop: Shop, order: Order) -> dict[str, object]:
 def order_page(public_token: str) -> str:
     shop: Shop = g.shop
     order = _load_order(shop, public_token)
-    return render_template("guest/order.html", **_payment_context(shop, order))
+    return render_template("guest/order.html", **_payment_context(shop, order),
+                           state=hotpath.order_state(db.session, shop.slug, public_token,
+                                                     utcnow()))
 
 
 @bp.get("/orders/<public_token>/status")
 def order_status(public_token: str) -> Response:
-    """The live regions of the order page (status and payment), for htmx polling."""
-    shop: Shop = g.shop
+    """The live regions of the order page (status and payment), for htmx polling. The page
+    sends the fingerprint of what it shows (``v``): while nothing changed, the answer is an
+    empty 204, which htmx leaves alone."""
+    state = hotpath.order_state(db.session, g.shop_slug, public_token, utcnow())
+    if state is None:
+        raise NotFound(_("We could not find that order."))
+    if request.args.get("v") == state:
+        return Response(status=204)
+    shop = g.shop = load_shop(g.shop_slug)
     order = _load_order(shop, public_token)
     context = _payment_context(shop, order)
     return fragments(
-        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False),
+        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False, state=state),
         partial(PARTIALS, "payment_panel", oob=True, **context),
     )
 

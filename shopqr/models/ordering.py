@@ -35,6 +35,9 @@ class TableSession(Base):
     active_table_id: Mapped[int | None] = mapped_column(unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     checkout_version: Mapped[int] = mapped_column(default=0)
+    # Bumped in the same transaction as every change to the cart (add, quantity, note, remove,
+    # checkout): cached cart fragments are keyed on it, phones poll it (services/hotpath.py).
+    cart_version: Mapped[int] = mapped_column(default=0, server_default="0")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(String(40))

@@ -21,6 +21,7 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    hotpath,
     menu,
     payments,
     pos,
@@ -184,7 +185,7 @@ def product_sheet(product_id: int) -> str:
     """The option sheet the guest's phone shows, for a product with choices: its Add puts the
     line on the ticket."""
     shop: Shop = g.shop
-    product = cart.load_product(db.session, shop, product_id)
+    product = hotpath.orderable_product(db.session, shop.id, product_id)
     if is_htmx():
         return partial(PARTIALS, "product_sheet", shop=shop, product=product)
     return render_template("pos/sheet.html", shop=shop, product=product, user=g.staff)
@@ -194,7 +195,7 @@ def product_sheet(product_id: int) -> str:
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
     shop: Shop = g.shop
-    product = cart.load_product(db.session, shop, request.form.get("product_id"))
+    product = hotpath.orderable_product(db.session, shop.id, request.form.get("product_id"))
     options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))

@@ -1,16 +1,18 @@
-"""The shared table cart. Prices always come from the database. Every change is announced to
-the shop's live screens after the commit ("cart.changed")."""
+"""The shared table cart: reading the choices and the quantity of a line, pricing it from the
+database, the whole cart priced (``summarize``). The writes are the guest hot paths in
+services/hotpath.py; every change is announced to the shop's live screens after the commit
+("cart.changed")."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from shopqr.i18n import localized
 from shopqr.models import (
@@ -19,12 +21,13 @@ from shopqr.models import (
     Option,
     OptionGroup,
     Product,
-    Shop,
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
-from shopqr.services import DomainError, NotFound, get_for_shop, parse_id, sanitize
-from shopqr.services.events import Event, EventBus, publish_after_commit
+from shopqr.services import DomainError, parse_id, sanitize
+
+if TYPE_CHECKING:
+    from shopqr.services.hotpath import GuestSession
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
@@ -52,14 +55,6 @@ class CartSummary:
         return sum(line.item.quantity for line in self.lines)
 
 
-@dataclass(frozen=True)
-class CartBadge:
-    """What the cart button shows: how many items and the total."""
-
-    count: int
-    total: Decimal
-
-
 def parse_quantity(raw: object, *, allow_zero: bool = False) -> int:
     """A whole number of items, 1..MAX_QUANTITY (0 allowed where it means remove)."""
     text = str(raw if raw is not None else "").strip()
@@ -79,16 +74,6 @@ def clean_note(raw: str | None) -> str | None:
     if len(note) > MAX_NOTE:
         raise DomainError(_l("Notes can be at most %(count)s characters.", count=MAX_NOTE))
     return note or None
-
-
-def load_product(db: Session, shop: Shop, product_id: object) -> Product:
-    """A product of this shop that guests may order, with its options (one query)."""
-    product = get_for_shop(
-        db, Product, shop, product_id, Product.is_deleted.is_(False), message=NOT_ON_MENU,
-        options=(joinedload(Product.option_groups).joinedload(OptionGroup.options),))
-    if not product.is_available:
-        raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
-    return product
 
 
 def localized_name(obj: object) -> str:
@@ -212,10 +197,16 @@ def line_problem(product: Product, options: Iterable[Option]) -> str | None:
     return None
 
 
+def in_menu_order(options: Iterable[Option]) -> list[Option]:
+    """Options as the sheet lists them: by group, then within the group (a cart line stores
+    them in any order)."""
+    return sorted(options, key=lambda o: (o.group.sort_order, o.group_id, o.sort_order, o.id))
+
+
 def grouped(options: Iterable[Option]) -> list[tuple[OptionGroup, list[Option]]]:
     """Options by group, in order: a multi-select group's options together."""
     result: list[tuple[OptionGroup, list[Option]]] = []
-    for option in options:
+    for option in in_menu_order(options):
         if result and result[-1][0].id == option.group_id:
             result[-1][1].append(option)
         else:
@@ -233,97 +224,7 @@ def initial_price(product: Product) -> Decimal:
     return unit_price(product, [o for g in product.option_groups for o in g.initial_options])
 
 
-def _changed(db: Session, bus: EventBus, session: TableSession) -> None:
-    """After the commit, tell the shop's live screens (the POS) that a table's cart changed."""
-    publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
-                                        {"table_id": session.table_id}))
-
-
-def add_item(
-    db: Session,
-    bus: EventBus,
-    session: TableSession,
-    product_id: object,
-    chosen: Mapping[int, object],
-    quantity: object,
-    note: str | None,
-) -> CartItem:
-    """Add to the cart, merging with an identical line (same product, same set of options,
-    same note). Adds to one table's cart queue on its session row, so parallel adds of the
-    same line end as one line."""
-    product = load_product(db, db.get(Shop, session.shop_id), product_id)
-    options = choose_options(product, chosen)
-    qty = parse_quantity(quantity)
-    note_text = clean_note(note)
-    option_ids = sorted(o.id for o in options)
-    lock_cart(db, session)
-    same_product = db.scalars(
-        select(CartItem)
-        .where(CartItem.session_id == session.id, CartItem.product_id == product.id)
-        .options(selectinload(CartItem.options))
-    ).all()
-    for item in same_product:
-        same_options = sorted(io.option_id for io in item.options) == option_ids
-        if same_options and item.note == note_text:
-            if item.quantity + qty > MAX_QUANTITY:
-                raise DomainError(_l("At most %(count)s of one item per order.",
-                                      count=MAX_QUANTITY))
-            item.quantity += qty
-            _changed(db, bus, session)
-            return item
-    lines = db.scalar(select(func.count(CartItem.id)).where(CartItem.session_id == session.id))
-    if (lines or 0) >= MAX_LINES:
-        raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
-    item = CartItem(session_id=session.id, product=product, quantity=qty, note=note_text)
-    item.options = [CartItemOption(option=o) for o in options]
-    db.add(item)
-    db.flush()
-    _changed(db, bus, session)
-    return item
-
-
-def lock_cart(db: Session, session: TableSession) -> None:
-    """Take the table session's row lock (an UPDATE that changes nothing) until the commit:
-    the cart's read-then-write changes of one table run one after the other."""
-    db.execute(update(TableSession).where(TableSession.id == session.id)
-               .values(checkout_version=TableSession.checkout_version)
-               .execution_options(synchronize_session=False))
-
-
-def get_item(session: TableSession, item_id: object) -> CartItem:
-    wanted = parse_id(item_id)
-    for item in session.cart_items:
-        if item.id == wanted:
-            return item
-    raise NotFound(_l("That item is no longer in the cart."))
-
-
-def set_quantity(db: Session, bus: EventBus, session: TableSession, item_id: object,
-                 quantity: object) -> None:
-    item = get_item(session, item_id)
-    qty = parse_quantity(quantity, allow_zero=True)
-    if qty == 0:
-        session.cart_items.remove(item)
-    else:
-        item.quantity = qty
-    db.flush()
-    _changed(db, bus, session)
-
-
-def set_note(db: Session, bus: EventBus, session: TableSession, item_id: object,
-             note: str | None) -> None:
-    get_item(session, item_id).note = clean_note(note)
-    db.flush()
-    _changed(db, bus, session)
-
-
-def remove_item(db: Session, bus: EventBus, session: TableSession, item_id: object) -> None:
-    session.cart_items.remove(get_item(session, item_id))
-    db.flush()
-    _changed(db, bus, session)
-
-
-def summarize(db: Session, session: TableSession) -> CartSummary:
+def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
     """The cart priced from the database as it is now."""
     items = db.scalars(
         select(CartItem)
@@ -338,30 +239,10 @@ def summarize(db: Session, session: TableSession) -> CartSummary:
     ).all()
     summary = CartSummary()
     for item in items:
-        options = [io.option for io in item.options]
+        options = in_menu_order(io.option for io in item.options)
         price = unit_price(item.product, options)
         line = PricedLine(item, item.product, options, price, price * item.quantity,
                           line_problem(item.product, options))
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
-
-
-def badge(db: Session, session_id: int) -> CartBadge:
-    """Count and total of a cart, priced from the database like ``summarize`` but in one query
-    without loading the lines as objects (the menu and every cart change show it)."""
-    rows = db.execute(
-        select(CartItem.id, CartItem.quantity, Product.price, Option.extra_price)
-        .join(Product, Product.id == CartItem.product_id)
-        .outerjoin(CartItemOption, CartItemOption.cart_item_id == CartItem.id)
-        .outerjoin(Option, Option.id == CartItemOption.option_id)
-        .where(CartItem.session_id == session_id)
-    )
-    lines: dict[int, tuple[int, Decimal]] = {}
-    for item_id, quantity, price, extra in rows:
-        _, unit = lines.get(item_id, (quantity, price))
-        lines[item_id] = (quantity, unit + (extra or Decimal("0")))
-    return CartBadge(
-        count=sum(quantity for quantity, _ in lines.values()),
-        total=sum((unit * quantity for quantity, unit in lines.values()), Decimal("0")),
-    )

@@ -106,7 +106,8 @@ def checkout(
     locked = db.execute(
         update(TableSession)
         .where(TableSession.id == session.id, TableSession.active_table_id.is_not(None))
-        .values(checkout_version=TableSession.checkout_version + 1)
+        .values(checkout_version=TableSession.checkout_version + 1,
+                cart_version=TableSession.cart_version + 1)  # the cart is emptied below
         .execution_options(synchronize_session=False)
     )
     existing = order_by_key(db, key, shop=shop, session=session)

@@ -27,15 +27,6 @@ def load_table(db: Session, shop: Shop, table_id: object, *, removed: bool = Fal
     return get_for_shop(db, ShopTable, shop, table_id, *where, message=TABLE_NOT_FOUND)
 
 
-def find_table(db: Session, slug: str, qr_token: str) -> ShopTable | None:
-    """The table behind a QR code, only if the token belongs to the shop named in the URL."""
-    return db.scalar(
-        select(ShopTable)
-        .join(Shop, Shop.id == ShopTable.shop_id)
-        .where(Shop.slug == slug, ShopTable.qr_token == qr_token, ShopTable.is_active.is_(True))
-    )
-
-
 def active_session(db: Session, table: ShopTable) -> TableSession | None:
     return db.scalar(select(TableSession).where(TableSession.active_table_id == table.id))
 

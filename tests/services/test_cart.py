@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from shopqr.extensions import db
 from shopqr.models import CartItem, CartItemOption
-from shopqr.services import DomainError, NotFound, cart, tables
+from shopqr.services import DomainError, NotFound, cart, hotpath, tables
 from shopqr.services.events import EventBus, get_bus
+from shopqr.services.hotpath import snapshot as view
 from shopqr.services.money import format_money
 from tests.factories import group_id, make_product, make_shop, make_table, option_id
 
@@ -45,9 +46,16 @@ def latte(shop):
 def add(session, product, quantity="1", note=None, **choices):
     """Add with choices given as group name → option name."""
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
-    item = cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
+    hotpath.add_item(db.session, bus(), view(session), product.id, chosen, quantity, note)
     db.session.commit()
-    return item
+    return newest_line(session, product)
+
+
+def newest_line(session, product) -> CartItem:
+    """The line an add made or merged into."""
+    return db.session.scalars(select(CartItem).where(
+        CartItem.session_id == session.id, CartItem.product_id == product.id)
+        .order_by(CartItem.id.desc())).first()
 
 
 def lines(session):
@@ -118,27 +126,27 @@ def test_an_option_of_another_product_is_rejected(session, shop, latte):
     mocha = make_product(shop, "Mocha", "3.00", options={"Size": [("Huge", "1.00")]})
     chosen = {group_id(latte, "Size"): option_id(mocha, "Size", "Huge")}
     with pytest.raises(DomainError, match="Please pick a valid Size"):
-        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, chosen, "1", None)
 
 
 def test_an_option_of_another_group_of_the_same_product_is_rejected(session, latte):
     chosen = {group_id(latte, "Size"): option_id(latte, "Sugar", "50%")}
     with pytest.raises(DomainError, match="valid Size"):
-        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, chosen, "1", None)
 
 
 def test_a_group_of_another_product_is_rejected(session, shop, latte):
     mocha = make_product(shop, "Mocha", "3.00", options={"Size": [("Huge", "1.00")]})
     chosen = {group_id(mocha, "Size"): option_id(mocha, "Size", "Huge")}
     with pytest.raises(DomainError, match="not available for this item"):
-        cart.add_item(db.session, bus(), session, latte.id, chosen, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, chosen, "1", None)
 
 
 def test_two_options_of_one_group_are_impossible(session, latte):
     both = [option_id(latte, "Size", "Small"), option_id(latte, "Size", "Large")]
     with pytest.raises(DomainError, match="Pick one Size"):
-        cart.add_item(db.session, bus(), session, latte.id, {group_id(latte, "Size"): both}, "1",
-                      None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id,
+                         {group_id(latte, "Size"): both}, "1", None)
     item = add(session, latte, Size="Large")
     groups = [io.option.group_id for io in item.options]
     assert len(groups) == len(set(groups)) == 2  # exactly one option per group
@@ -183,7 +191,7 @@ def test_notes_over_200_characters_are_refused(raw):
 
 def test_a_long_note_is_refused_and_nothing_is_added(session, latte):
     with pytest.raises(DomainError):
-        cart.add_item(db.session, bus(), session, latte.id, {}, "1", "n" * 201)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, {}, "1", "n" * 201)
     db.session.rollback()
     assert lines(session) == []
 
@@ -191,34 +199,34 @@ def test_a_long_note_is_refused_and_nothing_is_added(session, latte):
 @pytest.mark.parametrize("product_id", ["abc", "", None, "-1", "0", "99999999999999999999999"])
 def test_unknown_product_ids_are_not_found(session, product_id):
     with pytest.raises(NotFound, match="not on the menu"):
-        cart.add_item(db.session, bus(), session, product_id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), product_id, {}, "1", None)
 
 
 def test_another_shops_product_is_not_found(session):
     foreign = make_product(make_shop("other-cafe"), "Foreign Tea")
     with pytest.raises(NotFound):
-        cart.add_item(db.session, bus(), session, foreign.id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), foreign.id, {}, "1", None)
 
 
 def test_a_deleted_product_is_not_found_and_a_sold_out_one_is_409(session, shop):
     gone = make_product(shop, "Old Drink", is_deleted=True)
     with pytest.raises(NotFound):
-        cart.add_item(db.session, bus(), session, gone.id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), gone.id, {}, "1", None)
     sold_out = make_product(shop, "Mango Smoothie", is_available=False)
     with pytest.raises(DomainError, match="Mango Smoothie is sold out") as caught:
-        cart.add_item(db.session, bus(), session, sold_out.id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), sold_out.id, {}, "1", None)
     assert caught.value.status == 409
 
 
 def test_a_cart_holds_at_most_60_different_lines(session, shop):
     product = make_product(shop, "Water", "0.50")
     for n in range(60):
-        cart.add_item(db.session, bus(), session, product.id, {}, "1", f"bottle {n}")
+        hotpath.add_item(db.session, bus(), view(session), product.id, {}, "1", f"bottle {n}")
     db.session.commit()
     with pytest.raises(DomainError, match="at most 60 different items"):
-        cart.add_item(db.session, bus(), session, product.id, {}, "1", "one too many")
+        hotpath.add_item(db.session, bus(), view(session), product.id, {}, "1", "one too many")
     # an identical line still merges into an existing one
-    cart.add_item(db.session, bus(), session, product.id, {}, "1", "bottle 0")
+    hotpath.add_item(db.session, bus(), view(session), product.id, {}, "1", "bottle 0")
     assert len(lines(session)) == 60
 
 
@@ -226,15 +234,15 @@ def test_set_quantity_note_and_remove(session, latte, shop):
     cake = make_product(shop, "Banana Cake", "1.75")
     item = add(session, latte)
     other = add(session, cake)
-    cart.set_quantity(db.session, bus(), session, item.id, " 4 ")
-    cart.set_note(db.session, bus(), session, other.id, " warm please ")
+    hotpath.set_quantity(db.session, bus(), view(session), item.id, " 4 ")
+    hotpath.set_note(db.session, bus(), view(session), other.id, " warm please ")
     db.session.commit()
     assert lines(session) == [("Latte", ["100%", "Small"], 4, None),
                               ("Banana Cake", [], 1, "warm please")]
-    cart.set_quantity(db.session, bus(), session, item.id, "0")  # zero removes the line
+    hotpath.set_quantity(db.session, bus(), view(session), item.id, "0")  # zero removes the line
     db.session.commit()
     assert [name for name, *_ in lines(session)] == ["Banana Cake"]
-    cart.remove_item(db.session, bus(), session, other.id)
+    hotpath.remove_item(db.session, bus(), view(session), other.id)
     db.session.commit()
     assert lines(session) == []
     assert db.session.scalar(select(func.count()).select_from(CartItem)) == 0
@@ -244,7 +252,7 @@ def test_set_quantity_note_and_remove(session, latte, shop):
 def test_set_quantity_refuses_bad_input_and_keeps_the_line(session, latte, quantity):
     item = add(session, latte, "2")
     with pytest.raises(DomainError):
-        cart.set_quantity(db.session, bus(), session, item.id, quantity)
+        hotpath.set_quantity(db.session, bus(), view(session), item.id, quantity)
     assert lines(session)[0][2] == 2
 
 
@@ -252,9 +260,9 @@ def test_another_sessions_item_is_not_found(session, shop, latte):
     theirs = tables.join_or_start(db.session, make_table(shop, "Table 2"))
     db.session.commit()
     item = add(theirs, latte)
-    for action in (lambda: cart.set_quantity(db.session, bus(), session, item.id, "3"),
-                   lambda: cart.set_note(db.session, bus(), session, item.id, "mine now"),
-                   lambda: cart.remove_item(db.session, bus(), session, item.id)):
+    for action in (lambda: hotpath.set_quantity(db.session, bus(), view(session), item.id, "3"),
+                   lambda: hotpath.set_note(db.session, bus(), view(session), item.id, "mine now"),
+                   lambda: hotpath.remove_item(db.session, bus(), view(session), item.id)):
         with pytest.raises(NotFound):
             action()
     db.session.expire_all()
@@ -293,7 +301,7 @@ def test_the_cart_is_priced_from_the_menu_as_it_is_now(session, latte):
 
 def test_the_cart_button_counts_and_prices_like_the_cart(session, shop, latte):
     """The badge query (one row per chosen option) must agree with the full cart."""
-    assert cart.badge(db.session, session.id) == cart.CartBadge(0, Decimal("0"))
+    assert hotpath.badge(db.session, session.id) == hotpath.Badge(0, 0, Decimal("0"))
     tea = make_product(shop, "Milk Tea", "1.80", options={
         "Size": [("Small", "0"), ("Large", "0.40")],
         "Topping": [("None", "0"), ("Pearls", "0.35")]})
@@ -302,7 +310,7 @@ def test_the_cart_button_counts_and_prices_like_the_cart(session, shop, latte):
     add(session, latte, "2", Size="Large")  # 2 x 3.00
     add(session, cake)  # 1 x 1.75
     summary = cart.summarize(db.session, session)
-    badge = cart.badge(db.session, session.id)
+    badge = hotpath.badge(db.session, session.id)
     assert (badge.count, badge.total) == (summary.count, summary.total) == (6, Decimal("15.40"))
 
 
@@ -316,14 +324,15 @@ def test_every_cart_change_is_announced_after_the_commit_only(app, shop, session
             assert event is not None
             return event.kind, event.data
 
-        cart.add_item(db.session, bus(), session, latte.id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, {}, "1", None)
         db.session.rollback()  # rolled back: nobody hears of it
-        item = cart.add_item(db.session, bus(), session, latte.id, {}, "1", None)
+        hotpath.add_item(db.session, bus(), view(session), latte.id, {}, "1", None)
         heard = [heard_after_commit()]
-        cart.set_quantity(db.session, bus(), session, item.id, "3")
+        item = newest_line(session, latte)
+        hotpath.set_quantity(db.session, bus(), view(session), item.id, "3")
         heard.append(heard_after_commit())
-        cart.set_note(db.session, bus(), session, item.id, "hot")
+        hotpath.set_note(db.session, bus(), view(session), item.id, "hot")
         heard.append(heard_after_commit())
-        cart.remove_item(db.session, bus(), session, item.id)
+        hotpath.remove_item(db.session, bus(), view(session), item.id)
         heard.append(heard_after_commit())
     assert heard == [("cart.changed", {"table_id": session.table_id})] * 4

@@ -21,8 +21,9 @@ from shopqr.models import (
     TableSession,
     utcnow,
 )
-from shopqr.services import DomainError, cart, checkout, tables
+from shopqr.services import DomainError, checkout, hotpath, tables
 from shopqr.services.events import EventBus, get_bus
+from shopqr.services.hotpath import snapshot as guest_view
 from tests.factories import (
     group_id,
     make_product,
@@ -76,7 +77,7 @@ def cake(shop):
 
 def add(session, product, quantity="1", note=None, **choices):
     chosen = {group_id(product, g): option_id(product, g, o) for g, o in choices.items()}
-    cart.add_item(db.session, bus(), session, product.id, chosen, quantity, note)
+    hotpath.add_item(db.session, bus(), guest_view(session), product.id, chosen, quantity, note)
     db.session.commit()
 
 

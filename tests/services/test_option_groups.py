@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from shopqr.extensions import db
 from shopqr.models import CartItem, Order, Product
-from shopqr.services import DomainError, cart, checkout, menu_admin, tables
+from shopqr.services import DomainError, cart, checkout, hotpath, menu_admin, tables
 from shopqr.services.events import get_bus
 from tests.factories import (
     group_id,
@@ -184,10 +184,9 @@ def test_the_sheet_starts_at_the_price_with_the_paid_default(tea):
 # --- the cart, the order snapshot, the kitchen text -----------------------------------------
 
 def add(session, tea, quantity="1", note=None, **groups):
-    item = cart.add_item(db.session, get_bus(current_app), session, tea.id,
-                         cart.form_choices(form(tea, **groups)), quantity, note)
+    hotpath.add_item(db.session, get_bus(current_app), hotpath.snapshot(session), tea.id,
+                     cart.form_choices(form(tea, **groups)), quantity, note)
     db.session.commit()
-    return item
 
 
 def test_the_same_toppings_in_another_order_merge_and_other_toppings_do_not(session, tea):
@@ -201,7 +200,7 @@ def test_the_same_toppings_in_another_order_merge_and_other_toppings_do_not(sess
     # 2.00 + Regular .50 + Pearls .50 + Jelly .50 + Oat .30 = 3.80
     assert summary.lines[0].unit_price == Decimal("3.80")
     assert summary.total == Decimal("3.80") * 3 + Decimal("3.30")
-    assert cart.badge(db.session, session.id).total == summary.total
+    assert hotpath.badge(db.session, session.id).total == summary.total
 
 
 def test_the_order_snapshots_every_topping_and_prints_them_together(shop, session, tea):
@@ -276,14 +275,13 @@ def test_parallel_adds_of_one_multi_option_line_merge_into_one(app, shop, sessio
     def add_one(n: int) -> int:
         from shopqr.models import TableSession
 
-        mine = db.session.get(TableSession, session_id)
-        item = cart.add_item(db.session, get_bus(current_app), mine, tea_id,
-                             cart.form_choices(data), "1", None)
+        mine = hotpath.snapshot(db.session.get(TableSession, session_id))
+        hotpath.add_item(db.session, get_bus(current_app), mine, tea_id,
+                         cart.form_choices(data), "1", None)
         db.session.commit()
-        return item.id
+        return n
 
-    ids = run_together(app, 24, add_one)
-    assert len(set(ids)) == 1
+    assert run_together(app, 24, add_one) == list(range(24))
     db.session.expire_all()
     rows = db.session.scalars(select(CartItem)).all()
     assert [(r.quantity, sorted(o.option.name for o in r.options)) for r in rows] == [

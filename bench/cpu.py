@@ -1,0 +1,125 @@
+"""CPU per request of the guest hot paths, in one process and one thread: prints figures,
+asserts nothing. Where wrk (bench/run.py) measures the whole server, this isolates the
+application's own cost (no sockets, no gunicorn), which is what a change to a view or a query
+moves. ``--profile PATH`` prints the top of a cProfile of that path instead.
+
+    .venv/bin/python bench/cpu.py [--db sqlite|mariadb] [--n 2000] [--profile menu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from werkzeug.test import EnvironBuilder
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+SLUG = "cpu-60"
+
+
+def call(app, method: str, path: str, headers: dict[str, str], data: str = "") -> tuple:
+    environ = EnvironBuilder(path=path, method=method, headers=headers, data=data,
+                             content_type="application/x-www-form-urlencoded"
+                             if data else None).get_environ()
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+    return status[0], body
+
+
+def per_request(app, requests_: list[tuple], n: int) -> float:
+    """CPU milliseconds per request, the requests sent in turn (after a warm-up round)."""
+    for req in requests_:
+        call(app, *req)
+    start = time.process_time()
+    for i in range(n):
+        status, _ = call(app, *requests_[i % len(requests_)])
+        if not status.startswith(("2", "3")):
+            raise SystemExit(f"{requests_[i % len(requests_)][:2]} answered {status}")
+    return (time.process_time() - start) * 1000 / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "mariadb"], default="sqlite")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--profile", choices=["menu", "add", "status", "health", "badge"])
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp()
+    if args.db == "sqlite":
+        url = f"sqlite:///{tmp}/cpu.sqlite"
+    else:
+        subprocess.run(["mysql", "-h127.0.0.1", "-uroot", "-e",
+                        "DROP DATABASE IF EXISTS shopqr_cpu; CREATE DATABASE shopqr_cpu "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"], check=True)
+        url = "mysql+pymysql://root@127.0.0.1:3306/shopqr_cpu"
+    os.environ.update(DATABASE_URL=url, SECRET_KEY="bench-secret", SHOPQR_ENV="development",
+                      BAKONG_SIMULATOR="1", SCHEDULER_ENABLED="0")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), SLUG, "60"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    from hello import app as hello_app
+    from run import product_ids, table_tokens
+
+    from shopqr import create_app
+
+    app = create_app()
+    tokens, products = table_tokens(url, SLUG), product_ids(url, SLUG)
+    phones = []
+    for token in tokens[:20]:
+        client = app.test_client()
+        client.get(f"/s/{SLUG}/t/{token}")
+        menu_page = client.get(f"/s/{SLUG}/menu").get_data()
+        csrf = re.search(rb'"X-CSRFToken": "([^"]+)"', menu_page).group(1).decode()
+        cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
+        phones.append({"Cookie": cookie, "X-CSRFToken": csrf})
+    menu = [("GET", f"/s/{SLUG}/menu", p) for p in phones]
+    badge = [("GET", f"/s/{SLUG}/cart/badge", {**p, "HX-Request": "true"}) for p in phones]
+    add = [("POST", f"/s/{SLUG}/cart/items", {**p, "HX-Request": "true"},
+            f"product_id={product}&quantity=1") for product in products for p in phones]
+    # one order, and its status fragment
+    call(app, "POST", f"/s/{SLUG}/cart/items", phones[0], f"product_id={products[0]}")
+    status, body = call(app, "POST", f"/s/{SLUG}/checkout", phones[0],
+                     "method=cash&checkout_key=cpu-status-000000000000")
+    if not status.startswith("3"):
+        raise SystemExit(f"checkout answered {status}")
+    with app.test_request_context():
+        from sqlalchemy import text
+
+        from shopqr.extensions import db
+        public = db.session.execute(text("SELECT public_token FROM orders")).scalar()
+    # polled as the page polls: with the fingerprint of what it shows (``v``)
+    _, page = call(app, "GET", f"/s/{SLUG}/orders/{public}", {})
+    poll = re.search(rb'hx-get="([^"]+/status[^"]*)"', page).group(1).decode().replace("&amp;", "&")
+    order_status = [("GET", poll, {"HX-Request": "true"})]
+    paths = {"health": [("GET", "/healthz", {})], "menu": menu, "badge": badge,
+             "status": order_status, "add": add}
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        per_request(app, paths[args.profile], args.n)
+        profiler.disable()
+        out = io.StringIO()
+        order = os.environ.get("SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
+        print(out.getvalue())
+        return
+    hello = per_request(hello_app, [("GET", "/", {})], args.n * 5)
+    print(f"{'path':<16}{'CPU ms/req':>12}{'vs hello':>10}")
+    print(f"{'bare hello':<16}{hello:>12.3f}{1:>10.0%}")
+    for name, reqs in paths.items():
+        ms = per_request(app, reqs, args.n if name != "add" else min(args.n, 1000))
+        print(f"{name:<16}{ms:>12.3f}{hello / ms:>10.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,418 @@
+"""The guest hot paths at the floor of the stack: the scan, the menu, the cart badge and panel,
+adding and changing cart lines, the order status poll.
+
+Every guest request runs these, so they skip what the ORM adds per object (identity map, unit
+of work, attribute instrumentation): the statements are SQLAlchemy Core, built once at import
+(the compiled cache then serves every request), and return plain frozen snapshots. Where the
+objects are really needed (a product with its option groups, to check the guest's choices with
+``cart.choose_options``) the ORM statement is still built once here. Everything runs on the
+request's Session connection, so the transaction, the SQLite writer order and
+``publish_after_commit`` work as for any other service. README "Benchmark" has the figures;
+tests/guest/test_hotpath.py proves these answer what the ORM code answers.
+
+Writers change the cart in three steps: bump the table session's ``cart_version`` first (that
+UPDATE takes the session's row lock on MariaDB and the writer lock on SQLite, so two phones
+changing one cart queue here and no update is lost), then change the lines, and the caller
+commits before it reads anything back or renders (no lock is held while templates render).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.orm import Session, joinedload
+
+from shopqr.models import (
+    CartItem,
+    CartItemOption,
+    Option,
+    OptionGroup,
+    Order,
+    Product,
+    Shop,
+    ShopTable,
+    TableSession,
+    Transaction,
+)
+from shopqr.services import DomainError, NotFound, parse_id
+from shopqr.services.cart import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    NOT_ON_MENU,
+    choose_options,
+    clean_note,
+    parse_quantity,
+)
+from shopqr.services.events import Event, EventBus, publish_after_commit
+
+shops = Shop.__table__
+sessions = TableSession.__table__
+tables = ShopTable.__table__
+items = CartItem.__table__
+item_options = CartItemOption.__table__
+options = Option.__table__
+products = Product.__table__
+orders = Order.__table__
+transactions = Transaction.__table__
+
+SESSION_ENDED = _l("This table's session has ended. Scan the QR code on your table to start "
+                   "again.")
+ITEM_GONE = _l("That item is no longer in the cart.")
+
+
+@dataclass(frozen=True, slots=True)
+class GuestShop:
+    """What the guest pages read of a shop (the same names as ``Shop``)."""
+
+    id: int
+    slug: str
+    name: str
+    name_km: str | None
+    currency: str
+    khr_per_usd: Decimal
+    menu_version: int
+    bakong_account_id: str | None
+    khqr_merchant_name: str | None
+    is_active: bool
+    subscription_expires_on: date | None
+
+    def subscription_ok(self, today: date) -> bool:
+        return self.is_active and (self.subscription_expires_on is None
+                                   or self.subscription_expires_on >= today)
+
+    @property
+    def khqr_ready(self) -> bool:
+        return bool(self.bakong_account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestTable:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSession:
+    """A table session as one phone's request sees it."""
+
+    id: int
+    shop_id: int
+    table_id: int
+    is_active: bool
+    cart_version: int
+    table: GuestTable
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """The cart button: how many items and the total, at ``cart_version``."""
+
+    cart_version: int
+    count: int
+    total: Decimal
+
+
+_SHOP_COLUMNS = (shops.c.id, shops.c.slug, shops.c.name, shops.c.name_km, shops.c.currency,
+                 shops.c.khr_per_usd, shops.c.menu_version, shops.c.bakong_account_id,
+                 shops.c.khqr_merchant_name, shops.c.is_active, shops.c.subscription_expires_on)
+_N_SHOP = len(_SHOP_COLUMNS)
+
+# shop + the phone's table session + its table, in one statement (the session and table are
+# NULL when the cookie names no session of this shop)
+_GUEST = (
+    select(*_SHOP_COLUMNS, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
+           sessions.c.cart_version, tables.c.name)
+    .select_from(shops)
+    .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
+                              sessions.c.token == bindparam("token")))
+    .outerjoin(tables, tables.c.id == sessions.c.table_id)
+    .where(shops.c.slug == bindparam("slug"))
+)
+
+
+# a table's QR code: the shop, the table, and its active session's token if a group sits there
+_SCAN = (
+    select(*_SHOP_COLUMNS, tables.c.id, sessions.c.token)
+    .select_from(shops)
+    .join(tables, and_(tables.c.shop_id == shops.c.id, tables.c.qr_token == bindparam("qr"),
+                       tables.c.is_active.is_(True)))
+    .outerjoin(sessions, sessions.c.active_table_id == tables.c.id)
+    .where(shops.c.slug == bindparam("slug"))
+)
+
+
+def _conn(db: Session) -> Connection:
+    return db.connection()
+
+
+def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
+                                                              GuestSession | None]:
+    """The shop named in the URL and the table session named by the phone's cookie."""
+    row = _conn(db).execute(_GUEST, {"slug": slug, "token": token or ""}).first()
+    if row is None:
+        return None, None
+    shop = GuestShop(*row[:_N_SHOP])
+    session_id, table_id, active_table_id, cart_version, table_name = row[_N_SHOP:]
+    if session_id is None:
+        return shop, None
+    return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
+                              cart_version, GuestTable(table_id, table_name))
+
+
+def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
+    """The shop, the table behind a QR code (only if the code belongs to the shop named in
+    the URL) and the token of the table's active session (None: the first phone of a group
+    starts one with ``tables.join_or_start``); None for an unknown code."""
+    row = _conn(db).execute(_SCAN, {"slug": slug, "qr": qr_token}).first()
+    if row is None:
+        return None
+    return GuestShop(*row[:_N_SHOP]), row[_N_SHOP], row[_N_SHOP + 1]
+
+
+# --- reading the cart ---
+
+_EXTRAS_CENTS = (
+    select(func.sum(func.round(options.c.extra_price * 100)))
+    .select_from(item_options.join(options, options.c.id == item_options.c.option_id))
+    .where(item_options.c.cart_item_id == items.c.id)
+    .scalar_subquery()
+)
+# one statement, so the version and the sums are read at the same instant
+_BADGE = (
+    select(sessions.c.cart_version,
+           func.coalesce(func.sum(items.c.quantity), 0),
+           func.coalesce(func.sum(items.c.quantity * (func.round(products.c.price * 100)
+                                                      + func.coalesce(_EXTRAS_CENTS, 0))), 0))
+    .select_from(sessions)
+    .outerjoin(items, items.c.session_id == sessions.c.id)
+    .outerjoin(products, products.c.id == items.c.product_id)
+    .where(sessions.c.id == bindparam("session_id"))
+    .group_by(sessions.c.cart_version)
+)
+
+
+def badge(db: Session, session_id: int) -> Badge:
+    """Count and total of a table's cart, priced from the database, summed in cents by SQL."""
+    row = _conn(db).execute(_BADGE, {"session_id": session_id}).first()
+    if row is None:
+        return Badge(0, 0, Decimal("0.00"))
+    version, count, cents = row
+    return Badge(version, int(count), Decimal(int(round(cents))).scaleb(-2))
+
+
+_ORDERS = (
+    select(orders.c.id, orders.c.seq, orders.c.total, orders.c.currency, orders.c.public_token,
+           orders.c.payment_method, orders.c.payment_status, orders.c.kitchen_status)
+    .where(orders.c.session_id == bindparam("session_id"))
+    .order_by(orders.c.id.desc())
+)
+
+
+def session_orders(db: Session, session_id: int) -> list:
+    """The orders of a table session, newest first, as rows with the fields the order strip
+    shows (``id``, ``seq``, ``total``, ``currency``, ``public_token``, the statuses)."""
+    return list(_conn(db).execute(_ORDERS, {"session_id": session_id}))
+
+
+# --- changing the cart ---
+
+_BUMP = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"), sessions.c.active_table_id.is_not(None))
+    .values(cart_version=sessions.c.cart_version + 1)
+)
+_PRODUCT = (
+    select(Product)
+    .where(Product.id == bindparam("product_id"), Product.shop_id == bindparam("shop_id"),
+           Product.is_deleted.is_(False))
+    .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
+)
+_SAME_PRODUCT = (
+    select(items.c.id, items.c.quantity, items.c.note, item_options.c.option_id)
+    .select_from(items)
+    .outerjoin(item_options, item_options.c.cart_item_id == items.c.id)
+    .where(items.c.session_id == bindparam("session_id"),
+           items.c.product_id == bindparam("product_id"))
+    .order_by(items.c.id)
+)
+_LINE_COUNT = select(func.count()).select_from(items).where(
+    items.c.session_id == bindparam("session_id"))
+_ADD_QUANTITY = (
+    update(items).where(items.c.id == bindparam("item_id"))
+    .values(quantity=items.c.quantity + bindparam("more"))
+)
+_NEW_LINE = insert(items)
+_NEW_LINE_OPTION = insert(item_options)
+# (bind names that are not column names: an UPDATE's own columns are reserved)
+_SET_QUANTITY = (
+    update(items)
+    .where(items.c.id == bindparam("item_id"), items.c.session_id == bindparam("sid"))
+    .values(quantity=bindparam("qty"))
+)
+_SET_NOTE = (
+    update(items)
+    .where(items.c.id == bindparam("item_id"), items.c.session_id == bindparam("sid"))
+    .values(note=bindparam("text"))
+)
+_REMOVE = delete(items).where(items.c.id == bindparam("item_id"),
+                              items.c.session_id == bindparam("sid"))
+
+
+def bump_cart_version(db: Session, session_id: int) -> None:
+    """Mark a cart changed, in the caller's transaction; refuses an ended session (409). Call it
+    before reading the lines to change: it takes the session's lock."""
+    if _conn(db).execute(_BUMP, {"session_id": session_id}).rowcount != 1:
+        raise DomainError(SESSION_ENDED, 409)
+
+
+def _changed(db: Session, bus: EventBus, session: GuestSession) -> None:
+    publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
+                                        {"table_id": session.table_id}))
+
+
+def orderable_product(db: Session, shop_id: int, product_id: object) -> Product:
+    """A product of this shop on the menu and not sold out, with its option groups and
+    options, in one query."""
+    wanted = parse_id(product_id)
+    product = None if wanted is None else db.scalars(
+        _PRODUCT, {"product_id": wanted, "shop_id": shop_id}).unique().first()
+    if product is None:
+        raise NotFound(NOT_ON_MENU)
+    if not product.is_available:
+        raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
+    return product
+
+
+def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: object,
+             chosen: Mapping[int, object], quantity: object, note: str | None) -> Product:
+    """Add to the table's cart, merging with an identical line (same product, options and
+    note). Everything is checked before the cart is locked. Returns the product (for the
+    "added" message); the caller commits."""
+    product = orderable_product(db, session.shop_id, product_id)
+    option_ids = sorted(o.id for o in choose_options(product, chosen))
+    qty = parse_quantity(quantity)
+    note_text = clean_note(note)
+    conn = _conn(db)
+    bump_cart_version(db, session.id)
+    lines: dict[int, tuple[int, str | None, list[int]]] = {}
+    for item_id, item_qty, item_note, option_id in conn.execute(
+            _SAME_PRODUCT, {"session_id": session.id, "product_id": product.id}):
+        line = lines.setdefault(item_id, (item_qty, item_note, []))
+        if option_id is not None:
+            line[2].append(option_id)
+    for item_id, (item_qty, item_note, item_option_ids) in lines.items():
+        if item_note == note_text and sorted(item_option_ids) == option_ids:
+            if item_qty + qty > MAX_QUANTITY:
+                raise DomainError(_l("At most %(count)s of one item per order.",
+                                      count=MAX_QUANTITY))
+            conn.execute(_ADD_QUANTITY, {"item_id": item_id, "more": qty})
+            _changed(db, bus, session)
+            return product
+    if conn.execute(_LINE_COUNT, {"session_id": session.id}).scalar_one() >= MAX_LINES:
+        raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
+    new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
+        "session_id": session.id, "product_id": product.id, "quantity": qty,
+        "note": note_text}).inserted_primary_key[0]
+    if option_ids:
+        conn.execute(_NEW_LINE_OPTION, [{"cart_item_id": new_id, "option_id": option_id}
+                                        for option_id in option_ids])
+    _changed(db, bus, session)
+    return product
+
+
+def _one_line(result: CursorResult) -> None:
+    if result.rowcount != 1:
+        raise NotFound(ITEM_GONE)
+
+
+def set_quantity(db: Session, bus: EventBus, session: GuestSession, item_id: object,
+                 quantity: object) -> None:
+    """Set a line's quantity; 0 removes it. The caller commits."""
+    wanted = parse_id(item_id)
+    qty = parse_quantity(quantity, allow_zero=True)
+    if wanted is None:
+        raise NotFound(ITEM_GONE)
+    bump_cart_version(db, session.id)
+    params = {"item_id": wanted, "sid": session.id}
+    if qty == 0:
+        _one_line(_conn(db).execute(_REMOVE, params))
+    else:
+        _one_line(_conn(db).execute(_SET_QUANTITY, {**params, "qty": qty}))
+    _changed(db, bus, session)
+
+
+def set_note(db: Session, bus: EventBus, session: GuestSession, item_id: object,
+             note: str | None) -> None:
+    wanted = parse_id(item_id)
+    note_text = clean_note(note)
+    if wanted is None:
+        raise NotFound(ITEM_GONE)
+    bump_cart_version(db, session.id)
+    _one_line(_conn(db).execute(_SET_NOTE, {"item_id": wanted, "sid": session.id,
+                                            "text": note_text}))
+    _changed(db, bus, session)
+
+
+def remove_item(db: Session, bus: EventBus, session: GuestSession, item_id: object) -> None:
+    wanted = parse_id(item_id)
+    if wanted is None:
+        raise NotFound(ITEM_GONE)
+    bump_cart_version(db, session.id)
+    _one_line(_conn(db).execute(_REMOVE, {"item_id": wanted, "sid": session.id}))
+    _changed(db, bus, session)
+
+
+# --- the order status poll ---
+
+_LATEST_TXN = (
+    select(transactions.c.id, transactions.c.expires_at, transactions.c.paid_at,
+           transactions.c.status)
+    .where(transactions.c.order_id == orders.c.id)
+    .order_by(transactions.c.created_at.desc(), transactions.c.id.desc())
+    .limit(1)
+)
+_DUE = (
+    select(transactions.c.id)
+    .where(transactions.c.order_id == orders.c.id, transactions.c.attention == "due")
+    .exists()
+)
+_ORDER_STATE = (
+    select(orders.c.id, orders.c.payment_method, orders.c.payment_status,
+           orders.c.kitchen_status, _LATEST_TXN.with_only_columns(transactions.c.id)
+           .scalar_subquery(),
+           _LATEST_TXN.with_only_columns(transactions.c.expires_at).scalar_subquery(),
+           _LATEST_TXN.with_only_columns(transactions.c.paid_at).scalar_subquery(),
+           _LATEST_TXN.with_only_columns(transactions.c.status).scalar_subquery(), _DUE)
+    .select_from(orders.join(shops, shops.c.id == orders.c.shop_id))
+    .where(shops.c.slug == bindparam("slug"), orders.c.public_token == bindparam("token"))
+)
+
+
+def order_state(db: Session, slug: str, public_token: str, now: datetime) -> str | None:
+    """A short fingerprint of everything the order page's live regions show (statuses, which
+    QR and whether it expired, whether the poller still checks it, a payment to look at), or
+    None when the shop has no such order. Equal fingerprints mean equal regions."""
+    from shopqr.services.payments import POLLED_STATUSES
+
+    row = _conn(db).execute(_ORDER_STATE, {"slug": slug, "token": public_token}).first()
+    if row is None:
+        return None
+    order_id, method, status, kitchen, txn_id, expires_at, paid_at, txn_status, due = row
+    expired = txn_id is not None and (expires_at <= now or paid_at is not None)
+    checking = (txn_id is not None and paid_at is None and expires_at <= now
+                and txn_status in POLLED_STATUSES)
+    return "-".join(str(part) for part in (
+        order_id, method, status, kitchen or "", txn_id or 0, int(expired), int(checking),
+        int(bool(due))))
+
+
+def snapshot(session: TableSession) -> GuestSession:
+    """The hot paths' view of an ORM table session (for code that holds one: tests, the POS)."""
+    return GuestSession(session.id, session.shop_id, session.table_id, session.is_active,
+                        session.cart_version, GuestTable(session.table_id, session.table.name))

@@ -1,0 +1,267 @@
+"""The guest hot paths (services/hotpath.py and the cached table fragments) answer what the ORM
+code answers, every cart change moves the cart's version, and a cached fragment is never stale:
+a phone sees another phone's change, a checkout, and a price edit on its next request."""
+
+from __future__ import annotations
+
+import random
+import re
+from decimal import Decimal
+
+import pytest
+from flask import render_template
+from markupsafe import Markup
+from sqlalchemy import select
+
+from shopqr.extensions import db
+from shopqr.guest import menu_cache
+from shopqr.models import CartItem, Order, Shop, TableSession
+from shopqr.services import cart, menu_admin, tables
+from shopqr.web import partial
+from tests.factories import make_cafe, make_product, option_id, run_together
+
+PARTIALS = "guest/_partials.html"
+
+
+@pytest.fixture
+def cafe(app, ctx):
+    shop, table, latte, cake = make_cafe("hot-cafe", "Hot Cafe", "Table 7", latte_km="ឡាតេ")
+    tea = make_product(shop, "Milk Tea", "1.80", options={
+        "Size": [("Small", "0"), ("Large", "0.40")],
+        "Topping": [("None", "0"), ("Pearls", "0.35")]})
+    sold_out = make_product(shop, "Mango Juice", "2.25")
+    return shop, table, latte, cake, tea, sold_out
+
+
+def scan(client, shop, table) -> None:
+    assert client.get(f"/s/{shop.slug}/t/{table.qr_token}").status_code == 303
+
+
+def add(client, shop, product, quantity="1", note=None, **choices):
+    form = {"product_id": str(product.id), "quantity": quantity, **(
+        {"note": note} if note else {})}
+    for group, option in choices.items():
+        group_row = next(g for g in product.option_groups if g.name == group)
+        form[f"group-{group_row.id}"] = str(option_id(product, group, option))
+    return client.post(f"/s/{shop.slug}/cart/items", data=form, headers={"HX-Request": "true"})
+
+
+def sell_out(shop, product) -> None:
+    """The owner's one-tap sold out (it bumps the menu version)."""
+    product.is_available = False
+    menu_admin.bump(db.session, shop)
+    db.session.commit()
+
+
+def the_session(table) -> TableSession:
+    db.session.expire_all()
+    return db.session.scalar(select(TableSession).where(TableSession.table_id == table.id,
+                                                        TableSession.active_table_id.is_not(None)))
+
+
+def version(table) -> int:
+    return the_session(table).cart_version
+
+
+def badge_of(html: str) -> tuple[str, str]:
+    count = re.search(r'class="cart-count" data-count="(\d+)"', html).group(1)
+    total = re.search(r'class="cart-total">([^<]+)<', html).group(1)
+    return count, total
+
+
+def test_two_phones_get_the_same_cart_as_the_orm_prices_it(app, cafe):
+    """Random adds and changes by two phones (options, notes, a line that sells out): after each
+    step, both phones' badge and cart panel agree with the cart priced by the ORM."""
+    shop, table, latte, cake, tea, sold_out = cafe
+    phones = [app.test_client(), app.test_client()]
+    for phone in phones:
+        scan(phone, shop, table)
+    rng = random.Random(7)
+    choices = [(latte, {"Size": "Large"}), (latte, {}), (tea, {"Size": "Large",
+                                                             "Topping": "Pearls"}),
+               (cake, {}), (sold_out, {}), (tea, {"Topping": "Pearls"})]
+    for step in range(24):
+        phone = phones[step % 2]
+        product, chosen = rng.choice(choices)
+        if step == 12:  # the owner marks the juice sold out: the carts keep it, flagged
+            sell_out(shop, sold_out)
+        if step % 5 == 4:
+            item = db.session.scalars(select(CartItem).order_by(CartItem.id.desc())).first()
+            if item is not None:
+                db.session.expire_all()
+                phone.post(f"/s/{shop.slug}/cart/items/{item.id}/quantity",
+                           data={"quantity": str(rng.randint(0, 3))},
+                           headers={"HX-Request": "true"})
+        else:
+            add(phone, shop, product, str(rng.randint(1, 2)),
+                note=rng.choice([None, "no ice"]), **chosen)
+        session = the_session(table)
+        summary = cart.summarize(db.session, session)
+        with app.test_request_context():
+            expected = partial(PARTIALS, "cart_badge", shop=shop, summary=summary, oob=False)
+        for other in phones:
+            badge = other.get(f"/s/{shop.slug}/cart/badge", headers={"HX-Request": "true"})
+            assert badge_of(badge.text) == badge_of(str(expected))
+            panel = other.get(f"/s/{shop.slug}/cart", headers={"HX-Request": "true"}).text
+            with app.test_request_context():
+                orm_panel = str(partial(PARTIALS, "cart_panel", shop=shop, summary=summary,
+                                        checkout_key="K" * 32, error=None, oob=False))
+            assert _without_tokens(panel.split('<a id="cart-badge"')[0]) == \
+                _without_tokens(orm_panel)
+    assert cart.summarize(db.session, the_session(table)).lines  # the walk did build a cart
+
+
+def _without_tokens(html: str) -> str:
+    """The panel without its per-request values (CSRF token, checkout key)."""
+    html = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', html)
+    return re.sub(r'name="checkout_key" value="[^"]+"', 'name="checkout_key" value=""', html)
+
+
+def test_the_menu_page_is_the_page_the_orm_renders(app, cafe):
+    shop, table, latte, cake, tea, sold_out = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, tea, "2", Size="Large", Topping="Pearls")
+    add(phone, shop, latte, "1", note="hot")
+    sell_out(shop, sold_out)
+    placed = phone.post(f"/s/{shop.slug}/checkout", data={
+        "method": "cash", "checkout_key": "hot-path-key-0000000001"})
+    assert placed.status_code == 303
+    add(phone, shop, cake)
+    page = phone.get(f"/s/{shop.slug}/menu").text
+    session = the_session(table)
+    csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    with app.test_request_context(f"/s/{shop.slug}/menu"):
+        from shopqr.guest.views import _menu_html
+
+        shop_row = db.session.get(Shop, shop.id)
+        orders = list(db.session.scalars(select(Order).where(Order.session_id == session.id)
+                                         .order_by(Order.id.desc())))
+        expected = render_template(
+            "guest/menu.html", shop=shop_row, menu_html=_menu_html(shop_row),
+            table_name=session.table.name,
+            orders_html=partial(PARTIALS, "table_orders", shop=shop_row, orders=orders),
+            badge_html=partial(PARTIALS, "cart_badge", shop=shop_row,
+                               summary=cart.summarize(db.session, session)),
+            csrf_token=lambda: Markup(csrf))
+    assert page == expected
+    assert "Mango Juice" in page and "#1" in page
+
+
+def test_every_cart_change_moves_the_cart_version(app, client, cafe):
+    shop, table, latte, cake, *_ = cafe
+    scan(client, shop, table)
+    seen = [version(table)]
+
+    def moved(response) -> None:
+        assert response.status_code in (200, 303), response.text
+        seen.append(version(table))
+        assert seen[-1] == seen[-2] + 1, seen
+
+    moved(add(client, shop, latte, Size="Large"))
+    moved(add(client, shop, latte, Size="Large"))  # merged into the same line
+    item = db.session.scalars(select(CartItem)).first().id
+    moved(client.post(f"/s/{shop.slug}/cart/items/{item}/quantity", data={"quantity": "5"}))
+    moved(client.post(f"/s/{shop.slug}/cart/items/{item}/note", data={"note": "hot"}))
+    moved(add(client, shop, cake))
+    moved(client.post(f"/s/{shop.slug}/cart/items/{item}/delete"))
+    moved(client.post(f"/s/{shop.slug}/checkout", data={
+        "method": "cash", "checkout_key": "hot-path-key-0000000002"}))
+    # refused changes leave it alone
+    before = version(table)
+    assert add(client, shop, latte, "99").status_code == 422
+    assert client.post(f"/s/{shop.slug}/cart/items/{item}/quantity",
+                       data={"quantity": "2"}).status_code == 404
+    assert version(table) == before
+
+
+def test_a_phone_sees_another_phones_change_and_a_price_edit_at_once(app, cafe):
+    shop, table, latte, cake, *_ = cafe
+    a, b = app.test_client(), app.test_client()
+    scan(a, shop, table)
+    scan(b, shop, table)
+    add(a, shop, cake)
+    assert badge_of(b.get(f"/s/{shop.slug}/cart/badge").text) == ("1", "$1.75")
+    add(b, shop, latte, Size="Large")
+    assert badge_of(a.get(f"/s/{shop.slug}/cart/badge").text) == ("2", "$4.75")
+    assert "Latte" in a.get(f"/s/{shop.slug}/cart", headers={"HX-Request": "true"}).text
+    menu_admin.save_product(db.session, shop, {"name": "Banana Cake", "price": "2.00",
+                                               "category_id": str(cake.category_id)},
+                            product=cake)
+    db.session.commit()
+    assert badge_of(a.get(f"/s/{shop.slug}/menu").text) == ("2", "$5.00")
+    assert "$2.00" in b.get(f"/s/{shop.slug}/cart", headers={"HX-Request": "true"}).text
+    a.post(f"/s/{shop.slug}/checkout", data={"method": "cash",
+                                             "checkout_key": "hot-path-key-0000000003"})
+    assert badge_of(b.get(f"/s/{shop.slug}/cart/badge").text) == ("0", "$0.00")
+    assert "Your cart is empty" in b.get(f"/s/{shop.slug}/cart",
+                                         headers={"HX-Request": "true"}).text
+
+
+def test_the_cache_holds_a_fragment_under_the_version_it_was_read_at(app, cafe):
+    shop, table, _, cake, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, cake)
+    phone.get(f"/s/{shop.slug}/cart/badge")
+    cache = menu_cache.table_fragments(app)
+    keys = [key for key in cache._entries if key[0] == "badge-False"]
+    assert keys and {key[4] for key in keys} <= {version(table)}
+
+
+def test_the_order_poll_is_an_empty_204_until_something_changes(app, cafe):
+    shop, table, latte, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, latte)
+    page = phone.post(f"/s/{shop.slug}/checkout", data={
+        "method": "cash", "checkout_key": "hot-path-key-0000000004"}, follow_redirects=True)
+    poll = re.search(r'hx-get="([^"]+/status\?v=[^"]+)"', page.text).group(1)
+    poll = poll.replace("&amp;", "&")
+    assert phone.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    order = db.session.scalar(select(Order))
+    order.payment_status, order.kitchen_status = "paid", "queued"
+    db.session.commit()
+    changed = phone.get(poll, headers={"HX-Request": "true"})
+    assert changed.status_code == 200 and "Paid" in changed.text
+    new_poll = re.search(r'hx-get="([^"]+/status\?v=[^"]+)"', changed.text).group(1)
+    assert new_poll != poll
+    assert phone.get(new_poll.replace("&amp;", "&"),
+                     headers={"HX-Request": "true"}).status_code == 204
+    # another shop's slug never finds the order
+    other = make_cafe("other-hot", "Other", "T1")[0]
+    assert phone.get(poll.replace(f"/s/{shop.slug}/", f"/s/{other.slug}/"),
+                     headers={"HX-Request": "true"}).status_code == 404
+
+
+@pytest.mark.mariadb
+def test_parallel_adds_of_one_line_from_two_phones_lose_nothing(app, cafe):
+    """24 adds of the same line at the same instant, half from each phone: one line of 24, and
+    the cart's version moved 24 times."""
+    shop, table, latte, *_ = cafe
+    phones = [app.test_client(), app.test_client()]
+    for phone in phones:
+        scan(phone, shop, table)
+    start = version(table)
+    form = {"product_id": str(latte.id), "quantity": "1",
+            f"group-{latte.option_groups[0].id}": str(option_id(latte, "Size", "Large"))}
+    url = f"/s/{shop.slug}/cart/items"
+    db.session.commit()
+    statuses = run_together(app, 24, lambda n: phones[n % 2].post(
+        url, data=form, headers={"HX-Request": "true"}).status_code)
+    assert statuses == [200] * 24
+    db.session.expire_all()
+    items = db.session.scalars(select(CartItem)).all()
+    assert [item.quantity for item in items] == [24]
+    assert version(table) == start + 24
+    assert cart.summarize(db.session, the_session(table)).total == Decimal("72.00")
+
+
+def test_an_ended_session_refuses_changes(app, cafe):
+    shop, table, latte, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, latte)
+    tables.end_session(db.session, the_session(table), "closed by test")
+    db.session.commit()
+    assert add(phone, shop, latte).status_code == 410
