@@ -265,3 +265,51 @@ def test_an_ended_session_refuses_changes(app, cafe):
     tables.end_session(db.session, the_session(table), "closed by test")
     db.session.commit()
     assert add(phone, shop, latte).status_code == 410
+
+
+def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
+    """The hot reads skip SQLAlchemy's execution machinery; their rows (with Decimal, dates,
+    booleans and UTC datetimes converted) equal the rows of the same statements run through
+    ``Connection.execute``."""
+    from datetime import date
+
+    from shopqr.services import hotpath
+
+    shop, table, latte, cake, *_ = cafe
+    shop.subscription_expires_on = date(2027, 1, 31)
+    db.session.commit()
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, latte, "2", Size="Large")
+    placed = phone.post(f"/s/{shop.slug}/checkout", data={
+        "method": "khqr", "checkout_key": "hot-path-key-0000000005"}, follow_redirects=True)
+    assert placed.status_code == 200
+    add(phone, shop, cake)
+    session = the_session(table)
+    order = db.session.scalar(select(Order))
+    cookie = session.token
+    checks = [(hotpath._GUEST, {"slug": shop.slug, "token": cookie}),
+              (hotpath._SCAN, {"slug": shop.slug, "qr": table.qr_token}),
+              (hotpath._BADGE, {"session_id": session.id}),
+              (hotpath._ORDERS, {"session_id": session.id}),
+              (hotpath._ORDER_STATE, {"slug": shop.slug, "token": order.public_token})]
+    for read, params in checks:
+        raw = read.rows(db.session, params)
+        try:
+            hotpath.Read.enabled = False
+            through_sqlalchemy = read.rows(db.session, params)
+        finally:
+            hotpath.Read.enabled = True
+        assert raw and raw == through_sqlalchemy, read.statement
+        assert [type(value) for value in raw[0]] == \
+            [type(value) for value in through_sqlalchemy[0]]
+
+
+def test_a_raw_read_that_fails_raises_sqlalchemys_error(app, ctx):
+    from sqlalchemy import column, exc, table
+
+    from shopqr.services import hotpath
+
+    missing = hotpath.Read(select(column("x")).select_from(table("no_such_table")))
+    with pytest.raises(exc.DBAPIError):
+        missing.rows(db.session, {})
