@@ -137,3 +137,32 @@ def test_the_sheet_in_khmer_on_a_phone(browser: Browser, live_server, tea_house,
     box = add.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 560
     page.screenshot(path=str(ARTIFACTS / "option-sheet-short-km.png"))
+
+
+def test_the_owner_edits_a_topping_and_the_phone_sheet_follows(browser: Browser, live_server,
+                                                                tea_house, shot):
+    from shopqr.extensions import db
+    from shopqr.services.shops import add_staff
+
+    shop, table, tea = tea_house
+    add_staff(db.session, shop, name="Boss", role="owner", pin="135790",
+              email="boss@sheet.example", password="sheet-owner-pw")
+    db.session.commit()
+    owner = browser.new_context(viewport=PHONE).new_page()
+    owner.goto(f"{live_server.url}/s/{shop.slug}/settings/login")
+    owner.fill("input[name=email]", "boss@sheet.example")
+    owner.fill("input[name=password]", "sheet-owner-pw")
+    owner.get_by_role("button", name="Sign in").click()
+    owner.goto(f"{live_server.url}/s/{shop.slug}/settings/menu/products/{tea.id}")
+    pearls = owner.locator(".option-rows li", has=owner.locator("input[value=Pearls]"))
+    pearls.get_by_label("Khmer name").fill("គុជខ្មៅ")
+    pearls.get_by_label("Extra price").fill("0.60")
+    pearls.get_by_role("button", name="Save").click()
+    expect(owner.locator(".banner-ok")).to_have_text("Saved.")
+    expect(owner).to_have_url(f"{live_server.url}/s/{shop.slug}/settings/menu/products/{tea.id}")
+    shot(owner, "option-editor-phone")
+    phone = browser.new_context(viewport=PHONE).new_page()
+    phone.goto(f"{live_server.url}/s/{shop.slug}/t/{table.qr_token}")
+    phone.locator(".product-card", has_text="Milk Tea").click()
+    sheet = phone.locator("#product-dialog")
+    expect(sheet.locator("label.option", has_text="Pearls")).to_contain_text("+$0.60")
