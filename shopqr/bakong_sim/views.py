@@ -11,8 +11,9 @@ import secrets
 import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import jsonify, redirect, request
+from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 from shopqr.bakong_sim import bp
 from shopqr.extensions import csrf, db
 from shopqr.models import SimCall, SimFault, SimPayment, Transaction, utcnow
+from shopqr.services.khqr import KHQRError, describe
 from shopqr.web import safe_next
 
 NOT_FOUND = "Transaction could not be found. Please check and try again."
@@ -58,6 +60,8 @@ def _fault(endpoint: str, md5: str | None) -> tuple[Response, int] | Response | 
         return Response("Forbidden", status=403)
     if mode == "bad_json":
         return Response("<html>oops</html>", status=200, mimetype="text/html")
+    if mode == "link_failed":  # what Bakong answers when its link provider fails
+        return envelope(1, "Failed to generate deep link", 4)
     return None
 
 
@@ -173,6 +177,51 @@ def check_bakong_account():
     return envelope(1, "Account ID not found", 11)
 
 
+SOURCE_FIELDS = ("appIconUrl", "appName", "appDeepLinkCallback")
+
+
+@bp.post("/v1/generate_deeplink_by_qr")
+@csrf.exempt
+def generate_deeplink_by_qr():
+    """A short link that opens the simulator's "banking app" page on this QR (Bakong's opens a
+    Bakong-member app). No token needed, as with Bakong. A new link on every call; an expired
+    dynamic QR is refused."""
+    body = _json_body()
+    failed = _fault("generate_deeplink_by_qr", None)
+    if failed is not None:
+        return failed
+    qr = body.get("qr") if isinstance(body, dict) else None
+    source = body.get("sourceInfo") if isinstance(body, dict) else None
+    if not isinstance(qr, str) or not qr or (source is not None and not (
+            isinstance(source, dict)
+            and all(isinstance(source.get(k), str) and source.get(k) for k in SOURCE_FIELDS))):
+        _log("generate_deeplink_by_qr", None, "missing")
+        return envelope(1, "Missing required fields", 5)
+    try:
+        info = describe(qr)
+    except (KHQRError, ValueError, KeyError, AssertionError):
+        _log("generate_deeplink_by_qr", None, "invalid")
+        return envelope(1, "Invalid KHQR", 5)
+    if info["expires_ms"] is not None and int(info["expires_ms"]) <= int(time.time() * 1000):
+        _log("generate_deeplink_by_qr", None, "expired")
+        return envelope(1, "KHQR has been expired", 5)
+    md5 = hashlib.md5(qr.encode()).hexdigest()
+    back = urlsplit(source["appDeepLinkCallback"]).path if source else ""
+    link = (current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+            + url_for("bakong_sim.open_link", md5=md5, n=secrets.token_urlsafe(6), back=back))
+    _log("generate_deeplink_by_qr", md5, "link")
+    return envelope(0, "Getting deep link successfully", None, {"shortLink": link})
+
+
+@bp.get("/open/<md5>")
+def open_link(md5: str) -> str:
+    """Where the simulator's short link leads: a pretend banking app showing the payment, with
+    a button that pays it and goes back to the shop's page (the link's callback)."""
+    txn = db.session.scalar(select(Transaction).where(Transaction.md5 == md5[:32]))
+    back = safe_next(request.args.get("back"), "/s/")
+    return render_template("bakong_sim/open.html", txn=txn, back=back)
+
+
 def _bad(message: str) -> tuple[Response, int]:
     return jsonify(ok=False, error=message), 400
 
@@ -226,13 +275,16 @@ def pay():
     return jsonify(ok=True, md5=md5, hash=payment.hash)
 
 
+FAULTS = ("500", "429", "401", "403", "timeout", "bad_json", "link_failed")
+
+
 @bp.post("/faults")
 @csrf.exempt
 def add_fault():
     data = request.get_json(silent=True) or {}
     mode = str(data.get("mode") or "")
-    if mode not in ("500", "429", "401", "403", "timeout", "bad_json"):
-        return _bad("mode must be one of 500, 429, 401, 403, timeout, bad_json")
+    if mode not in FAULTS:
+        return _bad("mode must be one of " + ", ".join(FAULTS))
     try:
         count = int(data.get("count", 1))
         delay = float(data.get("delay_seconds", 0) or 0)

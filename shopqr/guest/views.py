@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -24,13 +24,16 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    guest_pay,
     hotpath,
+    khqr_card,
     payments,
     tables,
 )
 from shopqr.services import menu as menu_service
 from shopqr.services.events import get_bus
 from shopqr.services.hotpath import GuestSession, GuestShop
+from shopqr.services.money import format_money
 from shopqr.services.numbering import business_date
 from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 
@@ -177,7 +180,7 @@ def menu() -> str | Response:
     _check_session(shop, session)
     return _menu_shell(shop).fill({
         "csrf": escape(generate_csrf()),
-        "table": escape(session.table.name),
+        "table": escape(localized(session.table, "name")),
         "orders": _order_strip(shop, session),
         "badge": _badge(shop, session, oob=False),
     })
@@ -322,6 +325,8 @@ def place_order() -> Response | tuple[str, int]:
         if needs_qr and payments.latest_transaction(db.session, order) is None:
             _new_khqr(shop, order)
         db.session.commit()
+        if needs_qr:
+            _offer_deeplink(shop, order)
     except DomainError as exc:
         db.session.rollback()
         return _checkout_refused(shop, session, exc)
@@ -370,6 +375,8 @@ def _payment_context(shop: Shop, order: Order) -> dict[str, object]:
         "checking": payments.still_checking(txn, now),
         "refund_due": attention.has_due(db.session, order),
         "simulator": current_app.config["BAKONG_SIMULATOR"],
+        "cart_back": guest_pay.cart_is_back(db.session, order),
+        "guest_actions": True,
     }
 
 
@@ -414,10 +421,92 @@ def regenerate_khqr(public_token: str) -> Response:
         grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"],
     )
     db.session.commit()
+    _offer_deeplink(shop, order)
     if is_htmx():
         return fragments(partial(PARTIALS, "payment_panel", oob=False,
                                  **_payment_context(shop, order)))
     return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+
+
+def _offer_deeplink(shop: Shop, order: Order) -> None:
+    """With the shop's setting on, ask Bakong for the "open in a banking app" link of the
+    order's fresh QR (after the order is committed: a slow Bakong holds no lock) and keep it.
+    A failure shows the page without the link."""
+    if not shop.khqr_deeplinks:
+        return
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    try:
+        guest_pay.attach_deeplink(
+            shop, payments.latest_transaction(db.session, order),
+            guest_pay.deeplink_client(current_app.config),
+            callback=base + url_for("guest.order_page", slug=shop.slug,
+                                    public_token=order.public_token),
+            icon_url=base + url_for("static", filename="img/icon-192.png"), now=utcnow())
+        db.session.commit()
+    except Exception:  # never block the payment page on the extra
+        db.session.rollback()
+        current_app.logger.exception("storing the deeplink of order %s failed", order.id)
+
+
+@bp.get("/orders/<public_token>/khqr/<md5>.png")
+def khqr_image(public_token: str, md5: str) -> Response:
+    """The order's KHQR card as an image to save and pick from the gallery in a banking app.
+    The URL names the QR (its md5), so the image never changes: cached."""
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    txn = guest_pay.card_transaction(db.session, order, md5, utcnow())
+    png = khqr_card.render(txn.qr_string, shop.khqr_merchant_name or shop.name,
+                           format_money(txn.amount, txn.currency), txn.currency,
+                           f"#{order.seq} · {order.number}")
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600, immutable"
+    response.headers["Content-Disposition"] = f'inline; filename="khqr-{order.number}.png"'
+    response.set_etag(txn.md5)
+    return response.make_conditional(request)
+
+
+@bp.post("/orders/<public_token>/cash")
+def switch_to_cash(public_token: str) -> Response:
+    """The guest pays cash at the counter instead: the QR is withdrawn (checked once more)."""
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    try:
+        guest_pay.switch_to_cash(db.session, get_bus(current_app), order,
+                                 client=payments.recheck_client(current_app.config),
+                                 now=utcnow())
+        db.session.commit()
+    except DomainError:
+        db.session.commit()  # what the check found (a payment) is kept
+        raise
+    return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+
+
+@bp.post("/orders/<public_token>/cancel")
+def cancel_order(public_token: str) -> Response:
+    """The guest cancels the unpaid order; its items go back into the table's cart."""
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    try:
+        done = guest_pay.cancel_by_guest(db.session, get_bus(current_app), order,
+                                         client=payments.recheck_client(current_app.config),
+                                         now=utcnow())
+        db.session.commit()
+    except DomainError:
+        db.session.commit()
+        raise
+    if done.restored is not None and done.restored.left_out:
+        flash(_("Not put back in the cart (no longer on the menu or sold out): %(names)s",
+                names=", ".join(done.restored.left_out)))
+    return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+
+
+@bp.get("/orders/<public_token>/receipt")
+def receipt(public_token: str) -> str:
+    """The e-receipt of a paid order, printable; reachable from its URL for good."""
+    shop: Shop = g.shop
+    order = _load_order(shop, public_token)
+    return render_template("guest/receipt.html", shop=shop,
+                           receipt=guest_pay.receipt(db.session, shop, order))
 
 
 @bp.post("/lang")

@@ -54,6 +54,9 @@ class Transaction(Base):
     error_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
     last_result: Mapped[str | None] = mapped_column(String(20))  # CheckStatus of the latest check
+    # Bakong's "open in a banking app" short link for this QR, when the shop asks for one and
+    # Bakong gave one (None otherwise: the guest saves the QR image instead).
+    deeplink: Mapped[str | None] = mapped_column(String(255))
     # What Bakong reported
     bakong_hash: Mapped[str | None] = mapped_column(String(128))
     bakong_from_account: Mapped[str | None] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -34,6 +34,8 @@ class Shop(Base):
     bakong_bank: Mapped[str | None] = mapped_column(String(32))
     khqr_merchant_name: Mapped[str | None] = mapped_column(String(25))
     khqr_merchant_city: Mapped[str] = mapped_column(String(15), default="Phnom Penh")
+    # Ask Bakong for an "open in a banking app" link with every KHQR (an extra; off by default).
+    khqr_deeplinks: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Subscription
     subscription_expires_on: Mapped[date | None]
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -104,6 +106,7 @@ class ShopTable(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(40))
+    name_km: Mapped[str | None] = mapped_column(String(40))  # the label Khmer guests see
     qr_token: Mapped[str] = mapped_column(String(64), unique=True)
     sort_order: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)

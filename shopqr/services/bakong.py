@@ -205,6 +205,38 @@ class BakongClient:
                 results[md5] = CheckResult(CheckStatus.NOT_FOUND, md5)
         return results
 
+    def generate_deeplink(self, qr: str, *, app_name: str, icon_url: str,
+                          callback: str) -> str | None:
+        """Bakong's short link that opens a Bakong-member banking app on this KHQR, or None
+        when Bakong gives none (an error code, a refusal, a timeout, anything unreadable).
+        Never raises: the link is an extra and the caller goes on without it. No bearer
+        token is needed (the official SDK sends none), so none is sent."""
+        payload = {"qr": qr, "sourceInfo": {"appIconUrl": icon_url, "appName": app_name,
+                                            "appDeepLinkCallback": callback}}
+        headers = {"Content-Type": "application/json"}
+        try:
+            response = self.http.post(f"{self.base_url}/v1/generate_deeplink_by_qr",
+                                      data=json.dumps(payload), headers=headers,
+                                      timeout=self.timeout)
+            envelope = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("bakong generate_deeplink_by_qr failed: %s", type(exc).__name__)
+            return None
+        if response.status_code != 200 or not isinstance(envelope, dict):
+            log.warning("bakong generate_deeplink_by_qr answered HTTP %s", response.status_code)
+            return None
+        data = envelope.get("data")
+        link = data.get("shortLink") if isinstance(data, dict) else None
+        if envelope.get("responseCode") != 0 or not isinstance(link, str):
+            log.warning("bakong generate_deeplink_by_qr refused: error %s %s",
+                        envelope.get("errorCode"), envelope.get("responseMessage"))
+            return None
+        if not link.startswith("https://") and not link.startswith("http://") \
+                or len(link) > 255 or not link.isprintable():
+            log.warning("bakong generate_deeplink_by_qr gave an unusable link")
+            return None
+        return link
+
     def renew_token(self, email: str) -> str:
         failure, envelope = self._call("renew_token", {"email": email}, "")
         if failure is not None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shopqr.i18n import localized
@@ -20,11 +20,13 @@ from shopqr.models import (
     CartItemOption,
     Option,
     OptionGroup,
+    Order,
     Product,
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
 from shopqr.services import DomainError, parse_id, sanitize
+from shopqr.services.events import Event, EventBus, publish_after_commit
 
 if TYPE_CHECKING:
     from shopqr.services.hotpath import GuestSession
@@ -246,3 +248,80 @@ def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
+
+
+@dataclass
+class Restored:
+    """What ``restore_from_order`` put back: how many items, and the names it could not."""
+
+    count: int = 0
+    left_out: list[str] = field(default_factory=list)
+
+
+def _snapshot_options(product: Product,
+                      snapshot: Iterable[Mapping[str, str]]) -> list[Option] | None:
+    """The product's current options that an order line chose (by group and option name, as
+    orders snapshot them); None when one of them is no longer on the menu."""
+    picked: list[Option] = []
+    for chosen in snapshot:
+        option = next((o for g in product.option_groups if g.name == chosen.get("group")
+                       for o in g.options if o.name == chosen.get("option")), None)
+        if option is None:
+            return None
+        picked.append(option)
+    return picked
+
+
+def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
+                       order: Order) -> Restored | None:
+    """Put the lines of an order the guests cancelled back into their table's cart, priced
+    from the menu as it is now (the cart always is). Lines of products that left the menu,
+    sold out, or lost a chosen option are left out and named. None when the table's session
+    has ended (a new group must never see them). The caller makes sure this runs once per
+    order (the cancel's conditional update)."""
+    if session is None or not session.is_active:
+        return None
+    # The cart changes: bump its version first, as every cart writer does (services/hotpath.py);
+    # that also takes the session's lock and finds a session that ended meanwhile.
+    bumped = db.execute(
+        update(TableSession)
+        .where(TableSession.id == session.id, TableSession.active_table_id.is_not(None))
+        .values(cart_version=TableSession.cart_version + 1)
+        .execution_options(synchronize_session=False))
+    if bumped.rowcount != 1:
+        return None
+    wanted = {line.product_id for line in order.lines if line.product_id is not None}
+    products = {p.id: p for p in db.scalars(
+        select(Product).where(Product.shop_id == session.shop_id, Product.id.in_(wanted))
+        .options(selectinload(Product.option_groups).selectinload(OptionGroup.options))
+    )} if wanted else {}
+    items = list(db.scalars(select(CartItem).where(CartItem.session_id == session.id)
+                            .options(selectinload(CartItem.options))))
+    restored = Restored()
+    for line in order.lines:
+        product = products.get(line.product_id) if line.product_id is not None else None
+        options = _snapshot_options(product, line.options or []) if product else None
+        if product is None or not product.orderable or options is None \
+                or line_problem(product, options):
+            restored.left_out.append(line.product_name)
+            continue
+        option_ids = sorted(o.id for o in options)
+        same = next((i for i in items if i.product_id == product.id and i.note == line.note
+                     and sorted(io.option_id for io in i.options) == option_ids), None)
+        if same is not None:
+            same.quantity = min(MAX_QUANTITY, same.quantity + line.quantity)
+        elif len(items) >= MAX_LINES:
+            restored.left_out.append(line.product_name)
+            continue
+        else:
+            item = CartItem(session_id=session.id, product=product,
+                            quantity=min(MAX_QUANTITY, line.quantity), note=line.note)
+            item.options = [CartItemOption(option=o) for o in options]
+            db.add(item)
+            items.append(item)
+        restored.count += line.quantity
+    db.flush()
+    if restored.count:
+        publish_after_commit(db, bus, Event(session.shop_id, "cart.changed",
+                                            {"table_id": session.table_id}))
+    return restored

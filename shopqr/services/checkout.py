@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from shopqr.i18n import localized
 from shopqr.models import (
     Option,
     OptionGroup,
@@ -122,10 +123,10 @@ def checkout(
     for line in cart.lines:
         if line.product.is_deleted:
             raise DomainError(_l("%(name)s is no longer on the menu. Remove it to go on.",
-                                  name=line.product.name))
+                                  name=localized(line.product, "name")))
         if not line.product.is_available:
             raise DomainError(_l("Sorry, %(name)s just sold out. Remove it to go on.",
-                                  name=line.product.name))
+                                  name=localized(line.product, "name")))
         if line.problem:  # an option deleted or a group's rule changed since it was added
             raise DomainError(line.problem, 409)
     order = create_order(
@@ -205,7 +206,7 @@ def checkout_ticket(
     for item in items:
         if not item.product.orderable:
             raise DomainError(_l("%(name)s is sold out. Remove it to go on.",
-                                 name=item.product.name))
+                                 name=localized(item.product, "name")))
         if item.problem:
             raise DomainError(item.problem, 409)
     order = create_order(db, shop, items=items, method=pay_method, key=key,

@@ -20,14 +20,14 @@ DEMO_STAFF = (
 
 SIZE = ("Size", "ទំហំ", [("Small", "តូច", "0", False), ("Regular", "មធ្យម", "0.50", True),
                          ("Large", "ធំ", "1.00", False)])
-SUGAR = ("Sugar", "ស្ករ", [("0%", "0%", "0", False), ("25%", "25%", "0", False),
+SUGAR = ("Sugar", "កម្រិតស្ករ", [("0%", "0%", "0", False), ("25%", "25%", "0", False),
                            ("50%", "50%", "0", False), ("75%", "75%", "0", False),
                            ("100%", "100%", "0", True)])
-ICE = ("Ice", "ទឹកកក", [("No ice", "គ្មានទឹកកក", "0", False), ("Less ice", "ទឹកកកតិច", "0", False),
+ICE = ("Ice", "ទឹកកក", [("No ice", "មិនដាក់ទឹកកក", "0", False), ("Less ice", "ទឹកកកតិច", "0", False),
                        ("Normal ice", "ទឹកកកធម្មតា", "0", True)])
-SPICE = ("Spice", "ហឹរ", [("Mild", "មិនហឹរ", "0", True), ("Hot", "ហឹរ", "0", False)])
-EXTRA_SHOT = ("Extra shot", "បន្ថែមកាហ្វេ", [("No", "ទេ", "0", True),
-                                          ("Yes", "បាទ/ចាស", "0.50", False)])
+SPICE = ("Spice", "កម្រិតហឹរ", [("Not spicy", "មិនហឹរ", "0", True), ("Hot", "ហឹរ", "0", False)])
+EXTRA_SHOT = ("Extra shot", "បន្ថែមកាហ្វេ", [("No", "មិនថែម", "0", True),
+                                          ("Yes", "ថែម", "0.50", False)])
 # A multi-select group: guests pick up to 3 (rule: kind, at least, at most).
 TOPPINGS = ("Toppings", "គ្រឿងបន្ថែម", [("Pearls", "គុជខ្មៅ", "0.50", False),
                                       ("Grass jelly", "ចាហួយខ្មៅ", "0.50", False),
@@ -82,7 +82,8 @@ def seed_menu(db: Session, shop: Shop) -> int:
                 category=category,
                 name=name,
                 name_km=name_km,
-                description=f"Freshly made {name.lower()}.",
+                description=f"Freshly made {name}.",
+                description_km=f"{name_km} ធ្វើថ្មីៗ។",
                 price=Decimal(price),
                 image=f"demo/{image}.svg",
                 sort_order=p_index,
@@ -115,7 +116,7 @@ def seed_demo(db: Session) -> Shop:
     shop.khqr_merchant_city = "Phnom Penh"
     seed_menu(db, shop)
     for i in range(1, 7):
-        add_table(db, shop, f"Table {i}", sort_order=i)
+        add_table(db, shop, f"Table {i}", sort_order=i, name_km=f"តុ {i}")
     for name, role, pin, email, password in DEMO_STAFF:
         add_staff(db, shop, name=name, role=role, pin=pin, email=email, password=password)
     db.flush()

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import Select
 
+from shopqr.i18n import localized
 from shopqr.models import (
     CartItem,
     CartItemOption,
@@ -156,6 +157,7 @@ class GuestShop:
 class GuestTable:
     id: int
     name: str
+    name_km: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,7 @@ _N_SHOP = len(_SHOP_COLUMNS)
 # NULL when the cookie names no session of this shop)
 _GUEST = Read(
     select(*_SHOP_COLUMNS, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
-           sessions.c.cart_version, tables.c.name)
+           sessions.c.cart_version, tables.c.name, tables.c.name_km)
     .select_from(shops)
     .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
                               sessions.c.token == bindparam("token")))
@@ -215,11 +217,11 @@ def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
     if row is None:
         return None, None
     shop = GuestShop(*row[:_N_SHOP])
-    session_id, table_id, active_table_id, cart_version, table_name = row[_N_SHOP:]
+    session_id, table_id, active_table_id, cart_version, table_name, table_km = row[_N_SHOP:]
     if session_id is None:
         return shop, None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
-                              cart_version, GuestTable(table_id, table_name))
+                              cart_version, GuestTable(table_id, table_name, table_km))
 
 
 def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
@@ -342,7 +344,8 @@ def orderable_product(db: Session, shop_id: int, product_id: object) -> Product:
     if product is None:
         raise NotFound(NOT_ON_MENU)
     if not product.is_available:
-        raise DomainError(_l("Sorry, %(name)s is sold out.", name=product.name), status=409)
+        raise DomainError(_l("Sorry, %(name)s is sold out.", name=localized(product, "name")),
+                          status=409)
     return product
 
 
@@ -472,4 +475,5 @@ def order_state(db: Session, slug: str, public_token: str, now: datetime) -> str
 def snapshot(session: TableSession) -> GuestSession:
     """The hot paths' view of an ORM table session (for code that holds one: tests, the POS)."""
     return GuestSession(session.id, session.shop_id, session.table_id, session.is_active,
-                        session.cart_version, GuestTable(session.table_id, session.table.name))
+                        session.cart_version,
+                        GuestTable(session.table_id, session.table.name, session.table.name_km))

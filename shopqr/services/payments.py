@@ -70,6 +70,7 @@ def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User)
         menu_admin.bump(db, shop)
     shop.currency, shop.khr_per_usd = currency, rate
     shop.round_riel_change = form.get("round_riel_change") == "1"
+    shop.khqr_deeplinks = form.get("khqr_deeplinks") == "1"
     audit(db, shop, by, "settings.payments", account)
 
 
@@ -342,7 +343,9 @@ def _record_payment(
         marked = db.execute(
             update(Order)
             .where(Order.id == txn.order_id, Order.payment_status.in_(("pending", "mismatch")))
-            .values(payment_status="paid", paid_at=now, kitchen_status="queued")
+            # KHQR paid it, even if the guest had switched to cash at the counter meanwhile.
+            .values(payment_status="paid", payment_method="khqr", paid_at=now,
+                    kitchen_status="queued")
             .execution_options(synchronize_session="fetch")
         )
         if marked.rowcount == 1:

@@ -77,6 +77,14 @@ def table_name(db: Session, shop: Shop, raw: str | None, *,
     return name
 
 
+def table_name_km(raw: str | None) -> str | None:
+    """A table's optional Khmer label: up to 40 characters."""
+    name = sanitize(raw)
+    if len(name) > 40:
+        raise DomainError(_l("A table name must be 1–40 characters."))
+    return name or None
+
+
 def removed_name(name: str, row_id: int, limit: int) -> str:
     """The name a removed table or staff member keeps: freed for a new one, and within the
     column's ``limit`` (MariaDB refuses a longer value)."""
@@ -84,9 +92,11 @@ def removed_name(name: str, row_id: int, limit: int) -> str:
     return name[:max(0, limit - len(suffix))] + suffix
 
 
-def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0) -> ShopTable:
+def add_table(db: Session, shop: Shop, name: str, sort_order: int = 0, *,
+              name_km: str | None = None) -> ShopTable:
     name = table_name(db, shop, name)
-    table = ShopTable(shop_id=shop.id, name=name, qr_token=new_token(), sort_order=sort_order)
+    table = ShopTable(shop_id=shop.id, name=name, name_km=table_name_km(name_km),
+                      qr_token=new_token(), sort_order=sort_order)
     db.add(table)
     db.flush()
     return table
@@ -136,8 +146,10 @@ def active_tables(db: Session, shop: Shop) -> list[ShopTable]:
         .order_by(ShopTable.sort_order, ShopTable.id)))
 
 
-def rename_table(db: Session, shop: Shop, table: ShopTable, name: str | None) -> ShopTable:
+def rename_table(db: Session, shop: Shop, table: ShopTable, name: str | None,
+                 name_km: str | None = None) -> ShopTable:
     table.name = table_name(db, shop, name, table=table)
+    table.name_km = table_name_km(name_km)
     return table
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, g, get_flashed_messages, redirect, render_template, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -28,11 +29,11 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
         if shop.subscription_expires_on < today:
             notices.append({"level": "bad", "text": _(
                 "Your subscription expired on %(date)s: guests cannot order by QR code. "
-                "Please renew.", date=shop.subscription_expires_on.isoformat())})
+                "Please renew.", date=format_date(shop.subscription_expires_on, "medium"))})
         elif shop.subscription_expires_on <= today + timedelta(days=14):
             notices.append({"level": "warn", "text": _(
                 "Your subscription ends on %(date)s. Please renew.",
-                date=shop.subscription_expires_on.isoformat())})
+                date=format_date(shop.subscription_expires_on, "medium"))})
     if not current_app.config["BAKONG_SIMULATOR"] or current_app.config.get("BAKONG_API_URL"):
         warning = token_warning(current_app.config.get("BAKONG_TOKEN"), utcnow())
         if warning:

@@ -32,7 +32,8 @@ _table_action = attempts(tables_page, "settings.tables")
 def add_table() -> Response | tuple[str, int]:
     count = len(shops.active_tables(db.session, g.shop))
     return _table_action(lambda: shops.add_table(db.session, g.shop, request.form.get("name", ""),
-                                                 sort_order=count + 1))
+                                                 sort_order=count + 1,
+                                                 name_km=request.form.get("name_km")))
 
 
 @bp.post("/tables/<int:table_id>")
@@ -40,7 +41,8 @@ def add_table() -> Response | tuple[str, int]:
 def rename_table(table_id: int) -> Response | tuple[str, int]:
     table = table_service.load_table(db.session, g.shop, table_id)
     return _table_action(lambda: shops.rename_table(db.session, g.shop, table,
-                                                    request.form.get("name")))
+                                                    request.form.get("name"),
+                                                    request.form.get("name_km")))
 
 
 @bp.post("/tables/<int:table_id>/remove")

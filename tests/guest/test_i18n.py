@@ -160,4 +160,4 @@ def test_refusals_from_the_cart_and_checkout_speak_the_guests_language(phone, se
     empty = phone.post(f"/s/{shop.slug}/checkout",
                        data={"method": "cash", "checkout_key": "khmer-empty-cart-1"})
     assert empty.status_code == 422
-    assert "កន្ត្រករបស់អ្នកទទេ។" in empty.text and "Your cart is empty" not in empty.text
+    assert "កន្ត្រករបស់លោកអ្នកនៅទទេ។" in empty.text and "Your cart is empty" not in empty.text

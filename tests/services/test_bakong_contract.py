@@ -348,3 +348,103 @@ def test_the_simulators_renewed_token_has_the_documented_shape(client):
     assert token_expiry(answer.get_json()["data"]["token"]) is not None
     refused = client.post("/_bakong/v1/renew_token", json={"email": "not-an-email"})
     assert refused.get_json() == fixture("renew_token_not_registered")["body"]
+
+
+# --- generate_deeplink_by_qr: the "open in a banking app" link, an optional extra ---
+
+QR = ("00020101021229170013democafe@aclb5204599953031165802KH5909Demo Cafe6010Phnom Penh"
+      "63043048")
+
+
+def deeplink(bakong: ReplayServer, api: BakongClient, answer: dict[str, Any]) -> str | None:
+    bakong.answer("/v1/generate_deeplink_by_qr", answer)
+    return api.generate_deeplink(QR, app_name="Lucky Cafe", icon_url="https://x.example/i.png",
+                                 callback="https://x.example/s/lucky/orders/abc")
+
+
+def test_a_deeplink_call_sends_the_qr_and_all_three_source_fields_without_a_token(bakong, api):
+    link = deeplink(bakong, api, fixture("deeplink_ok"))
+    assert link == fixture("deeplink_ok")["body"]["data"]["shortLink"]
+    [sent] = bakong.requests
+    assert sent["path"] == "/v1/generate_deeplink_by_qr"
+    assert sent["headers"]["Content-Type"] == "application/json"
+    assert "Authorization" not in sent["headers"]
+    assert json.loads(sent["body"]) == {"qr": QR, "sourceInfo": {
+        "appIconUrl": "https://x.example/i.png", "appName": "Lucky Cafe",
+        "appDeepLinkCallback": "https://x.example/s/lucky/orders/abc"}}
+
+
+@pytest.mark.parametrize("name", ["deeplink_missing_fields", "deeplink_provider_failed",
+                                  "forbidden_outside_cambodia", "rate_limited", "server_error",
+                                  "bad_json", "unauthorized"])
+def test_a_deeplink_refused_or_garbled_is_no_link_and_no_exception(bakong, api, name):
+    assert deeplink(bakong, api, fixture(name)) is None
+
+
+@pytest.mark.parametrize("link", [None, 42, "javascript:alert(1)",
+                                  "https://a.example/" + "x" * 300])
+def test_a_deeplink_answer_without_a_usable_link_is_no_link(bakong, api, link):
+    answer = fixture("deeplink_ok")
+    answer["body"]["data"]["shortLink"] = link
+    assert deeplink(bakong, api, answer) is None
+
+
+def test_a_slow_or_absent_deeplink_service_is_no_link(bakong):
+    bakong.answer("/v1/generate_deeplink_by_qr", fixture("deeplink_ok"), delay=1.0)
+    impatient = BakongClient(bakong.url, TOKEN, read_timeout=0.3)
+    assert impatient.generate_deeplink(QR, app_name="a", icon_url="b", callback="c") is None
+    nobody = BakongClient("http://127.0.0.1:9", TOKEN, connect_timeout=0.5)
+    assert nobody.generate_deeplink(QR, app_name="a", icon_url="b", callback="c") is None
+
+
+def sim_deeplink(client, qr: str, **source: str):
+    body: dict[str, Any] = {"qr": qr}
+    if source:
+        body["sourceInfo"] = source
+    return client.post("/_bakong/v1/generate_deeplink_by_qr", json=body)
+
+
+SOURCE = {"appIconUrl": "http://127.0.0.1:5000/static/img/icon-192.png", "appName": "Cafe",
+          "appDeepLinkCallback": "http://127.0.0.1:5000/s/cafe/orders/tok"}
+
+
+def test_the_simulators_deeplink_answers_have_the_documented_shape(client, simulated_md5, app):
+    txn = db.session.scalar(select_txn(simulated_md5[0]))
+    first = sim_deeplink(client, txn.qr_string, **SOURCE)
+    assert first.status_code == 200
+    assert body_shape(first) == fixture_shape(fixture("deeplink_ok"))
+    assert first.get_json()["responseMessage"] == fixture("deeplink_ok")["body"]["responseMessage"]
+    second = sim_deeplink(client, txn.qr_string, **SOURCE)
+    assert second.get_json()["data"]["shortLink"] != first.get_json()["data"]["shortLink"]
+    missing = sim_deeplink(client, txn.qr_string, appName="Cafe")
+    assert missing.get_json() == fixture("deeplink_missing_fields")["body"]
+    assert sim_deeplink(client, "").get_json() == fixture("deeplink_missing_fields")["body"]
+    sim_fault(client, "link_failed")
+    assert sim_deeplink(client, txn.qr_string).get_json() == \
+        fixture("deeplink_provider_failed")["body"]
+
+
+def test_the_simulators_deeplink_refuses_an_expired_qr_and_its_link_pays(client, simulated_md5):
+    txn = db.session.scalar(select_txn(simulated_md5[0]))
+    link = sim_deeplink(client, txn.qr_string, **SOURCE).get_json()["data"]["shortLink"]
+    page = client.get(link.removeprefix("http://127.0.0.1:5000"))
+    assert page.status_code == 200 and "$2.50" in page.text
+    assert 'name="next" value="/s/cafe/orders/tok"' in page.text
+    paid = client.post("/_bakong/pay", data={"md5": txn.md5, "amount": "2.50",
+                                            "currency": "USD", "next": "/s/cafe/orders/tok",
+                                            "csrf_token": client.csrf_token()})
+    assert paid.status_code == 303 and paid.headers["Location"] == "/s/cafe/orders/tok"
+    assert simulator_check(client, txn.md5).get_json()["responseCode"] == 0
+    stale = payments.khqr_for_shop(make_shop(), currency="USD", amount=Decimal("1"),
+                                   bill_number="OLD-1", created_ms=1767225600000,
+                                   expires_ms=1767225600000 + 600000)  # 2026-01-01
+    refused = sim_deeplink(client, stale.qr, **SOURCE).get_json()
+    assert refused["responseCode"] == 1 and refused["data"] is None
+
+
+def select_txn(md5: str):
+    from sqlalchemy import select
+
+    from shopqr.models import Transaction
+
+    return select(Transaction).where(Transaction.md5 == md5)

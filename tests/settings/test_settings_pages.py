@@ -450,3 +450,40 @@ def test_owner_messages_in_english_are_unchanged(owned):
     assert "Product not found." in missing
     gone = client.post(f"/s/{shop.slug}/settings/tables/999999", data={"name": "x"})
     assert gone.status_code == 404 and "Table not found." in gone.text
+
+
+def test_a_table_gets_a_khmer_label_that_khmer_guests_see(app, owned):
+    shop, _, client = owned
+    base = f"/s/{shop.slug}/settings"
+    assert client.post(f"{base}/tables/add", data={"name": "Table 7",
+                                                   "name_km": " តុ 7 "}).status_code == 303
+    table = db.session.scalar(select(ShopTable).where(ShopTable.shop_id == shop.id))
+    assert table.name_km == "តុ 7"
+    assert client.post(f"{base}/tables/{table.id}", data={
+        "name": "Table 7", "name_km": "ក" * 41}).status_code == 422
+    guest = app.test_client()
+    guest.get(f"/s/{shop.slug}/t/{table.qr_token}")
+    assert "Table 7" in guest.get(f"/s/{shop.slug}/menu").text
+    guest.post(f"/s/{shop.slug}/lang", data={"lang": "km"})
+    khmer_menu = guest.get(f"/s/{shop.slug}/menu").text
+    assert "តុ 7" in khmer_menu and "Table 7" not in khmer_menu
+    assert client.post(f"{base}/tables/{table.id}", data={"name": "Table 7",
+                                                          "name_km": ""}).status_code == 303
+    assert "Table 7" in guest.get(f"/s/{shop.slug}/menu").text  # no label: the name
+
+
+def test_counts_and_dates_read_in_the_owners_language(app, owned):
+    """Khmer puts the number after the noun with its classifier, and dates get month names."""
+    from datetime import timedelta
+
+    shop, _, client = owned
+    shop.subscription_expires_on = utcnow().date() + timedelta(days=3)
+    db.session.commit()
+    english = client.get(f"/s/{shop.slug}/settings/").text
+    assert "<strong>1</strong> staff" in english
+    month = shop.subscription_expires_on.strftime("%b")
+    assert f"ends on {month} " in english and "-" not in english.split("ends on ")[1][:12]
+    client.set_cookie("shopqr_lang", "km")
+    khmer = client.get(f"/s/{shop.slug}/settings/").text
+    assert "បុគ្គលិក <strong>1</strong> នាក់" in khmer
+    assert shop.subscription_expires_on.isoformat() not in khmer

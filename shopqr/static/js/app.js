@@ -97,6 +97,63 @@ document.addEventListener("change", function (event) {
   if (field.matches && field.matches("[data-autosubmit]") && field.form) field.form.submit();
 });
 
+// Web Share of the KHQR card image: data-share-image="url" on a hidden button. Where the
+// browser can share files (phones), the image is fetched ahead (a share must start right
+// after the tap) and the button shown; elsewhere it stays hidden and "Save image" remains.
+(function () {
+  function canShareFiles() {
+    try {
+      return !!(navigator.share && navigator.canShare &&
+                navigator.canShare({ files: [new File(["x"], "x.png", { type: "image/png" })] }));
+    } catch (e) {
+      return false;
+    }
+  }
+  const files = {};
+  function prepare(root) {
+    if (!root.querySelectorAll || !canShareFiles()) return;
+    root.querySelectorAll("[data-share-image]").forEach(function (button) {
+      const url = button.dataset.shareImage;
+      if (!files[url]) {
+        files[url] = fetch(url, { credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+          .then(function (blob) { return new File([blob], button.dataset.shareName, { type: "image/png" }); });
+        files[url].catch(function () {});
+      }
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { prepare(document); });
+  document.addEventListener("htmx:load", function (event) { prepare(event.target); });
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("[data-share-image]");
+    if (!button || !files[button.dataset.shareImage]) return;
+    const status = button.closest(".pay-here") && button.closest(".pay-here").querySelector(".share-status");
+    const label = button.textContent;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = button.dataset.shareBusy || label;
+    if (status) status.textContent = "";
+    files[button.dataset.shareImage]
+      .then(function (file) { return navigator.share({ files: [file], title: button.dataset.shareTitle }); })
+      .catch(function (error) {
+        if (error && error.name === "AbortError") return;  // the guest closed the share sheet
+        delete files[button.dataset.shareImage];  // fetched again on the next try
+        prepare(button.parentNode);
+        if (status) status.textContent = button.dataset.shareFailed || "";
+      })
+      .finally(function () {
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
+        button.textContent = label;
+      });
+  });
+})();
+
+// data-print: a click opens the browser's print dialog (the e-receipt).
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
 // The option sheet (templates/_option_sheet.html, guest and POS): the Add button shows the
 // running price (base price and ticked options' extras, times the quantity); a multi-select
 // group's other checkboxes are disabled at its maximum; below a minimum the Add button is
