@@ -18,6 +18,11 @@ fi
 # The demo is development: the built-in Bakong simulator, a development key. Without these two
 # shopqr starts as production (a real SECRET_KEY required, no simulator).
 export SHOPQR_ENV=development BAKONG_SIMULATOR=1
+# Telegram notifications go to the built-in fake Bot API (its chat page opens from the owner's
+# "Open Telegram" link under Settings → Telegram), unless a real bot token is given.
+if [ -z "${TELEGRAM_BOT_TOKEN:-}" ]; then
+  export TELEGRAM_FAKE=1 TELEGRAM_BOT_TOKEN=000000:demo-fake-bot
+fi
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}"
 .venv/bin/flask --app app demo
 echo

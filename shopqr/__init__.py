@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from shopqr import csrf_signing, extensions, filters, i18n, media
-    from shopqr.services import events, poller
+    from shopqr.services import events, poller, telegram
     from shopqr.web import init_app as init_id_converter
 
     app.session_interface = CachedSerializerSessionInterface()
@@ -57,11 +57,12 @@ def _init_extensions(app: Flask) -> None:
     media.init_app(app)
     events.init_app(app)
     poller.init_app(app)
+    telegram.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     """The screens, the command-line tools and the error pages."""
-    from shopqr import cli, ops
+    from shopqr import cli, ops, telegram_webhook
     from shopqr.admin import bp as admin_bp
     from shopqr.admin import cli as admin_cli
     from shopqr.guest import bp as guest_bp
@@ -82,6 +83,11 @@ def _register_blueprints(app: Flask) -> None:
         from shopqr.bakong_sim import bp as bakong_sim_bp
 
         app.register_blueprint(bakong_sim_bp)
+    telegram_webhook.init_app(app)
+    if app.config["TELEGRAM_FAKE"]:
+        from shopqr.telegram_fake import bp as telegram_fake_bp
+
+        app.register_blueprint(telegram_fake_bp)
     ops.register_error_handlers(app)
     cli.init_app(app)
 

@@ -19,6 +19,11 @@ ENV_SETTINGS: dict[str, type] = {
     "BAKONG_EMAIL": str,
     "BAKONG_SIMULATOR": bool,
     "SCHEDULER_ENABLED": bool,
+    "TELEGRAM_BOT_TOKEN": str,
+    "TELEGRAM_BOT_USERNAME": str,
+    "TELEGRAM_API_URL": str,
+    "TELEGRAM_FAKE": bool,
+    "TELEGRAM_WEBHOOK_SECRET": str,
     "SESSION_COOKIE_SECURE": bool,
     "PUBLIC_BASE_URL": str,
     "SHOPQR_ENV": str,
@@ -76,6 +81,16 @@ class Defaults:
     KHQR_TTL_SECONDS = 600  # NBC: at most 10 minutes
     PAYMENT_GRACE_SECONDS = 30 * 60  # keep polling this long after a QR expires
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Telegram notifications (README "Telegram notifications"): the platform's one bot.
+    TELEGRAM_BOT_TOKEN = None  # from @BotFather; None: no Telegram
+    TELEGRAM_BOT_USERNAME = None  # None: asked from getMe
+    TELEGRAM_API_URL = None  # None: https://api.telegram.org, or the fake at <base>/_telegram
+    TELEGRAM_FAKE = False  # the built-in fake Bot API: development only, when set explicitly
+    # Set: Telegram posts updates to /telegram/webhook with this secret (flask telegram-webhook
+    # registers it); unset: the scheduler's Telegram job asks with getUpdates.
+    TELEGRAM_WEBHOOK_SECRET = None
+    TELEGRAM_CONNECT_TIMEOUT = 3.0
+    TELEGRAM_READ_TIMEOUT = 10.0
     # How many reverse proxies in front of shopqr to believe (X-Forwarded-For/-Proto/-Host,
     # through Werkzeug's ProxyFix). 0: none, the client address is the connection's. Behind one
     # proxy that sets these headers, 1; never more than the proxies really there, or clients
@@ -127,6 +142,9 @@ def finish_config(app: Flask) -> None:
             raise RuntimeError("BAKONG_SIMULATOR is for development: in production anyone "
                                "could mark orders paid through it. Unset it, or set "
                                "SHOPQR_ENV=development on a machine that takes no real money.")
+        if cfg["TELEGRAM_FAKE"]:
+            raise RuntimeError("TELEGRAM_FAKE is for development: in production anyone could "
+                               "link a chat or read the shop's messages through it. Unset it.")
         cfg["SESSION_COOKIE_SECURE"] = True
     elif not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY

@@ -4,7 +4,7 @@ Existing groups keep their meaning: single-choice (exactly one option, the defau
 guest picks none).
 
 Revision ID: 0007optionrules
-Revises: 0006paymentlinks
+Revises: 0010telegram
 Create Date: 2026-12-03 13:30:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007optionrules'
-down_revision = '0006paymentlinks'
+down_revision = '0010telegram'
 branch_labels = None
 depends_on = None
 

@@ -114,7 +114,11 @@ def index() -> str:
     since = utcnow() - timedelta(days=30)
     rows = [(r.shop, subscription_status(r.shop, today), r.tables, r.staff, r.orders)
             for r in overview(db.session, orders_since=since)]
-    return render_template("admin/index.html", rows=rows, admin=g.admin)
+    from shopqr.services import telegram
+
+    return render_template("admin/index.html", rows=rows, admin=g.admin,
+                           telegram=telegram.platform_status(current_app._get_current_object(),
+                                                             db.session, utcnow()))
 
 
 def _parse_date(raw: str | None) -> date | None:

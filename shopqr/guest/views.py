@@ -403,7 +403,8 @@ def order_status(public_token: str) -> Response:
     order = _load_order(shop, public_token)
     context = _payment_context(shop, order)
     return fragments(
-        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False, state=state),
+        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False, state=state,
+                steps=request.args.get("steps") == "1"),
         partial(PARTIALS, "payment_panel", oob=True, **context),
     )
 

@@ -12,6 +12,7 @@ from shopqr.models.ordering import (
 )
 from shopqr.models.payments import PollerLease, Transaction
 from shopqr.models.simulator import SimCall, SimFault, SimPayment
+from shopqr.models.telegram import TelegramLink, TelegramMessage
 from shopqr.models.tenancy import (
     AdminUser,
     AuditLog,
@@ -43,6 +44,8 @@ __all__ = [
     "SimPayment",
     "ShopTable",
     "TableSession",
+    "TelegramLink",
+    "TelegramMessage",
     "ThrottleCounter",
     "Transaction",
     "User",

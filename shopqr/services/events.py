@@ -10,6 +10,7 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,8 +166,15 @@ def get_bus(app: Flask) -> EventBus:
     return app.extensions["shopqr_events"]
 
 
+# Called with (session, event) when an event is queued, inside the business transaction: a
+# hook may add rows that commit or roll back with the change (services/telegram.py's outbox).
+TRANSACTION_HOOKS: list[Callable[[Session, Event], None]] = []
+
+
 def publish_after_commit(db: Session, bus: EventBus, ev: Event) -> None:
     """Queue an event on the DB session; it goes out only if the transaction commits."""
+    for hook in TRANSACTION_HOOKS:
+        hook(db, ev)
     pending: list[tuple[EventBus, Event]] = db.info.setdefault("shopqr_events", [])
     pending.append((bus, ev))
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shopqr import lifecycle
 from shopqr.extensions import db
 from shopqr.models import PollerLease, Transaction, utcnow
-from shopqr.services import payments
+from shopqr.services import payments, telegram
 from shopqr.services.bakong import (
     NOT_CONFIGURED,
     BakongClient,
@@ -48,12 +48,13 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def acquire_lease(session: Session, holder: str, now: datetime) -> bool:
-    """Take or renew the lease; True if this holder runs the poller until it expires."""
-    expires = now + timedelta(seconds=LEASE_SECONDS)
+def acquire_lease(session: Session, holder: str, now: datetime, name: str = LEASE_NAME,
+                  seconds: float = LEASE_SECONDS) -> bool:
+    """Take or renew the lease `name`; True if this holder runs its job until it expires."""
+    expires = now + timedelta(seconds=seconds)
     renewed = session.execute(
         update(PollerLease)
-        .where(PollerLease.name == LEASE_NAME,
+        .where(PollerLease.name == name,
                or_(PollerLease.holder == holder, PollerLease.expires_at < now))
         .values(holder=holder, expires_at=expires)
         .execution_options(synchronize_session=False)
@@ -62,7 +63,7 @@ def acquire_lease(session: Session, holder: str, now: datetime) -> bool:
         session.commit()
         return True
     try:
-        session.add(PollerLease(name=LEASE_NAME, holder=holder, expires_at=expires))
+        session.add(PollerLease(name=name, holder=holder, expires_at=expires))
         session.commit()
         return True
     except IntegrityError:  # someone else holds it
@@ -70,10 +71,10 @@ def acquire_lease(session: Session, holder: str, now: datetime) -> bool:
         return False
 
 
-def release_lease(session: Session, holder: str) -> None:
+def release_lease(session: Session, holder: str, name: str = LEASE_NAME) -> None:
     session.execute(
         update(PollerLease)
-        .where(PollerLease.name == LEASE_NAME, PollerLease.holder == holder)
+        .where(PollerLease.name == name, PollerLease.holder == holder)
         .values(expires_at=datetime(1970, 1, 1))
         .execution_options(synchronize_session=False)
     )
@@ -176,6 +177,15 @@ class PollerThread:
             self.tick, "interval", seconds=TICK_SECONDS, id="bakong-poller",
             max_instances=1, coalesce=True, misfire_grace_time=5,
         )
+        # Telegram: its own job (a slow Bot API never delays a payment check) and its own lease
+        self.scheduler.add_job(
+            self.telegram_tick, "interval", seconds=telegram.TICK_SECONDS, id="telegram",
+            max_instances=1, coalesce=True, misfire_grace_time=30,
+        )
+
+    def telegram_tick(self) -> None:
+        if telegram.configured(self.app.config):
+            telegram.tick(self.app, self.holder)
 
     def tick(self) -> None:
         if not configured(self.app.config):  # nothing to poll: say so, hourly
@@ -211,6 +221,7 @@ class PollerThread:
         with self.app.app_context():
             try:
                 release_lease(db.session, self.holder)
+                release_lease(db.session, self.holder, telegram.LEASE_NAME)
             finally:
                 db.session.remove()
 

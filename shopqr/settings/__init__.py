@@ -11,4 +11,5 @@ from shopqr.settings import (  # noqa: E402,F401
     reports,
     staff,
     tables,
+    telegram,
 )

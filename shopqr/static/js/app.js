@@ -154,6 +154,100 @@ document.addEventListener("change", function (event) {
 document.addEventListener("click", function (event) {
   if (event.target.closest && event.target.closest("[data-print]")) window.print();
 });
+
+// Every htmx action a person starts (a tap, a submit, a change: not a poll) shows that it is
+// working: the element is marked aria-busy and its buttons are disabled, with a spinner (CSS),
+// until the answer is in. A request that fails (no network, a timeout, a 5xx) leaves a toast
+// that says so, with a Retry button that repeats the action. The texts come from data-msg-*
+// on <body>, in the page's language. (4xx answers are messages for the person: swapped in.)
+(function () {
+  let failed = null;  // the last action that failed: {elt, event, submitter}
+  function userAction(detail) {
+    const cfg = detail.requestConfig || {};
+    return !!(cfg.triggeringEvent && cfg.triggeringEvent.isTrusted !== undefined &&
+              cfg.triggeringEvent.type !== "every" && cfg.triggeringEvent.type !== "load");
+  }
+  function busyButtons(elt) {
+    if (elt.matches("button")) return [elt];
+    return Array.prototype.slice.call(elt.querySelectorAll("button:not([disabled])"));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.elt;
+    if (!elt || !userAction(event.detail)) return;
+    elt.setAttribute("aria-busy", "true");
+    const buttons = busyButtons(elt);
+    buttons.forEach(function (button) { button.disabled = true; button.classList.add("is-busy"); });
+    elt._shopqrBusy = buttons;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const elt = event.detail.elt;
+    if (!elt || !elt._shopqrBusy) return;
+    elt.removeAttribute("aria-busy");
+    elt._shopqrBusy.forEach(function (button) { button.disabled = false; button.classList.remove("is-busy"); });
+    elt._shopqrBusy = null;
+  });
+  function fail(event) {
+    const detail = event.detail;
+    if (!detail.elt || !userAction(detail)) return;  // a poll simply tries again
+    const trigger = detail.requestConfig.triggeringEvent;
+    failed = { elt: detail.elt, type: trigger.type, submitter: trigger.submitter || null };
+    const body = document.body.dataset;
+    const offline = navigator.onLine === false || event.type !== "htmx:responseError";
+    // inside an open dialog the page behind it is inert: the toast goes into the dialog
+    const dialog = detail.elt.closest("dialog[open]");
+    let region = dialog ? dialog.querySelector(".retry-region") : document.getElementById("toast");
+    if (!region && dialog) {
+      region = document.createElement("div");
+      region.className = "toast-region retry-region";
+      dialog.append(region);
+    }
+    if (!region) return;
+    region.innerHTML = "";
+    const toast = document.createElement("div");
+    toast.className = "toast toast-error toast-sticky";
+    toast.setAttribute("role", "alert");
+    const text = document.createElement("span");
+    text.textContent = offline ? body.msgOffline : body.msgFailed;
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "btn btn-small toast-retry";
+    retry.dataset.retry = "";
+    retry.textContent = body.msgRetry;
+    toast.append(text, retry);
+    region.append(toast);
+  }
+  document.addEventListener("htmx:sendError", fail);
+  document.addEventListener("htmx:timeout", fail);
+  document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status >= 500) fail(event);
+  });
+  document.addEventListener("click", function (event) {
+    const retry = event.target.closest && event.target.closest("[data-retry]");
+    if (!retry || !failed) return;
+    const action = failed;
+    failed = null;
+    const toast = retry.closest(".toast");
+    if (toast) toast.remove();
+    if (!document.body.contains(action.elt)) return;
+    if (action.elt.matches("form")) action.elt.requestSubmit(action.submitter || undefined);
+    else if (action.type === "click") action.elt.click();
+    else htmx.trigger(action.elt, action.type);
+  });
+})();
+
+// The order page: when the order turns ready, the tab's title says so and the phone vibrates
+// (where it can), once per order.
+function shopqrReady(vibrate) {
+  const status = document.querySelector(".order-status[data-ready-title]");
+  if (!status || !/:ready$/.test(status.dataset.status || "")) return;
+  document.title = status.dataset.readyTitle;
+  const key = "shopqr-ready-" + status.id;
+  if (!vibrate || sessionStorage.getItem(key)) return;
+  sessionStorage.setItem(key, "1");
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+}
+document.addEventListener("DOMContentLoaded", function () { shopqrReady(false); });
+document.addEventListener("htmx:afterSettle", function () { shopqrReady(true); });
 // The option sheet (templates/_option_sheet.html, guest and POS): the Add button shows the
 // running price (base price and ticked options' extras, times the quantity); a multi-select
 // group's other checkboxes are disabled at its maximum; below a minimum the Add button is
