@@ -60,7 +60,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time
-    from shopqr.services import attention
+    from shopqr.services import attention, cart
+
+    app.jinja_env.globals["grouped_options"] = cart.grouped
+    app.jinja_env.globals["initial_price"] = cart.initial_price
 
     app.jinja_env.globals["payment_reason"] = attention.reason
     app.jinja_env.globals["payment_state"] = attention.state_label

@@ -207,4 +207,17 @@ class OrderLine(Base):
 
     @property
     def options_text(self) -> str:
-        return ", ".join(f'{o["group"]}: {o["option"]}' for o in self.options)
+        """"Size: Large, Toppings: Pearls + Jelly": a multi-select group's options together."""
+        return self.options_label(km=False)
+
+    def options_label(self, *, km: bool) -> str:
+        """The chosen options as one line, by group, in Khmer where the snapshot has it."""
+        parts: list[tuple[str, list[str]]] = []
+        for o in self.options:
+            group = (o.get("group_km") if km else None) or o.get("group", "")
+            option = (o.get("option_km") if km else None) or o.get("option", "")
+            if parts and parts[-1][0] == group:
+                parts[-1][1].append(option)
+            else:
+                parts.append((group, [option]))
+        return ", ".join(f"{group}: {' + '.join(names)}" for group, names in parts)

@@ -189,6 +189,18 @@ def orders_today() -> str:
                            method=request.args.get("method", ""))
 
 
+@bp.get("/products/<int:product_id>/sheet")
+@staff_required("pos")
+def product_sheet(product_id: int) -> str:
+    """The option sheet the guest's phone shows, for a product with choices: its Add puts the
+    line on the ticket."""
+    shop: Shop = g.shop
+    product = hotpath.orderable_product(db.session, shop.id, product_id)
+    if is_htmx():
+        return partial(PARTIALS, "product_sheet", shop=shop, product=product)
+    return render_template("pos/sheet.html", shop=shop, product=product, user=g.staff)
+
+
 @bp.post("/ticket/items")
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
@@ -200,7 +212,7 @@ def ticket_add() -> Response | Markup:
     ticket = _ticket()
     if len(ticket) >= MAX_TICKET_LINES:
         raise DomainError(_("A ticket holds at most %(count)s lines.", count=MAX_TICKET_LINES))
-    ticket.append({"p": product.id, "o": sorted(o.id for o in options), "q": qty, "n": note})
+    ticket.append({"p": product.id, "o": [o.id for o in options], "q": qty, "n": note})
     session[TICKET_KEY] = ticket
     if not is_htmx():
         return redirect(url_for("pos.index"), 303)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from shopqr.i18n import localized
 from shopqr.models import (
     CartItem,
     CartItemOption,
@@ -43,6 +44,7 @@ class PricedLine:
     options: list[Option]
     unit_price: Decimal
     line_total: Decimal
+    problem: str | None = None  # why it cannot be ordered as it is (a choice changed)
 
 
 @dataclass
@@ -76,45 +78,152 @@ def clean_note(raw: str | None) -> str | None:
     return note or None
 
 
-def form_choices(form: Mapping[str, str]) -> dict[int, str]:
-    """The choices of a product form: its ``group-<group id>`` fields, group id -> the
-    submitted option id (checked by ``choose_options``)."""
-    chosen: dict[int, str] = {}
-    for key, value in form.items():
-        if key.startswith("group-"):
-            group_id = parse_id(key.removeprefix("group-"))
-            if group_id is None:
-                raise DomainError(_l("That choice is not available for this item."))
-            chosen[group_id] = value
+def localized_name(obj: object) -> str:
+    """A product's or group's name in the language of the request (Khmer when it has one)."""
+    return localized(obj, "name")
+
+
+MAX_CHOICE_FIELDS = 100  # more submitted choices than any product has: a forged form
+BAD_CHOICE = _l("That choice is not available for this item.")
+
+
+def form_choices(form: Mapping[str, Any]) -> dict[int, list[str]]:
+    """The choices of a product form (the guest's sheet and the POS share it): its
+    ``group-<group id>`` fields, group id -> the submitted option ids, checked by
+    ``choose_options``. A multi-select group sends its field once per ticked option, so
+    ``form`` is read as a MultiDict (``request.form``) when it has ``getlist``; a plain dict
+    gives one value per group (or a list)."""
+    chosen: dict[int, list[str]] = {}
+    pairs: Iterable[tuple[str, Any]] = (
+        form.lists() if hasattr(form, "lists") else form.items())  # type: ignore[attr-defined]
+    count = 0
+    for key, raw in pairs:
+        if not isinstance(key, str) or not key.startswith("group-"):
+            continue
+        group_id = parse_id(key.removeprefix("group-"))
+        if group_id is None:
+            raise DomainError(BAD_CHOICE, 400)
+        values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        count += len(values)
+        if count > MAX_CHOICE_FIELDS:
+            raise DomainError(BAD_CHOICE, 400)
+        chosen.setdefault(group_id, []).extend(
+            v.strip() if isinstance(v, str) else v for v in values)
     return chosen
 
 
-def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
-    """One option per group: the chosen one (must belong to that group) or the default.
+def _wanted_ids(raw: object) -> list[object]:
+    """The submitted values of one group: a value or a list of them, blanks left out."""
+    values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    return [v for v in values if v not in (None, "")]
 
-    ``chosen`` maps option-group id to the submitted option id."""
+
+def choose_options(product: Product, chosen: Mapping[int, object]) -> list[Option]:
+    """The options for one line of ``product``, checked against its groups' rules; the one
+    parser of the guest's sheet and the POS.
+
+    ``chosen`` maps option-group id to the submitted option id(s) (``form_choices``). A
+    single-choice group takes exactly one option: the submitted one, or its default when none
+    was submitted. A multi-select group takes between its ``low`` and ``high`` number of
+    different options, exactly as submitted. A group or option that is not this product's
+    (another product's, another shop's, deleted, not a number) is refused with a 400; a
+    breach of a group's rules with a 422. Returns the options in menu order."""
     groups = {g.id: g for g in product.option_groups}
-    unknown = set(chosen) - set(groups)
-    if unknown:
-        raise DomainError(_l("That choice is not available for this item."))
+    if set(chosen) - set(groups):
+        raise DomainError(BAD_CHOICE, 400)
     picked: list[Option] = []
     for group in product.option_groups:
-        raw = chosen.get(group.id)
-        if raw in (None, ""):
-            default = group.default_option
-            if default is not None:
+        if not group.options:
+            if _wanted_ids(chosen.get(group.id)):
+                raise DomainError(BAD_CHOICE, 400)
+            continue  # a group the owner has not filled yet asks nothing
+        by_id = {o.id: o for o in group.options}
+        wanted = [parse_id(raw) for raw in _wanted_ids(chosen.get(group.id))]
+        if any(option_id not in by_id for option_id in wanted):
+            raise DomainError(_l("Please pick a valid %(choice)s.", choice=localized_name(group)),
+                              400)
+        if len(set(wanted)) != len(wanted):
+            raise DomainError(_l("Pick each %(choice)s only once.",
+                                  choice=localized_name(group)), 400)
+        if not group.is_multi:
+            if len(wanted) > 1:
+                raise DomainError(_l("Pick one %(choice)s.", choice=localized_name(group)))
+            if not wanted:
+                default = group.default_option
+                if default is None:
+                    raise DomainError(_l("Please choose a %(choice)s.",
+                                         choice=localized_name(group)))
                 picked.append(default)
-            continue
-        wanted = parse_id(raw)
-        option = next((o for o in group.options if o.id == wanted), None)
-        if option is None:
-            raise DomainError(_l("Please pick a valid %(choice)s.", choice=group.name))
-        picked.append(option)
+                continue
+        else:
+            check_count(group, len(wanted))
+        ids = set(wanted)
+        picked.extend(o for o in group.options if o.id in ids)
     return picked
+
+
+def check_count(group: OptionGroup, count: int) -> None:
+    """A multi-select group's rule: between ``low`` and ``high`` options."""
+    if count < group.low:
+        raise DomainError(_l("Pick at least %(count)s for %(choice)s.", count=group.low,
+                             choice=localized_name(group)))
+    if count > group.high:
+        raise DomainError(_l("Pick at most %(count)s for %(choice)s.", count=group.high,
+                             choice=localized_name(group)))
+
+
+def check_line(product: Product, options: Iterable[Option]) -> None:
+    """A cart or ticket line made earlier still fits the menu: each option is live and this
+    product's, and each group's rule holds (the owner may have deleted an option or changed a
+    group since). Raises DomainError (409) naming the product."""
+    chosen: dict[int, list[int]] = {}
+    for option in options:
+        chosen.setdefault(option.group_id, []).append(option.id)
+    try:
+        picked = choose_options(product, chosen)
+    except DomainError:
+        raise DomainError(_l("The choices for %(name)s changed on the menu. Remove it and add "
+                             "it again.", name=localized_name(product)), 409) from None
+    if sorted(o.id for o in picked) != sorted(o.id for o in options):
+        # a single-choice group added since: the line never chose it
+        raise DomainError(_l("The choices for %(name)s changed on the menu. Remove it and add "
+                             "it again.", name=localized_name(product)), 409)
+
+
+def line_problem(product: Product, options: Iterable[Option]) -> str | None:
+    """Why a cart line cannot be ordered as it is (for the cart panel), or None."""
+    try:
+        check_line(product, options)
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
+def in_menu_order(options: Iterable[Option]) -> list[Option]:
+    """Options as the sheet lists them: by group, then within the group (a cart line stores
+    them in any order)."""
+    return sorted(options, key=lambda o: (o.group.sort_order, o.group_id, o.sort_order, o.id))
+
+
+def grouped(options: Iterable[Option]) -> list[tuple[OptionGroup, list[Option]]]:
+    """Options by group, in order: a multi-select group's options together."""
+    result: list[tuple[OptionGroup, list[Option]]] = []
+    for option in in_menu_order(options):
+        if result and result[-1][0].id == option.group_id:
+            result[-1][1].append(option)
+        else:
+            result.append((option.group, [option]))
+    return result
 
 
 def unit_price(product: Product, options: Iterable[Option]) -> Decimal:
     return product.price + sum((o.extra_price for o in options), Decimal("0"))
+
+
+def initial_price(product: Product) -> Decimal:
+    """The price the option sheet shows before the guest changes anything: the product with
+    its preselected options (a default "Regular" that adds $0.50 included)."""
+    return unit_price(product, [o for g in product.option_groups for o in g.initial_options])
 
 
 def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
@@ -124,16 +233,18 @@ def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
         .where(CartItem.session_id == session.id)
         .order_by(CartItem.id)
         .options(
-            selectinload(CartItem.product),
+            selectinload(CartItem.product).selectinload(Product.option_groups)
+            .selectinload(OptionGroup.options),
             selectinload(CartItem.options).selectinload(CartItemOption.option)
             .selectinload(Option.group),
         )
     ).all()
     summary = CartSummary()
     for item in items:
-        options = [io.option for io in item.options]
+        options = in_menu_order(io.option for io in item.options)
         price = unit_price(item.product, options)
-        line = PricedLine(item, item.product, options, price, price * item.quantity)
+        line = PricedLine(item, item.product, options, price, price * item.quantity,
+                          line_problem(item.product, options))
         summary.lines.append(line)
         summary.total += line.line_total
     return summary
@@ -190,7 +301,8 @@ def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
     for line in order.lines:
         product = products.get(line.product_id) if line.product_id is not None else None
         options = _snapshot_options(product, line.options or []) if product else None
-        if product is None or not product.orderable or options is None:
+        if product is None or not product.orderable or options is None \
+                or line_problem(product, options):
             restored.left_out.append(line.product_name)
             continue
         option_ids = sorted(o.id for o in options)

@@ -29,7 +29,7 @@ from shopqr.models import (
 )
 from shopqr.services import DomainError, numbering, parse_id, payments, tables
 from shopqr.services.audit import audit
-from shopqr.services.cart import clean_note, summarize, unit_price
+from shopqr.services.cart import clean_note, line_problem, summarize, unit_price
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import MAX_AMOUNT, quantize
 
@@ -127,6 +127,8 @@ def checkout(
         if not line.product.is_available:
             raise DomainError(_l("Sorry, %(name)s just sold out. Remove it to go on.",
                                   name=localized(line.product, "name")))
+        if line.problem:  # an option deleted or a group's rule changed since it was added
+            raise DomainError(line.problem, 409)
     order = create_order(
         db, shop,
         items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note)
@@ -145,7 +147,9 @@ def checkout(
 def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -> list[OrderItem]:
     """The lines of a POS ticket (``{"p": product id, "o": [option ids], "q": quantity,
     "n": note}``) as order items, priced from the database: every product with its option
-    groups and options in one query. Lines of products that are gone are left out."""
+    groups and options in one query. Lines of products that are gone are left out; a line
+    whose options no longer fit the menu (an option deleted since) keeps the ones still there
+    and carries a ``problem`` (checkout refuses it)."""
     entries = list(ticket)
     wanted = {pid for entry in entries if (pid := parse_id(entry.get("p"))) is not None}
     products = {p.id: p for p in db.scalars(
@@ -157,9 +161,18 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
         product = products.get(parse_id(entry.get("p")))
         if product is None or product.is_deleted:
             continue
-        chosen = entry.get("o", [])
-        options = [o for group in product.option_groups for o in group.options if o.id in chosen]
-        items.append(OrderItem(product, options, int(entry.get("q", 1)), entry.get("n")))
+        raw = entry.get("o", [])
+        chosen = [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
+        live = {o.id: o for group in product.option_groups for o in group.options}
+        options = [live[i] for i in chosen if i in live]
+        problem = None
+        if len(options) != len(chosen) or len(chosen) != len(raw):
+            problem = _l("The choices for %(name)s changed on the menu. Remove it and add it "
+                         "again.", name=product.name)
+        else:
+            problem = line_problem(product, options)
+        items.append(OrderItem(product, options, int(entry.get("q", 1)), entry.get("n"),
+                               str(problem) if problem else None))
     return items
 
 
@@ -194,6 +207,8 @@ def checkout_ticket(
         if not item.product.orderable:
             raise DomainError(_l("%(name)s is sold out. Remove it to go on.",
                                  name=localized(item.product, "name")))
+        if item.problem:
+            raise DomainError(item.problem, 409)
     order = create_order(db, shop, items=items, method=pay_method, key=key,
                          note=clean_note(note), table=table, source="pos")
     if pay_method == "khqr":
@@ -213,6 +228,7 @@ class OrderItem:
     options: list[Option]
     quantity: int
     note: str | None = None
+    problem: str | None = None  # a POS ticket line that no longer fits the menu
 
 
 def create_order(

@@ -28,6 +28,12 @@ ICE = ("Ice", "ទឹកកក", [("No ice", "មិនដាក់ទឹកក�
 SPICE = ("Spice", "កម្រិតហឹរ", [("Not spicy", "មិនហឹរ", "0", True), ("Hot", "ហឹរ", "0", False)])
 EXTRA_SHOT = ("Extra shot", "បន្ថែមកាហ្វេ", [("No", "មិនថែម", "0", True),
                                           ("Yes", "ថែម", "0.50", False)])
+# A multi-select group: guests pick up to 3 (rule: kind, at least, at most).
+TOPPINGS = ("Toppings", "គ្រឿងបន្ថែម", [("Pearls", "គុជខ្មៅ", "0.50", False),
+                                      ("Grass jelly", "ចាហួយខ្មៅ", "0.50", False),
+                                      ("Pudding", "ពូឌីង", "0.75", False),
+                                      ("Cheese foam", "ពពុះឈីស", "0.75", False)],
+            ("multi", 0, 3))
 
 MENU = [
     ("Coffee", "កាហ្វេ", [
@@ -42,7 +48,7 @@ MENU = [
     ("Tea", "តែ", [
         ("Jasmine Tea", "តែម្លិះ", "1.50", "tea", [SIZE, SUGAR]),
         ("Iced Lemon Tea", "តែក្រូចឆ្មាទឹកកក", "1.75", "iced", [SIZE, SUGAR, ICE]),
-        ("Thai Milk Tea", "តែទឹកដោះគោថៃ", "2.25", "iced", [SIZE, SUGAR, ICE]),
+        ("Thai Milk Tea", "តែទឹកដោះគោថៃ", "2.25", "iced", [SIZE, SUGAR, ICE, TOPPINGS]),
         ("Matcha Latte", "ម៉ាចាឡាតេ", "3.00", "tea", [SIZE, SUGAR, ICE]),
     ]),
     ("Smoothies", "ទឹកក្រឡុក", [
@@ -82,8 +88,10 @@ def seed_menu(db: Session, shop: Shop) -> int:
                 image=f"demo/{image}.svg",
                 sort_order=p_index,
             )
-            for g_index, (g_name, g_km, options) in enumerate(groups):
+            for g_index, (g_name, g_km, options, *rule) in enumerate(groups):
                 group = OptionGroup(name=g_name, name_km=g_km, sort_order=g_index)
+                if rule:
+                    group.kind, group.min_choices, group.max_choices = rule[0]
                 group.options = [
                     Option(name=o, name_km=o_km, extra_price=Decimal(extra), is_default=default,
                            sort_order=i)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -132,43 +133,97 @@ def toggle_sold_out(product_id: int) -> Response | Markup:
     return redirect(url_for("settings.menu"), 303)
 
 
+def _saved(action):
+    """An option change that says "Saved" on the product page it stays on."""
+    def run() -> None:
+        action()
+        flash(_("Saved."), "ok")
+    return run
+
+
+def _option_action(product: Product, action) -> Response | tuple[str, int]:
+    return _product_action(product, _saved(action))
+
+
+def _direction() -> int:
+    return -1 if request.form.get("direction") == "up" else 1
+
+
 @bp.post("/menu/products/<int:product_id>/groups")
 @owner_required
 def add_group(product_id: int) -> Response | tuple[str, int]:
     item = menu_admin.load_product(db.session, g.shop, product_id)
-    return _product_action(item, lambda: menu_admin.add_group(
-        db.session, g.shop, item, request.form.get("name")))
+    form = request.form
+    return _option_action(item, lambda: menu_admin.add_group(
+        db.session, g.shop, item, form.get("name"), name_km=form.get("name_km"),
+        kind=form.get("kind", "single"), min_choices=form.get("min_choices"),
+        max_choices=form.get("max_choices")))
+
+
+@bp.post("/menu/groups/<int:group_id>")
+@owner_required
+def edit_group(group_id: int) -> Response | tuple[str, int]:
+    group = menu_admin.load_group(db.session, g.shop, group_id)
+    form = request.form
+    return _option_action(group.product, lambda: menu_admin.save_group(
+        db.session, g.shop, group, name=form.get("name"), name_km=form.get("name_km"),
+        kind=form.get("kind", "single"), min_choices=form.get("min_choices"),
+        max_choices=form.get("max_choices")))
+
+
+@bp.post("/menu/groups/<int:group_id>/move")
+@owner_required
+def move_group(group_id: int) -> Response | tuple[str, int]:
+    group = menu_admin.load_group(db.session, g.shop, group_id)
+    return _option_action(group.product, lambda: menu_admin.move_group(
+        db.session, g.shop, group, _direction()))
 
 
 @bp.post("/menu/groups/<int:group_id>/delete")
 @owner_required
-def delete_group(group_id: int) -> Response:
+def delete_group(group_id: int) -> Response | tuple[str, int]:
     group = menu_admin.load_group(db.session, g.shop, group_id)
-    product_id = group.product_id
-    menu_admin.delete_group(db.session, g.shop, group)
-    return done("settings.product", product_id=product_id)
+    return _option_action(group.product, lambda: menu_admin.delete_group(
+        db.session, g.shop, group))
 
 
 @bp.post("/menu/groups/<int:group_id>/options")
 @owner_required
 def add_option(group_id: int) -> Response | tuple[str, int]:
     group: OptionGroup = menu_admin.load_group(db.session, g.shop, group_id)
-    return _product_action(group.product, lambda: menu_admin.add_option(
-        db.session, g.shop, group, request.form.get("name"), request.form.get("extra")))
+    return _option_action(group.product, lambda: menu_admin.add_option(
+        db.session, g.shop, group, request.form.get("name"), request.form.get("extra"),
+        name_km=request.form.get("name_km")))
+
+
+@bp.post("/menu/options/<int:option_id>")
+@owner_required
+def edit_option(option_id: int) -> Response | tuple[str, int]:
+    option = menu_admin.load_option(db.session, g.shop, option_id)
+    return _option_action(option.group.product, lambda: menu_admin.save_option(
+        db.session, g.shop, option, name=request.form.get("name"),
+        name_km=request.form.get("name_km"), extra=request.form.get("extra")))
+
+
+@bp.post("/menu/options/<int:option_id>/move")
+@owner_required
+def move_option(option_id: int) -> Response | tuple[str, int]:
+    option = menu_admin.load_option(db.session, g.shop, option_id)
+    return _option_action(option.group.product, lambda: menu_admin.move_option(
+        db.session, g.shop, option, _direction()))
 
 
 @bp.post("/menu/options/<int:option_id>/default")
 @owner_required
-def default_option(option_id: int) -> Response:
+def default_option(option_id: int) -> Response | tuple[str, int]:
     option = menu_admin.load_option(db.session, g.shop, option_id)
-    menu_admin.set_default_option(db.session, g.shop, option)
-    return done("settings.product", product_id=option.group.product_id)
+    return _option_action(option.group.product, lambda: menu_admin.set_default_option(
+        db.session, g.shop, option))
 
 
 @bp.post("/menu/options/<int:option_id>/delete")
 @owner_required
-def delete_option(option_id: int) -> Response:
+def delete_option(option_id: int) -> Response | tuple[str, int]:
     option = menu_admin.load_option(db.session, g.shop, option_id)
-    product_id = option.group.product_id
-    menu_admin.delete_option(db.session, g.shop, option)
-    return done("settings.product", product_id=product_id)
+    return _option_action(option.group.product, lambda: menu_admin.delete_option(
+        db.session, g.shop, option))

@@ -196,14 +196,17 @@ def test_identical_adds_merge_into_one_line(client, cafe):
     assert items() == [("Latte", 3, None), ("Latte", 1, "no sugar")]
 
 
-def test_two_values_for_one_option_group_make_one_choice(client, cafe):
+def test_two_values_for_a_single_choice_group_are_refused(client, cafe):
+    """A single-choice group takes exactly one option: two are refused, not half-taken."""
     shop, table, latte, _ = cafe
     scan(client, shop, table)
     key = f"group-{group_id(latte, 'Size')}"
-    client.post(f"/s/{shop.slug}/cart/items", headers=HX, data={
+    response = client.post(f"/s/{shop.slug}/cart/items", headers=HX, data={
         "product_id": latte.id, key: [option_id(latte, "Size", "Large"),
                                       option_id(latte, "Size", "Small")]})
-    assert sorted(o.option.name for o in only_item().options) == ["100%", "Large"]
+    assert response.status_code == 422
+    assert "Pick one Size." in response.text
+    assert db.session.scalars(select(CartItem)).first() is None
 
 
 def test_a_price_sent_by_the_browser_is_ignored(client, cafe):
@@ -259,21 +262,21 @@ def bad_input_cases():
                 f"group-{group_id(latte, 'Size')}": option_id(
                     make_product(shop, "Mocha", options={"Size": [("Huge", "1")]}),
                     "Size", "Huge")},
-            422, "Please pick a valid Size"),
+            400, "Please pick a valid Size"),
         "unknown option": (
             lambda shop, latte, cake: {"product_id": latte.id,
                                        f"group-{group_id(latte, 'Size')}": "abc"},
-            422, "Please pick a valid Size"),
+            400, "Please pick a valid Size"),
         "unknown group": (lambda shop, latte, cake: {"product_id": latte.id,
                                                      "group-999999": "1"},
-                          422, "not available for this item"),
+                          400, "not available for this item"),
         "malformed group": (lambda shop, latte, cake: {"product_id": latte.id, "group-x": "1"},
-                            422, "not available for this item"),
+                            400, "not available for this item"),
         "group on a product without options": (
             lambda shop, latte, cake: {"product_id": cake.id,
                                        f"group-{group_id(latte, 'Size')}":
                                        option_id(latte, "Size", "Large")},
-            422, "not available for this item"),
+            400, "not available for this item"),
         "note over 200 characters": (lambda shop, latte, cake: {"product_id": latte.id,
                                                                 "note": "n" * 201},
                                      422, "at most 200 characters"),

@@ -302,14 +302,16 @@ def test_checkout_announces_the_new_order_after_the_commit_and_a_resubmit_not_ag
 def test_the_pos_ticket_becomes_an_order_in_one_products_query_and_is_announced(
         app, shop, latte, cake):
     cashier = make_staff(shop, "cashier", "246802")
-    large = option_id(latte, "Size", "Large")
-    ticket = [{"p": latte.id, "o": [large], "q": 2, "n": "hot"}, {"p": cake.id, "o": [], "q": 1}]
+    large, full = option_id(latte, "Size", "Large"), option_id(latte, "Sugar", "100%")
+    ticket = [{"p": latte.id, "o": [large, full], "q": 2, "n": "hot"},
+              {"p": cake.id, "o": [], "q": 1}]
     db.session.expire_all()
     db.session.refresh(shop)
     with count_statements() as statements:
         items = checkout.ticket_items(db.session, shop, ticket)
         assert [(i.product.name, [o.name for o in i.options], i.quantity, i.note)
-                for i in items] == [("Latte", ["Large"], 2, "hot"), ("Banana Cake", [], 1, None)]
+                for i in items] == [("Latte", ["Large", "100%"], 2, "hot"),
+                                    ("Banana Cake", [], 1, None)]
         assert [g.name for g in items[0].product.option_groups] == ["Size", "Sugar"]
         assert len(statements) == 1
     with get_bus(app).subscribe(shop.id) as sub:

@@ -264,3 +264,64 @@ function shopqrReady(vibrate) {
 }
 document.addEventListener("DOMContentLoaded", function () { shopqrReady(false); });
 document.addEventListener("htmx:afterSettle", function () { shopqrReady(true); });
+// The option sheet (templates/_option_sheet.html, guest and POS): the Add button shows the
+// running price (base price and ticked options' extras, times the quantity); a multi-select
+// group's other checkboxes are disabled at its maximum; below a minimum the Add button is
+// disabled and the group says why. The server checks everything again.
+function formatMoney(amount, currency) {
+  if (currency === "KHR") return Math.round(amount).toLocaleString("en-US") + "\u17db";
+  const cents = Math.round(amount * 100);
+  const sign = cents < 0 ? "-" : "";
+  return sign + "$" + (Math.abs(cents) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function refreshOptionSheet(form) {
+  const scale = form.dataset.currency === "KHR" ? 1 : 100;
+  let unit = Math.round(Number(form.dataset.basePrice) * scale);
+  let short = false;
+  form.querySelectorAll("fieldset.option-group").forEach(function (group) {
+    const boxes = group.querySelectorAll("input[type=checkbox], input[type=radio]");
+    let ticked = 0;
+    boxes.forEach(function (box) {
+      if (box.checked) {
+        ticked += 1;
+        unit += Math.round(Number(box.dataset.extra || 0) * scale);
+      }
+    });
+    if (!group.hasAttribute("data-multi")) return;
+    const max = Number(group.dataset.max), min = Number(group.dataset.min);
+    boxes.forEach(function (box) { box.disabled = !box.checked && ticked >= max; });
+    group.classList.toggle("at-max", ticked >= max);
+    const message = group.querySelector("[data-rule-message]");
+    if (message) message.hidden = ticked >= min;
+    if (ticked < min) short = true;
+  });
+  const qtyField = form.querySelector("input[name=quantity]");
+  const qty = Math.max(1, Math.min(50, parseInt(qtyField && qtyField.value, 10) || 1));
+  const price = form.querySelector("[data-running-price]");
+  if (price) price.textContent = formatMoney(unit * qty / scale, form.dataset.currency);
+  const add = form.querySelector("[data-add-button]");
+  if (add) add.disabled = short;
+}
+
+document.addEventListener("change", function (event) {
+  const form = event.target.closest && event.target.closest("[data-option-sheet]");
+  if (form) refreshOptionSheet(form);
+});
+document.addEventListener("input", function (event) {
+  const form = event.target.closest && event.target.closest("[data-option-sheet]");
+  if (form && event.target.name === "quantity") refreshOptionSheet(form);
+});
+document.addEventListener("click", function (event) {
+  const step = event.target.closest && event.target.closest("[data-step]");
+  if (!step) return;
+  const field = step.closest(".stepper").querySelector("input[name=quantity]");
+  const next = (parseInt(field.value, 10) || 1) + Number(step.dataset.step);
+  field.value = String(Math.max(Number(field.min || 1), Math.min(Number(field.max || 50), next)));
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+});
+function refreshAllOptionSheets(root) {
+  (root || document).querySelectorAll("[data-option-sheet]").forEach(refreshOptionSheet);
+}
+document.addEventListener("htmx:afterSwap", function () { refreshAllOptionSheets(); });
+document.addEventListener("DOMContentLoaded", function () { refreshAllOptionSheets(); });
