@@ -38,6 +38,10 @@ def engine_options(uri: str, config: dict[str, Any]) -> dict[str, Any]:
     example in instance/config.py) win over these."""
     pool = {"pool_size": config["DB_POOL_SIZE"], "max_overflow": config["DB_POOL_SIZE"]}
     given = config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    off = config.get("SPEEDUPS_OFF", frozenset())
+    if uri.startswith("mysql") and "db_pool" in off:  # SQLAlchemy's stock ping and reset
+        return {**pool, "pool_pre_ping": True, "pool_recycle": 1800,
+                "isolation_level": "READ COMMITTED", **given}
     if uri.startswith("mysql"):
         return {
             **pool,
@@ -53,10 +57,10 @@ def engine_options(uri: str, config: dict[str, Any]) -> dict[str, Any]:
     if uri.startswith("sqlite"):
         from shopqr.sqlite_writers import connection_factory
 
+        factory = {} if "sqlite_writers" in off else {"factory": connection_factory()}
         return {
             **({} if uri in ("sqlite://", "sqlite:///:memory:") else pool),
-            "connect_args": {"timeout": 15, "check_same_thread": False,
-                             "factory": connection_factory()},
+            "connect_args": {"timeout": 15, "check_same_thread": False, **factory},
             **given,
         }
     return given

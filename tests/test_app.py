@@ -154,6 +154,10 @@ def test_development_serves_the_simulator_when_asked(clean_env):
      "mysql+pymysql://u:p@db.example/shopqr?ssl_ca=/ca.pem&charset=utf8mb4"),
     ("mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4",
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
+    # mysqlclient, the optional extra (tests/test_mysqlclient.py)
+    ("mysql+mysqldb://u:p@db.example/shopqr",
+     "mysql+mysqldb://u:p@db.example/shopqr?charset=utf8mb4"),
+    ("mysql://u:p@db.example/shopqr", "mysql://u:p@db.example/shopqr?charset=utf8mb4"),
 ])
 def test_mariadb_urls_get_utf8mb4_and_idle_pings(url, expected):
     app = create_app({"TESTING": True, "SHOPQR_ENV": "development", "DATABASE_URL": url})
