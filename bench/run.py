@@ -214,7 +214,6 @@ ENDPOINTS = (HEALTH, MENU, ADD, STATUS, WRITE)
 SPEEDUP_ROWS = {
     "sqlite_writers": (("sqlite",), (ADD, WRITE)),  # concurrent writes of one process
     "db_pool": (("mariadb",), ENDPOINTS),  # a ping and a rollback per request
-    "sessions": (("sqlite", "mariadb"), ENDPOINTS),  # every request
     "limiter_hook": (("sqlite", "mariadb"), ENDPOINTS),  # every request
 }
 OLD_ENDPOINTS = (HEALTH, MENU, ADD, STATUS)

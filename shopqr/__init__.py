@@ -10,7 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shopqr import db as database
 from shopqr.config import Defaults, env_overrides, finish_config, speedups_off
-from shopqr.sessions import CachedSerializerSessionInterface
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -40,8 +39,6 @@ def _init_extensions(app: Flask) -> None:
     from shopqr.services import events, poller
     from shopqr.web import init_app as init_id_converter
 
-    if "sessions" not in app.config["SPEEDUPS_OFF"]:
-        app.session_interface = CachedSerializerSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,

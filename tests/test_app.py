@@ -278,3 +278,29 @@ def test_session_cookies_follow_the_secret_key(app):
 
 def test_shop_pages_are_not_cached(client):
     assert client.get("/s/no-such-shop/menu").headers["Cache-Control"] == "no-store"
+
+
+def test_the_benchmark_leaves_out_the_speed_ups_it_names_and_no_others(clean_env):
+    """bench/run.py's on/off rows (README "Hand-made speed-ups"): SHOPQR_SPEEDUPS_OFF, read
+    when the app is created, switches off the named speed-ups only; a name it does not know
+    is refused, so a typo cannot measure the same code twice."""
+    from shopqr.extensions import limiter
+
+    clean_env.delenv("SHOPQR_SPEEDUPS_OFF", raising=False)
+    # the one Limiter keeps RATELIMIT_ENABLED from the last app; the tests' apps turn it off
+    clean_env.setattr(limiter, "enabled", True)
+    on = create_app()
+    assert "factory" in on.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert limiter._check_request_limit not in on.before_request_funcs.get(None, [])
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "sqlite_writers, limiter_hook")
+    off = create_app()
+    assert "factory" not in off.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert limiter._check_request_limit in off.before_request_funcs[None]
+    clean_env.setenv("DATABASE_URL", "mysql+pymysql://u:p@db.example/shopqr")
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "db_pool")
+    options = create_app().config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and "pool_reset_on_return" not in options
+    assert options["isolation_level"] == "READ COMMITTED"
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "sessions")  # deleted: Flask's own is used
+    with pytest.raises(RuntimeError, match="SHOPQR_SPEEDUPS_OFF: unknown"):
+        create_app()
