@@ -5,12 +5,16 @@ shop of 60 products, and the bare Flask app in bench/hello.py under the same set
 them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart fragment
 and the order status fragment, and for two floors: the health check (one SELECT 1 through the
 whole stack) and the write floor (one INSERT and COMMIT through the whole stack,
-bench/floor_app.py), each with its ratio to bare hello. Then: SQL queries per
+bench/floor_app.py), each with its ratio to bare hello. In the same run, in turn with that
+server: each hand-made speed-up switched off (SHOPQR_SPEEDUPS_OFF, see shopqr/config.py), on
+MariaDB mysqlclient against PyMySQL, and with --old DIR another checkout of shopqr against this
+one, with req/s, p99 and the server's CPU time per request of both sides. Then: SQL queries per
 menu page at 10 and 60 products, payment->kitchen latency over 50 KHQR orders (simulator pays,
 poller confirms, kitchen websocket receives the card), and websocket fan-out to 200 sockets
 held by one process.
 
-    .venv/bin/python bench/run.py [--quick] [--db sqlite|mariadb|both]
+    .venv/bin/python bench/run.py [--quick] [--db sqlite|mariadb|both] [--old DIR]
+        [--rounds N] [--speedups NAME,...] [--rows NAME,...] [--no-mysqlclient] [--http-only]
 """
 
 from __future__ import annotations
