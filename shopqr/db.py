@@ -4,6 +4,7 @@ what shopqr adds to SQLAlchemy's pool (``shopqr.db_pool``, ``shopqr.sqlite_write
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import PurePath
 from typing import Any
 
@@ -88,8 +89,9 @@ def _tune_pool(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """Foreign keys on, WAL so guests' reads never wait on a writer."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """Foreign keys on, WAL so guests' reads never wait on a writer (also on the connections of
+    shopqr.sqlite_writers' subclass)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

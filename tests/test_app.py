@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import text
 
 from shopqr import create_app
 from shopqr.config import ENV_SETTINGS, Defaults, env_overrides
@@ -304,3 +305,21 @@ def test_the_benchmark_leaves_out_the_speed_ups_it_names_and_no_others(clean_env
     clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "sessions")  # deleted: Flask's own is used
     with pytest.raises(RuntimeError, match="SHOPQR_SPEEDUPS_OFF: unknown"):
         create_app()
+
+
+def test_sqlite_connections_have_foreign_keys_wal_and_the_writer_queue(clean_env):
+    """The pragmas reach the connections of shopqr.sqlite_writers' connection class too (they
+    did not while the listener looked for sqlite3's own class by module name: SQLite then ran
+    without foreign keys, and in rollback-journal mode, where readers and writers block each
+    other)."""
+    from shopqr.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        assert type(db.session.connection().connection.dbapi_connection).__name__ \
+            == "QueuedWriterConnection"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar_one() == 15000
+        db.session.remove()
+        db.engine.dispose()
