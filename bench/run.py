@@ -5,12 +5,16 @@ shop of 60 products, and the bare Flask app in bench/hello.py under the same set
 them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart fragment
 and the order status fragment, and for two floors: the health check (one SELECT 1 through the
 whole stack) and the write floor (one INSERT and COMMIT through the whole stack,
-bench/floor_app.py), each with its ratio to bare hello. Then: SQL queries per
+bench/floor_app.py), each with its ratio to bare hello. In the same run, in turn with that
+server: each hand-made speed-up switched off (SHOPQR_SPEEDUPS_OFF, see shopqr/config.py), on
+MariaDB mysqlclient against PyMySQL, and with --old DIR another checkout of shopqr against this
+one, with req/s, p99 and the server's CPU time per request of both sides. Then: SQL queries per
 menu page at 10 and 60 products, payment->kitchen latency over 50 KHQR orders (simulator pays,
 poller confirms, kitchen websocket receives the card), and websocket fan-out to 200 sockets
 held by one process.
 
-    .venv/bin/python bench/run.py [--quick] [--db sqlite|mariadb|both]
+    .venv/bin/python bench/run.py [--quick] [--db sqlite|mariadb|both] [--old DIR]
+        [--rounds N] [--speedups NAME,...] [--rows NAME,...] [--no-mysqlclient] [--http-only]
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
 import simple_websocket
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # shopqr from this checkout, also where a venv installed another
 VENV_BIN = Path(sys.executable).parent
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/shopqr_bench"
 SLUG = "bench-60"
@@ -54,20 +59,38 @@ def procfile_web() -> str:
     raise SystemExit("Procfile has no web line")
 
 
+SERVERS: dict[str, int] = {}  # a running gunicorn's URL -> its master's pid (its session id)
+
+
+def cpu_seconds(url: str) -> float:
+    """CPU time (user + system) the gunicorn at `url` and its workers have used so far."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == SERVERS[url]:  # field 6 of stat, the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64,
-             port: int | None = None):
-    """The Procfile's web command (bound to loopback) serving `app_spec`."""
+             port: int | None = None, code: Path = ROOT):
+    """The Procfile's web command (bound to loopback) serving `app_spec`, with shopqr imported
+    from the checkout `code` (this one, or --old's)."""
     port = port or free_port()
     command = procfile_web().replace("app:app", app_spec) \
-        .replace("gunicorn.conf.py", str(ROOT / "gunicorn.conf.py"))
+        .replace("gunicorn.conf.py", str(code / "gunicorn.conf.py"))
     full_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1",
-                "GUNICORN_THREADS": str(threads),
+                "GUNICORN_THREADS": str(threads), "PYTHONPATH": str(code),
                 "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=full_env,
                                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
+        SERVERS[url] = proc.pid
         probe = url + ("/" if app_spec == "hello:app" else "/healthz")
         try:
             for _ in range(150):
@@ -157,9 +180,10 @@ def prepare_database(kind: str, workdir: Path) -> str:
                         "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"], check=True)
         url = MARIADB_URL
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret",
-           "SHOPQR_ENV": "development", "BAKONG_SIMULATOR": "1"}
+           "SHOPQR_ENV": "development", "BAKONG_SIMULATOR": "1", "PYTHONPATH": str(ROOT)}
     for slug, count in ((SLUG, 60), ("bench-10", 10)):
-        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), slug, str(count)],
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), slug, str(count),
+                        str(TABLES)],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return url
 
@@ -185,16 +209,43 @@ def product_ids(database_url: str, slug: str) -> list[int]:
                        "s.id = p.shop_id WHERE s.slug = :slug ORDER BY p.id", slug)
 
 
-def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> dict:
-    tokens = table_tokens(database_url, SLUG)
-    products = product_ids(database_url, SLUG)
-    results: dict[str, dict[str, float]] = {}
-    with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
-        results["bare hello"] = wrk(hello_url + "/", duration=duration)
-    with gunicorn("app:app", app_env(database_url, workdir), cwd=ROOT) as base:
-        # the floor of the full stack: one SELECT 1 through every extension and hook
-        results["health check (1 query)"] = wrk(base + "/healthz", duration=duration)
-        guests = [guest(base, SLUG, t) for t in tokens[:20]]
+HEALTH, MENU, ADD, STATUS, WRITE = ("health check (1 query)", "menu page",
+                                    "add-to-cart fragment", "order status fragment",
+                                    "write floor (1 insert)")
+ENDPOINTS = (HEALTH, MENU, ADD, STATUS, WRITE)
+# Each hand-made speed-up (shopqr.config.SPEEDUPS): the databases it applies to and the rows it
+# should move. The app leaves out the ones SHOPQR_SPEEDUPS_OFF names.
+SPEEDUP_ROWS = {
+    "sqlite_writers": (("sqlite",), (ADD, WRITE)),  # concurrent writes of one process
+    "db_pool": (("mariadb",), ENDPOINTS),  # a ping and a rollback per request
+    "limiter_hook": (("sqlite", "mariadb"), ENDPOINTS),  # every request
+}
+OLD_ENDPOINTS = (HEALTH, MENU, ADD, STATUS)
+SHORT = {"health": HEALTH, "menu": MENU, "add": ADD, "status": STATUS, "write": WRITE}
+GUEST_TABLES = slice(0, 21)  # 20 phones of this code and, at the last table, its order
+OLD_TABLES = slice(30, 51)  # --old's: other tables, so neither code sees the other's carts
+TABLES = 60
+
+
+class Workload:
+    """One shopqr server (and its write floor) with what wrk sends it: the menu and
+    add-to-cart rotations of 20 phones and the status fragment of one placed order."""
+
+    def __init__(self, name: str, base: str, floor: str | None, database_url: str,
+                 scripts: dict[str, Path], status_path: str) -> None:
+        self.name, self.base, self.floor, self.database_url = name, base, floor, database_url
+        self.scripts, self.status_path = scripts, status_path
+
+    @classmethod
+    def build(cls, name: str, base: str, floor: str | None, database_url: str, workdir: Path,
+              tables: slice, like: Workload | None = None) -> Workload:
+        """Scan the tables, write the wrk scripts, place the order; `like`: another server of
+        this code on the same database, whose phones and order this one reuses."""
+        if like is not None:
+            return cls(name, base, floor, database_url, like.scripts, like.status_path)
+        tokens = table_tokens(database_url, SLUG)[tables]
+        products = product_ids(database_url, SLUG)
+        guests = [guest(base, SLUG, t) for t in tokens[:-1]]
         menu_reqs, add_reqs = [], []
         for n, (s, token) in enumerate(guests):
             headers = {"Cookie": cookie_header(s)}
@@ -204,27 +255,173 @@ def http_figures(kind: str, database_url: str, workdir: Path, duration: int) -> 
                     **headers, "X-CSRFToken": token, "HX-Request": "true",
                     "Content-Type": "application/x-www-form-urlencoded"},
                     f"product_id={p}&quantity=1"))
-        results["menu page"] = wrk(base, duration=duration,
-                                   script=lua_rotation(workdir / "menu.lua", menu_reqs))
-        results["add-to-cart fragment"] = wrk(base, duration=duration,
-                                              script=lua_rotation(workdir / "add.lua", add_reqs))
+        tag = re.sub(r"\W+", "-", name)
+        scripts = {MENU: lua_rotation(workdir / f"menu-{tag}.lua", menu_reqs),
+                   ADD: lua_rotation(workdir / f"add-{tag}.lua", add_reqs),
+                   WRITE: lua_rotation(workdir / f"write-{tag}.lua",
+                                       [("POST", "/_bench/write", {}, "")])}
         # one order, then its status fragment (what every guest's order page polls)
-        s, token = guest(base, SLUG, tokens[25])
+        s, token = guest(base, SLUG, tokens[-1])
         s.post(f"{base}/s/{SLUG}/cart/items", data={"product_id": products[0]},
                headers={"X-CSRFToken": token})
         placed = s.post(f"{base}/s/{SLUG}/checkout", headers={"X-CSRFToken": token},
-                        data={"method": "cash", "checkout_key": "bench-status-0000000000"})
-        results["order status fragment"] = wrk(placed.url + "/status", duration=duration,
-                                               headers={"HX-Request": "true"})
-    with gunicorn("floor_app:app", app_env(database_url, workdir), cwd=ROOT / "bench") as base:
-        # the floor of any change: one INSERT and COMMIT through the whole stack
-        results["write floor (1 insert)"] = wrk(
-            base, duration=duration, script=lua_rotation(workdir / "write.lua", [
-                ("POST", "/_bench/write", {}, "")]))
-    hello_rps = results["bare hello"]["rps"]
-    for _name, row in results.items():
-        row["ratio"] = row["rps"] / hello_rps if hello_rps else 0.0
+                        data={"method": "cash", "checkout_key": f"bench-status-{tag}-0000000"})
+        placed.raise_for_status()
+        return cls(name, base, floor, database_url, scripts,
+                   placed.url[len(base):] + "/status")
+
+    def run(self, endpoint: str, duration: int) -> dict[str, float]:
+        """wrk's figures, and the server's CPU time per request (ms): less sensitive than
+        req/s to whatever else the machine runs."""
+        server = self.floor if endpoint == WRITE else self.base
+        if endpoint == ADD:
+            empty_carts(self.database_url)
+        before = cpu_seconds(server)
+        row = self._wrk(endpoint, duration)
+        row["cpu_ms"] = (cpu_seconds(server) - before) * 1000 / max(1, row["requests"])
+        return row
+
+    def _wrk(self, endpoint: str, duration: int) -> dict[str, float]:
+        if endpoint == HEALTH:
+            return wrk(self.base + "/healthz", duration=duration)
+        if endpoint == STATUS:
+            return wrk(self.base + self.status_path, duration=duration,
+                       headers={"HX-Request": "true"})
+        if endpoint == WRITE:
+            assert self.floor, f"{self.name} has no write floor"
+            return wrk(self.floor, duration=duration, script=self.scripts[WRITE])
+        return wrk(self.base, duration=duration, script=self.scripts[endpoint])
+
+
+def empty_carts(database_url: str) -> None:
+    """Every add-to-cart run starts from empty carts: the same work for each side of a pair,
+    and no line reaches the cart's limit of 50 (a 4xx) however many runs there are."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM cart_item_options"))
+        conn.execute(text("DELETE FROM cart_items"))
+    engine.dispose()
+
+
+@contextmanager
+def serve(name: str, database_url: str, workdir: Path, *, code: Path = ROOT,
+          floor: bool = True, like: Workload | None = None, tables: slice = GUEST_TABLES,
+          **env: str):
+    """shopqr from `code` (and, with `floor`, bench/floor_app.py on the same code), started
+    with the extra environment `env` (e.g. SHOPQR_SPEEDUPS_OFF), as a Workload."""
+    app_environment = app_env(database_url, workdir, **env)
+    with ExitStack() as stack:
+        base = stack.enter_context(gunicorn("app:app", app_environment, cwd=code, code=code))
+        floor_base = stack.enter_context(gunicorn(
+            "floor_app:app", app_environment, cwd=ROOT / "bench", code=code)) if floor else None
+        yield Workload.build(name, base, floor_base, database_url, workdir, tables, like)
+
+
+def http_figures(on: Workload, hello: dict[str, float], duration: int) -> dict:
+    """The main table: each endpoint of this code with every speed-up on, against bare hello."""
+    results: dict[str, dict[str, float]] = {"bare hello": hello}
+    for endpoint in ENDPOINTS:
+        on.run(endpoint, 1)  # warm-up: templates, caches, the pool's connections
+        results[endpoint] = on.run(endpoint, duration)
+    for row in results.values():
+        row["ratio"] = row["rps"] / hello["rps"] if hello["rps"] else 0.0
     return results
+
+
+def paired(a: Workload, b: Workload, endpoints: tuple[str, ...], duration: int,
+           rounds: int) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """Each endpoint on `a` then on `b`, `rounds` times in turn (after a 1 s warm-up of each),
+    so both see the same machine; per side each figure's median over the rounds."""
+    out = {}
+    for endpoint in endpoints:
+        a.run(endpoint, 1)
+        b.run(endpoint, 1)
+        runs_a, runs_b = [], []
+        for _ in range(rounds):
+            runs_a.append(a.run(endpoint, duration))
+            runs_b.append(b.run(endpoint, duration))
+        out[endpoint] = (median_run(runs_a), median_run(runs_b))
+    return out
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs (non-2xx responses: all of them)."""
+    row = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    row["errors"] = sum(r["errors"] for r in runs)
+    return row
+
+
+def gain(on: dict[str, float], off: dict[str, float]) -> float:
+    return on["rps"] / off["rps"] - 1 if off["rps"] else float("nan")
+
+
+def cpu_gain(on: dict[str, float], off: dict[str, float]) -> float:
+    """How much more CPU a request costs `off` than `on` (the req/s gain a CPU-bound server
+    would see)."""
+    return off["cpu_ms"] / on["cpu_ms"] - 1 if on["cpu_ms"] else float("nan")
+
+
+def print_pairs(title: str, label: str, a: str, b: str,
+                rows: list[tuple[str, str, dict[str, float], dict[str, float]]],
+                hello_rps: float | None = None) -> None:
+    """`a` vs `b` per row: req/s (and its ratio to bare hello), p99 and the server's CPU time
+    per request of each, a's gain in req/s (a/b - 1) and in CPU (b's CPU / a's - 1)."""
+    print(f"\n{title}")
+    w = max(10, len(a), len(b)) + 1
+    ratio = f"{'vs hello':>9}" if hello_rps else ""
+    print(f"{label:<16}{'endpoint':<24}{a:>{w}}{ratio}{b:>{w}}{ratio}{'gain':>8}"
+          f"{a:>{w + 2}}{b:>{w + 2}}{a:>{w + 2}}{b:>{w + 2}}{'CPU gain':>9}{'non-2xx':>9}")
+    print(f"{'':<40}{'req/s':>{w}}{'':>{len(ratio)}}{'req/s':>{w}}{'':>{len(ratio)}}{'':>8}"
+          f"{'p99':>{w + 2}}{'p99':>{w + 2}}{'CPU/req':>{w + 2}}{'CPU/req':>{w + 2}}")
+    for name, endpoint, ra, rb in rows:
+        ratios = ("", "")
+        if hello_rps:
+            ratios = (f"{ra['rps'] / hello_rps:>9.0%}", f"{rb['rps'] / hello_rps:>9.0%}")
+        print(f"{name:<16}{endpoint:<24}{ra['rps']:>{w}.0f}{ratios[0]}{rb['rps']:>{w}.0f}"
+              f"{ratios[1]}{gain(ra, rb):>+8.1%}{ra['p99']:>{w}.1f}ms{rb['p99']:>{w}.1f}ms"
+              f"{ra['cpu_ms']:>{w}.2f}ms{rb['cpu_ms']:>{w}.2f}ms{cpu_gain(ra, rb):>+9.1%}"
+              f"{ra['errors'] + rb['errors']:>9}", flush=True)
+
+
+def comparisons(kind: str, url: str, workdir: Path, on: Workload, hello_rps: float,
+                args: argparse.Namespace, duration: int) -> None:
+    """In the same run as the main table: each speed-up off against all on, mysqlclient
+    against PyMySQL, and the --old checkout against this code."""
+    speedups = [s for s in args.speedups if kind in SPEEDUP_ROWS[s][0]]
+    if speedups:
+        rows = []
+        for name in speedups:
+            endpoints = tuple(e for e in SPEEDUP_ROWS[name][1] if e in args.rows)
+            with serve(f"{name} off", url, workdir, like=on, floor=WRITE in endpoints,
+                       SHOPQR_SPEEDUPS_OFF=name) as off:
+                for endpoint, (ra, rb) in paired(on, off, endpoints, duration,
+                                                 args.rounds).items():
+                    rows.append((name, endpoint, ra, rb))
+        print_pairs(f"== {kind}: hand-made speed-ups on and off, in turn, median of "
+                    f"{args.rounds} (gain = on/off - 1)", "speed-up", "on", "off", rows)
+    if kind == "mariadb" and args.mysqlclient:
+        try:
+            import MySQLdb  # noqa: F401
+        except ImportError:
+            print("\nmysqlclient: not installed (pip install -e '.[mysqlclient]'), no rows")
+        else:
+            mysqldb_url = url.replace("mysql+pymysql://", "mysql+mysqldb://")
+            with serve("mysqlclient", mysqldb_url, workdir, like=on) as fast:
+                rows = [("driver", endpoint, ra, rb) for endpoint, (ra, rb) in
+                        paired(fast, on, tuple(e for e in ENDPOINTS if e in args.rows),
+                               duration, args.rounds).items()]
+            print_pairs(f"== {kind}: mysqlclient (mysql+mysqldb://) and PyMySQL, in turn, "
+                        f"median of {args.rounds} (gain = mysqlclient/PyMySQL - 1)", "",
+                        "mysqlclient", "PyMySQL", rows)
+    if args.old:
+        with serve("old", url, workdir, code=args.old, floor=False, tables=OLD_TABLES) as old:
+            rows = [("", endpoint, ra, rb) for endpoint, (ra, rb) in
+                    paired(on, old, tuple(e for e in OLD_ENDPOINTS if e in args.rows),
+                           duration, args.rounds).items()]
+        print_pairs(f"== {kind}: this code (new) and {args.old} (old), in turn, median of "
+                    f"{args.rounds} (gain = new/old - 1)", "", "new", "old", rows, hello_rps)
 
 
 def queries_per_menu(database_url: str) -> dict[str, int]:
@@ -375,30 +572,73 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
+def speedup_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = set(names) - set(SPEEDUP_ROWS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {sorted(unknown)}; "
+                                         f"known: {', '.join(SPEEDUP_ROWS)}")
+    return names
+
+
+def rows_of(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if set(names) - set(SHORT):
+        raise argparse.ArgumentTypeError(f"unknown {sorted(set(names) - set(SHORT))}; "
+                                         f"known: {', '.join(SHORT)}")
+    return [SHORT[n] for n in names]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "mariadb", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="shorter runs (3 s, 10 orders)")
     parser.add_argument("--sockets", type=int, default=200)
+    parser.add_argument("--old", type=Path, metavar="DIR",
+                        help="another checkout of shopqr (e.g. `git worktree add /tmp/old REV`): "
+                             "also its rows, against the same database, in turn with this "
+                             "code's")
+    parser.add_argument("--speedups", type=speedup_names, default=list(SPEEDUP_ROWS),
+                        metavar="NAME,...", help="the hand-made speed-ups to measure on and "
+                        f"off (default all: {','.join(SPEEDUP_ROWS)}; '' for none)")
+    parser.add_argument("--no-mysqlclient", dest="mysqlclient", action="store_false",
+                        help="leave out the mysqlclient rows")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="on/off (and new/old) runs of each row, in turn; the median counts")
+    parser.add_argument("--rows", type=rows_of, default=list(ENDPOINTS), metavar="NAME,...",
+                        help="the endpoints of the on/off, mysqlclient and --old rows "
+                        f"(default all: {','.join(SHORT)})")
+    parser.add_argument("--http-only", action="store_true",
+                        help="only the wrk tables (no queries, payment or fan-out figures)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
+    if args.old and not (args.old / "shopqr" / "__init__.py").is_file():
+        raise SystemExit(f"--old {args.old}: not a checkout of shopqr")
     duration = 3 if args.quick else 10
     orders = 10 if args.quick else 50
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {platform.platform()}")
     print(f"gunicorn: {procfile_web()}")
+    print(f"code: {ROOT} at {git_describe(ROOT)}"
+          + (f"; old: {args.old} at {git_describe(args.old)}" if args.old else ""))
     for kind in (["sqlite", "mariadb"] if args.db == "both" else [args.db]):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             url = prepare_database(kind, workdir)
-            print(f"\n== {kind}: wrk -t2 -c16 -d{duration}s")
-            print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
-                  f"{'non-2xx':>9}")
-            for name, row in http_figures(kind, url, workdir, duration).items():
-                print(f"{name:<24}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
-                      f"{row['ratio']:>9.0%} {row['errors']:>8}")
+            with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
+                hello = wrk(hello_url + "/", duration=duration)
+            with serve("on", url, workdir) as on:
+                print(f"\n== {kind}: wrk -t2 -c16 -d{duration}s")
+                print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
+                      f"{'non-2xx':>9}")
+                for name, row in http_figures(on, hello, duration).items():
+                    print(f"{name:<24}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
+                          f"{row['ratio']:>9.0%} {row['errors']:>8}", flush=True)
+                comparisons(kind, url, workdir, on, hello["rps"], args, duration)
+            if args.http_only:
+                continue
             counts = queries_per_menu(url)
             print(f"SQL queries per menu page: {counts['bench-10']} at 10 products, "
                   f"{counts[SLUG]} at 60 products")
@@ -410,6 +650,12 @@ def main() -> None:
                   f"orders, one at a time ({fan['received']} deliveries): "
                   f"p50 {fan['p50'] * 1000:.0f} ms, "
                   f"p99 {fan['p99'] * 1000:.0f} ms, max {fan['max'] * 1000:.0f} ms")
+
+
+def git_describe(code: Path) -> str:
+    done = subprocess.run(["git", "-C", str(code), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "?"
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shopqr import db as database
-from shopqr.config import Defaults, env_overrides, finish_config
-from shopqr.sessions import CachedSerializerSessionInterface
+from shopqr.config import Defaults, env_overrides, finish_config, speedups_off
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # the mapping it passes. finish_config refuses unsafe production settings and derives the
     # rest (the database and its engine options, the Redis channel prefix).
     app.config.from_object(Defaults)
+    app.config["SPEEDUPS_OFF"] = speedups_off(os.environ)  # bench/run.py's on/off rows
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.update(env_overrides(os.environ))
@@ -39,7 +39,6 @@ def _init_extensions(app: Flask) -> None:
     from shopqr.services import events, poller, telegram
     from shopqr.web import init_app as init_id_converter
 
-    app.session_interface = CachedSerializerSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,
@@ -51,7 +50,8 @@ def _init_extensions(app: Flask) -> None:
     extensions.csrf.init_app(app)
     csrf_signing.install()
     extensions.limiter.init_app(app)
-    _limit_per_route_only(app)
+    if "limiter_hook" not in app.config["SPEEDUPS_OFF"]:
+        _limit_per_route_only(app)
     i18n.init_app(app)
     filters.init_app(app)
     media.init_app(app)

@@ -102,6 +102,23 @@ class Defaults:
     SETTINGS_IDLE_SECONDS = 30 * 60  # owners re-enter the password after this long idle
 
 
+# The hand-made speed-ups bench/run.py measures on and off in one run (README "Hand-made
+# speed-ups"). SHOPQR_SPEEDUPS_OFF, read once when the app is created, names the ones to leave
+# out, comma-separated; unset (always, outside the benchmark) all are on.
+SPEEDUPS = ("sqlite_writers", "db_pool", "limiter_hook")
+
+
+def speedups_off(environ: os._Environ[str] | dict[str, str]) -> frozenset[str]:
+    """The speed-ups SHOPQR_SPEEDUPS_OFF switches off; an unknown name is an error, so a typo
+    in the benchmark cannot measure the same code twice."""
+    names = frozenset(n.strip() for n in environ.get("SHOPQR_SPEEDUPS_OFF", "").split(",")
+                      if n.strip())
+    if names - set(SPEEDUPS):
+        raise RuntimeError(f"SHOPQR_SPEEDUPS_OFF: unknown {sorted(names - set(SPEEDUPS))}; "
+                           f"known: {', '.join(SPEEDUPS)}")
+    return names
+
+
 def env_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, object]:
     """Read the settings named in ENV_SETTINGS from the environment."""
     out: dict[str, object] = {}

@@ -4,6 +4,7 @@ what shopqr adds to SQLAlchemy's pool (``shopqr.db_pool``, ``shopqr.sqlite_write
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import PurePath
 from typing import Any
 
@@ -38,6 +39,10 @@ def engine_options(uri: str, config: dict[str, Any]) -> dict[str, Any]:
     example in instance/config.py) win over these."""
     pool = {"pool_size": config["DB_POOL_SIZE"], "max_overflow": config["DB_POOL_SIZE"]}
     given = config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    off = config.get("SPEEDUPS_OFF", frozenset())
+    if uri.startswith("mysql") and "db_pool" in off:  # SQLAlchemy's stock ping and reset
+        return {**pool, "pool_pre_ping": True, "pool_recycle": 1800,
+                "isolation_level": "READ COMMITTED", **given}
     if uri.startswith("mysql"):
         return {
             **pool,
@@ -53,10 +58,10 @@ def engine_options(uri: str, config: dict[str, Any]) -> dict[str, Any]:
     if uri.startswith("sqlite"):
         from shopqr.sqlite_writers import connection_factory
 
+        factory = {} if "sqlite_writers" in off else {"factory": connection_factory()}
         return {
             **({} if uri in ("sqlite://", "sqlite:///:memory:") else pool),
-            "connect_args": {"timeout": 15, "check_same_thread": False,
-                             "factory": connection_factory()},
+            "connect_args": {"timeout": 15, "check_same_thread": False, **factory},
             **given,
         }
     return given
@@ -84,8 +89,9 @@ def _tune_pool(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """Foreign keys on, WAL so guests' reads never wait on a writer."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """Foreign keys on, WAL so guests' reads never wait on a writer (also on the connections of
+    shopqr.sqlite_writers' subclass)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

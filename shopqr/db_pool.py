@@ -41,7 +41,7 @@ def tune(engine: Engine, *, ping_idle_seconds: float) -> None:
         if idle_since is None or time.monotonic() - idle_since < ping_idle_seconds:
             return
         try:
-            dbapi_connection.ping(False)  # PyMySQL: no silent reconnect
+            engine.dialect.do_ping(dbapi_connection)  # PyMySQL or mysqlclient, no reconnect
         except Exception as error:  # any failure means: use another connection
             raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 

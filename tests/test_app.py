@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import text
 
 from shopqr import create_app
 from shopqr.config import ENV_SETTINGS, Defaults, env_overrides
@@ -154,6 +155,10 @@ def test_development_serves_the_simulator_when_asked(clean_env):
      "mysql+pymysql://u:p@db.example/shopqr?ssl_ca=/ca.pem&charset=utf8mb4"),
     ("mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4",
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
+    # mysqlclient, the optional extra (tests/test_mysqlclient.py)
+    ("mysql+mysqldb://u:p@db.example/shopqr",
+     "mysql+mysqldb://u:p@db.example/shopqr?charset=utf8mb4"),
+    ("mysql://u:p@db.example/shopqr", "mysql://u:p@db.example/shopqr?charset=utf8mb4"),
 ])
 def test_mariadb_urls_get_utf8mb4_and_idle_pings(url, expected):
     app = create_app({"TESTING": True, "SHOPQR_ENV": "development", "DATABASE_URL": url})
@@ -274,3 +279,47 @@ def test_session_cookies_follow_the_secret_key(app):
 
 def test_shop_pages_are_not_cached(client):
     assert client.get("/s/no-such-shop/menu").headers["Cache-Control"] == "no-store"
+
+
+def test_the_benchmark_leaves_out_the_speed_ups_it_names_and_no_others(clean_env):
+    """bench/run.py's on/off rows (README "Hand-made speed-ups"): SHOPQR_SPEEDUPS_OFF, read
+    when the app is created, switches off the named speed-ups only; a name it does not know
+    is refused, so a typo cannot measure the same code twice."""
+    from shopqr.extensions import limiter
+
+    clean_env.delenv("SHOPQR_SPEEDUPS_OFF", raising=False)
+    # the one Limiter keeps RATELIMIT_ENABLED from the last app; the tests' apps turn it off
+    clean_env.setattr(limiter, "enabled", True)
+    on = create_app()
+    assert "factory" in on.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert limiter._check_request_limit not in on.before_request_funcs.get(None, [])
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "sqlite_writers, limiter_hook")
+    off = create_app()
+    assert "factory" not in off.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert limiter._check_request_limit in off.before_request_funcs[None]
+    clean_env.setenv("DATABASE_URL", "mysql+pymysql://u:p@db.example/shopqr")
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "db_pool")
+    options = create_app().config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and "pool_reset_on_return" not in options
+    assert options["isolation_level"] == "READ COMMITTED"
+    clean_env.setenv("SHOPQR_SPEEDUPS_OFF", "sessions")  # deleted: Flask's own is used
+    with pytest.raises(RuntimeError, match="SHOPQR_SPEEDUPS_OFF: unknown"):
+        create_app()
+
+
+def test_sqlite_connections_have_foreign_keys_wal_and_the_writer_queue(clean_env):
+    """The pragmas reach the connections of shopqr.sqlite_writers' connection class too (they
+    did not while the listener looked for sqlite3's own class by module name: SQLite then ran
+    without foreign keys, and in rollback-journal mode, where readers and writers block each
+    other)."""
+    from shopqr.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        assert type(db.session.connection().connection.dbapi_connection).__name__ \
+            == "QueuedWriterConnection"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar_one() == 15000
+        db.session.remove()
+        db.engine.dispose()

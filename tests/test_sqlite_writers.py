@@ -62,18 +62,36 @@ def test_second_writer_waits_for_the_first_commit(db_file: Path) -> None:
     assert rows == [(1,), (2,)]
 
 
+def write_at_once(conn: sqlite3.Connection, sql: str) -> None:
+    """Write and commit in another thread; fail unless it is done within 2 s. A writer still
+    queued behind a lock nobody gave back would wait WAIT_SECONDS (15 s) and then go on to
+    SQLite's own locking, which is free by then: only the time shows the queue was held."""
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            conn.cursor().execute(sql)
+            conn.commit()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(2), "the writer is still queued: the lock was not given back"
+    assert errors == []
+
+
 def test_rollback_and_failed_statements_release_the_queue(db_file: Path) -> None:
     factory = connection_factory()
     first, second = _connect(db_file, factory), _connect(db_file, factory)
     first.cursor().execute("INSERT INTO t VALUES (1)")
     first.rollback()
-    second.cursor().execute("INSERT INTO t VALUES (2)")  # would block forever if still held
-    second.commit()
+    write_at_once(second, "INSERT INTO t VALUES (2)")
     with pytest.raises(sqlite3.OperationalError):
         first.cursor().execute("INSERT INTO missing VALUES (1)")
     first.rollback()
-    second.cursor().execute("UPDATE t SET n = 3")
-    second.commit()
+    write_at_once(second, "UPDATE t SET n = 3")
     assert sqlite3.connect(db_file).execute("SELECT n FROM t").fetchall() == [(3,)]
 
 
