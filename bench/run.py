@@ -219,6 +219,8 @@ SPEEDUP_ROWS = {
     "sqlite_writers": (("sqlite",), (ADD, WRITE)),  # concurrent writes of one process
     "db_pool": (("mariadb",), ENDPOINTS),  # a ping and a rollback per request
     "limiter_hook": (("sqlite", "mariadb"), ENDPOINTS),  # every request
+    "csrf_signing": (("sqlite", "mariadb"), (MENU, ADD)),  # a page's token, a POST's check
+    "raw_reads": (("sqlite", "mariadb"), (MENU, STATUS)),  # the guest hot paths' SELECTs
 }
 OLD_ENDPOINTS = (HEALTH, MENU, ADD, STATUS)
 SHORT = {"health": HEALTH, "menu": MENU, "add": ADD, "status": STATUS, "write": WRITE}
@@ -267,8 +269,12 @@ class Workload:
         placed = s.post(f"{base}/s/{SLUG}/checkout", headers={"X-CSRFToken": token},
                         data={"method": "cash", "checkout_key": f"bench-status-{tag}-0000000"})
         placed.raise_for_status()
+        # polled as the page polls: the URL in its hx-get (with the fingerprint of what it
+        # shows, where the code sends one: then an unchanged order answers an empty 204)
+        poll = re.search(r'hx-get="([^"]+/status[^"]*)"', placed.text)
         return cls(name, base, floor, database_url, scripts,
-                   placed.url[len(base):] + "/status")
+                   poll.group(1).replace("&amp;", "&") if poll
+                   else placed.url[len(base):] + "/status")
 
     def run(self, endpoint: str, duration: int) -> dict[str, float]:
         """wrk's figures, and the server's CPU time per request (ms): less sensitive than
@@ -302,6 +308,8 @@ def empty_carts(database_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM cart_item_options"))
         conn.execute(text("DELETE FROM cart_items"))
+        # as every cart change does: the cached cart fragments are keyed on it
+        conn.execute(text("UPDATE table_sessions SET cart_version = cart_version + 1"))
     engine.dispose()
 
 

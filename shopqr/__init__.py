@@ -48,7 +48,10 @@ def _init_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
     extensions.sock.init_app(app)
     extensions.csrf.init_app(app)
-    csrf_signing.install()
+    csrf_signing.install("csrf_signing" not in app.config["SPEEDUPS_OFF"])
+    from shopqr.services.hotpath import Read
+
+    Read.enabled = "raw_reads" not in app.config["SPEEDUPS_OFF"]
     extensions.limiter.init_app(app)
     if "limiter_hook" not in app.config["SPEEDUPS_OFF"]:
         _limit_per_route_only(app)

@@ -105,7 +105,7 @@ class Defaults:
 # The hand-made speed-ups bench/run.py measures on and off in one run (README "Hand-made
 # speed-ups"). SHOPQR_SPEEDUPS_OFF, read once when the app is created, names the ones to leave
 # out, comma-separated; unset (always, outside the benchmark) all are on.
-SPEEDUPS = ("sqlite_writers", "db_pool", "limiter_hook")
+SPEEDUPS = ("sqlite_writers", "db_pool", "limiter_hook", "csrf_signing", "raw_reads")
 
 
 def speedups_off(environ: os._Environ[str] | dict[str, str]) -> frozenset[str]:

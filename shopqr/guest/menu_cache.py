@@ -9,38 +9,12 @@ net for anything that changes without bumping the version. One cache per app."""
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Callable, Hashable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 from flask import Flask
 from markupsafe import Markup
 
-MAX_AGE = 60.0
-MAX_ENTRIES = 512
-T = TypeVar("T")
-
-
-class MenuCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[Hashable, tuple[float, object]] = {}
-        self.max_entries = max_entries
-
-    def get(self, key: Hashable, render: Callable[[], T]) -> T:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < MAX_AGE:
-            return hit[1]
-        html = render()
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (now, html)
-        return html
-
+from shopqr.cache import MAX_AGE, MenuCache  # noqa: F401  (re-exported)
 
 HOLE = re.compile("\x00hole:(\\w+)\x00")
 

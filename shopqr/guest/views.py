@@ -291,6 +291,7 @@ def add_to_cart() -> Response:
         cart.form_choices(request.form),
         request.form.get("quantity", "1"),
         request.form.get("note"),
+        menu_version=shop.menu_version,
     )
     name = localized(product, "name")
     db.session.commit()  # first: nothing below holds the cart's lock

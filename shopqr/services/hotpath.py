@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import Select
 
+from shopqr.cache import MenuCache
 from shopqr.i18n import localized
 from shopqr.models import (
     CartItem,
@@ -337,12 +339,22 @@ def _changed(db: Session, bus: EventBus, session: GuestSession) -> None:
                                         {"table_id": session.table_id}))
 
 
-def orderable_product(db: Session, shop_id: int, product_id: object) -> Product:
+def orderable_product(db: Session, shop_id: int, product_id: object, *,
+                      menu_version: int | None = None) -> Product:
     """A product of this shop on the menu and not sold out, with its option groups and
-    options, in one query."""
+    options, in one query. With the shop's ``menu_version`` (read in this request) the product
+    comes from the app's cache of products, detached and fully loaded: every menu change (a
+    price, an option, sold out) bumps the version, so a cached product is never stale. It is
+    only read (the guest's choices are checked against it), never changed."""
     wanted = parse_id(product_id)
-    product = None if wanted is None else db.scalars(
-        _PRODUCT, {"product_id": wanted, "shop_id": shop_id}).unique().first()
+    if wanted is None:
+        raise NotFound(NOT_ON_MENU)
+    if menu_version is None:
+        product = _load_product(db, shop_id, wanted)
+    else:
+        product = _product_cache().get(
+            (shop_id, wanted, menu_version),
+            lambda: _load_product(db, shop_id, wanted, detach=True))
     if product is None:
         raise NotFound(NOT_ON_MENU)
     if not product.is_available:
@@ -351,12 +363,29 @@ def orderable_product(db: Session, shop_id: int, product_id: object) -> Product:
     return product
 
 
+def _load_product(db: Session, shop_id: int, product_id: int, *,
+                  detach: bool = False) -> Product | None:
+    product = db.scalars(_PRODUCT, {"product_id": product_id, "shop_id": shop_id}
+                         ).unique().first()
+    if product is not None and detach:
+        db.expunge(product)  # with its groups and options (cascade): a commit never expires it
+    return product
+
+
+def _product_cache() -> MenuCache:
+    cache = current_app.extensions.get("shopqr_products")
+    if cache is None:
+        cache = current_app.extensions.setdefault("shopqr_products", MenuCache(2048))
+    return cache
+
+
 def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: object,
-             chosen: Mapping[int, object], quantity: object, note: str | None) -> Product:
+             chosen: Mapping[int, object], quantity: object, note: str | None, *,
+             menu_version: int | None = None) -> Product:
     """Add to the table's cart, merging with an identical line (same product, options and
     note). Everything is checked before the cart is locked. Returns the product (for the
     "added" message); the caller commits."""
-    product = orderable_product(db, session.shop_id, product_id)
+    product = orderable_product(db, session.shop_id, product_id, menu_version=menu_version)
     option_ids = sorted(o.id for o in choose_options(product, chosen))
     qty = parse_quantity(quantity)
     note_text = clean_note(note)

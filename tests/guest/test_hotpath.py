@@ -236,11 +236,12 @@ def test_the_order_poll_is_an_empty_204_until_something_changes(app, cafe):
 
 
 @pytest.mark.mariadb
-def test_parallel_adds_of_one_line_from_two_phones_lose_nothing(app, cafe):
-    """24 adds of the same line at the same instant, half from each phone: one line of 24, and
-    the cart's version moved 24 times."""
+def test_parallel_adds_of_one_line_from_phones_of_one_table_lose_nothing(app, cafe):
+    """24 phones of one table add the same line at the same instant: one line of 24, and the
+    cart's version moved 24 times. (Each thread has its own phone: a test client's cookie jar
+    is not for sharing between threads.)"""
     shop, table, latte, *_ = cafe
-    phones = [app.test_client(), app.test_client()]
+    phones = [app.test_client() for _ in range(24)]
     for phone in phones:
         scan(phone, shop, table)
     start = version(table)
@@ -248,7 +249,7 @@ def test_parallel_adds_of_one_line_from_two_phones_lose_nothing(app, cafe):
             f"group-{latte.option_groups[0].id}": str(option_id(latte, "Size", "Large"))}
     url = f"/s/{shop.slug}/cart/items"
     db.session.commit()
-    statuses = run_together(app, 24, lambda n: phones[n % 2].post(
+    statuses = run_together(app, 24, lambda n: phones[n].post(
         url, data=form, headers={"HX-Request": "true"}).status_code)
     assert statuses == [200] * 24
     db.session.expire_all()
@@ -314,3 +315,26 @@ def test_a_raw_read_that_fails_raises_sqlalchemys_error(app, ctx):
     missing = hotpath.Read(select(column("x")).select_from(table("no_such_table")))
     with pytest.raises(exc.DBAPIError):
         missing.rows(db.session, {})
+
+
+def test_a_cached_product_follows_every_menu_change(app, cafe):
+    """add-to-cart checks the guest's choices against a product cached per menu version: a
+    product sold out, an option gone or a product deleted after it was cached is seen at once."""
+    shop, table, latte, cake, tea, _ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    assert add(phone, shop, cake).status_code == 200  # now cached
+    sell_out(shop, cake)
+    assert add(phone, shop, cake).status_code == 409
+    assert add(phone, shop, latte, Size="Large").status_code == 200
+    large = next(o for g in latte.option_groups for o in g.options if o.name == "Large")
+    form = {"product_id": str(latte.id), f"group-{large.group_id}": str(large.id)}
+    db.session.delete(large)
+    menu_admin.bump(db.session, shop)
+    db.session.commit()
+    gone = phone.post(f"/s/{shop.slug}/cart/items", data=form, headers={"HX-Request": "true"})
+    assert gone.status_code == 400
+    tea.is_deleted = True
+    menu_admin.bump(db.session, shop)
+    db.session.commit()
+    assert add(phone, shop, tea).status_code == 404

@@ -1,0 +1,36 @@
+"""A small in-process cache of things rendered or loaded from the database, for keys that hold
+the version of what they were made from (a shop's menu_version, a table's cart_version): a new
+version is a new key, so an entry is never stale by construction. Entries also expire after
+MAX_AGE, the safety net for a change made without bumping a version (by hand in the database).
+Bounded: when full, it starts again empty."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+MAX_AGE = 60.0
+MAX_ENTRIES = 512
+T = TypeVar("T")
+
+
+class MenuCache:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[float, object]] = {}
+        self.max_entries = max_entries
+
+    def get(self, key: Hashable, render: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < MAX_AGE:
+            return hit[1]
+        html = render()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (now, html)
+        return html
