@@ -68,7 +68,7 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     expect(bob.locator(".khqr-amount")).to_contain_text("$4.75")
     shot(bob, "payment-phone")
     bob.get_by_role("button", name=re.compile("Bakong simulator")).click()
-    expect(bob.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+    expect(bob.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
 
     # The kitchen shows the card without a reload, then moves it to Served.
     card = kitchen.locator("#col-queued .kitchen-card")
@@ -83,7 +83,7 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     expect(kitchen.locator("#col-queued .kitchen-card")).to_have_count(0)
 
     # Bob's order page follows along: Served.
-    expect(bob.locator(".order-status .status-pill")).to_have_text("Served", timeout=15000)
+    expect(bob.locator(".order-status [aria-current=step]")).to_have_text("Served", timeout=15000)
     # Everything at the table is paid and served: the session ends, and the next scan of
     # this table starts afresh (a new group never sees this cart or these orders).
     # Alice's phone is still at the table: reloading the menu joins the table's next session,
@@ -120,7 +120,7 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
     kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     sign_in(kitchen, base, shop.slug, "Vanna", "271828")
     expect(kitchen.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
-    expect(guest.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+    expect(guest.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
 
 
 def test_sold_out_shows_on_an_open_menu_without_reload(browser: Browser, live_server, cafe):
@@ -198,7 +198,7 @@ def test_order_again_after_the_session_ended_and_call_for_the_bill(
     # The old order's page still answers, read-only, from its own URL.
     old = browser.new_context(viewport=PHONE).new_page()
     old.goto(order_url)
-    expect(old.locator(".order-status .status-pill")).to_have_text("Served")
+    expect(old.locator(".order-status [aria-current=step]")).to_have_text("Served")
 
     # Ask for the bill with a note.
     guest.locator(".service-ask summary").click()

@@ -179,7 +179,7 @@ def test_guest_screens_under_the_policy(watch: PolicyWatch, live_server, poller_
 
     # The simulator pays; the order page follows along.
     guest.get_by_role("button", name=re.compile("Bakong simulator")).click()
-    expect(guest.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+    expect(guest.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
     guest.goto(f"{base}/s/{shop.slug}/menu")
     expect(guest.locator(".table-orders")).to_contain_text("Paid")
     watch.assert_clean()

@@ -109,7 +109,7 @@ def test_paying_on_one_phone_in_english(browser: Browser, live_server, poller_ru
     shot(page, "guest-pay-phone-simulator-app")
     page.get_by_role("button", name="Pay now").click()
     expect(page).to_have_url(re.compile(r"/orders/[^/]+$"))
-    expect(page.locator(".order-status .status-pill")).to_have_text("Paid", timeout=15000)
+    expect(page.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
 
     # The e-receipt, with the Bakong hash and the riel equivalent.
     page.get_by_role("link", name="View receipt").click()

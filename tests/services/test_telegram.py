@@ -281,8 +281,9 @@ def test_the_owners_choices_are_respected(app, fake, cafe):
     db.session.commit()
     pay_cash(app, shop, make_order(shop, tea, table=table))  # not wanted: not queued
     run(app)
-    assert [(r.kind, r.status) for r in rows(shop.id)] == [("linked", "sent"),
-                                                           ("paid", "skipped")]
+    # (the daily summary also goes out when the test runs after 21:30 in Phnom Penh)
+    assert [(r.kind, r.status) for r in rows(shop.id) if r.kind != "daily"] == [
+        ("linked", "sent"), ("paid", "skipped")]
 
 
 def local(hour: int, minute: int = 0, day: int = 3) -> datetime:
