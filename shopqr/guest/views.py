@@ -53,7 +53,7 @@ PARTIALS = "guest/_partials.html"
 HOT = frozenset({"guest.scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
                  "guest.cart_badge", "guest.change_quantity", "guest.change_note",
                  "guest.remove_item", "guest.order_status", "guest.ask_service",
-                 "guest.service_state"})
+                 "guest.service_state", "guest.cart_watch"})
 # A phone whose table session ended this long ago or less joins the table's current session
 # from the menu link (the group ordering again after everything was paid and served); after
 # that only a scan of the table's QR code does.
@@ -316,6 +316,17 @@ def view_cart() -> str | Response:
                            checkout_key=secrets.token_urlsafe(24), error=None)
 
 
+@bp.get("/cart/watch")
+def cart_watch() -> Response:
+    """Polled by every phone at the table (every 3 s): an empty 204 while the cart's version is
+    the one the phone shows, else the new badge and watcher, and "cart-changed" (an open cart
+    panel reloads). One statement."""
+    shop, session = _hot_guest()
+    if request.args.get("v", type=int) == session.cart_version:
+        return Response(status=204)
+    return fragments(_badge(shop, session, oob=True), headers={"HX-Trigger": "cart-changed"})
+
+
 @bp.get("/cart/badge")
 def cart_badge() -> str:
     shop, session = _hot_guest()
@@ -332,8 +343,12 @@ def _after_cart_change(shop: GuestShop, session: GuestSession) -> Response:
 @bp.post("/cart/items/<int:item_id>/quantity")
 def change_quantity(item_id: int) -> Response:
     shop, session = _hot_guest()
-    hotpath.set_quantity(db.session, get_bus(current_app), session, item_id,
-                         request.form.get("quantity"))
+    if "delta" in request.form:  # the cart's −/+ (relative: phones tapping at once add up)
+        hotpath.step_quantity(db.session, get_bus(current_app), session, item_id,
+                              request.form.get("delta"))
+    else:
+        hotpath.set_quantity(db.session, get_bus(current_app), session, item_id,
+                             request.form.get("quantity"))
     return _after_cart_change(shop, session)
 
 

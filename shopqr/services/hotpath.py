@@ -323,6 +323,13 @@ _SET_NOTE = (
     .where(items.c.id == bindparam("item_id"), items.c.session_id == bindparam("sid"))
     .values(note=bindparam("text"))
 )
+_ADD_DELTA = (
+    update(items)
+    .where(items.c.id == bindparam("item_id"), items.c.session_id == bindparam("sid"))
+    .values(quantity=items.c.quantity + bindparam("delta"))
+)
+_QUANTITY_OF = select(items.c.quantity).where(items.c.id == bindparam("item_id"),
+                                              items.c.session_id == bindparam("sid"))
 _REMOVE = delete(items).where(items.c.id == bindparam("item_id"),
                               items.c.session_id == bindparam("sid"))
 
@@ -435,6 +442,30 @@ def set_quantity(db: Session, bus: EventBus, session: GuestSession, item_id: obj
         _one_line(_conn(db).execute(_REMOVE, params))
     else:
         _one_line(_conn(db).execute(_SET_QUANTITY, {**params, "qty": qty}))
+    _changed(db, bus, session)
+
+
+def step_quantity(db: Session, bus: EventBus, session: GuestSession, item_id: object,
+                  delta: object) -> None:
+    """One more or one less of a line (the cart's −/+): relative, so two phones tapping "+" at
+    once make two more, never one. Down to 0 removes the line; at most MAX_QUANTITY."""
+    wanted = parse_id(item_id)
+    if wanted is None:
+        raise NotFound(ITEM_GONE)
+    if delta not in ("1", "-1", 1, -1):
+        raise DomainError(_l("Tap − or + to change the quantity."))
+    step = int(delta)
+    bump_cart_version(db, session.id)  # the cart's lock: the read below is this line's latest
+    params = {"item_id": wanted, "sid": session.id}
+    current = _conn(db).execute(_QUANTITY_OF, params).scalar()
+    if current is None:
+        raise NotFound(ITEM_GONE)
+    if current + step <= 0:
+        _conn(db).execute(_REMOVE, params)
+    elif current + step > MAX_QUANTITY:
+        raise DomainError(_l("At most %(count)s of one item per order.", count=MAX_QUANTITY))
+    else:
+        _conn(db).execute(_ADD_DELTA, {**params, "delta": step})
     _changed(db, bus, session)
 
 

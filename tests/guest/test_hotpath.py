@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from flask import render_template
@@ -135,14 +136,15 @@ def test_the_menu_page_is_the_page_the_orm_renders(app, cafe):
         from shopqr.guest.views import _menu_html
 
         shop_row = db.session.get(Shop, shop.id)
+        orm = cart.summarize(db.session, session)
         orders = list(db.session.scalars(select(Order).where(Order.session_id == session.id)
                                          .order_by(Order.id.desc())))
         expected = render_template(
             "guest/menu.html", shop=shop_row, menu_html=_menu_html(shop_row),
             table_name=session.table.name,
             orders_html=partial(PARTIALS, "table_orders", shop=shop_row, orders=orders),
-            badge_html=partial(PARTIALS, "cart_badge", shop=shop_row,
-                               summary=cart.summarize(db.session, session)),
+            badge_html=partial(PARTIALS, "cart_badge", shop=shop_row, summary=SimpleNamespace(
+                count=orm.count, total=orm.total, cart_version=session.cart_version)),
             service_html=partial(PARTIALS, "service_status", shop=shop_row, calls=0, kinds=[]),
             csrf_token=lambda: Markup(csrf))
     assert page == expected
@@ -338,3 +340,52 @@ def test_a_cached_product_follows_every_menu_change(app, cafe):
     menu_admin.bump(db.session, shop)
     db.session.commit()
     assert add(phone, shop, tea).status_code == 404
+
+
+def test_a_phone_hears_of_another_phones_change_through_the_cart_watch(app, cafe):
+    shop, table, latte, cake, *_ = cafe
+    a, b = app.test_client(), app.test_client()
+    scan(a, shop, table)
+    scan(b, shop, table)
+    watch = re.search(r'id="cart-watch"[^>]*hx-get="([^"]+)"',
+                      b.get(f"/s/{shop.slug}/menu").text).group(1).replace("&amp;", "&")
+    assert b.get(watch).status_code == 204  # nothing changed: nothing to send
+    add(a, shop, cake)
+    heard = b.get(watch)
+    assert heard.status_code == 200 and heard.headers["HX-Trigger"] == "cart-changed"
+    assert badge_of(heard.text) == ("1", "$1.75")
+    watch = re.search(r'id="cart-watch"[^>]*hx-get="([^"]+)"', heard.text).group(1)
+    assert b.get(watch.replace("&amp;", "&")).status_code == 204
+
+
+@pytest.mark.mariadb
+def test_phones_tapping_plus_at_once_all_count(app, cafe):
+    """The cart's −/+ send a step, not a number: 24 phones tapping "+" on one line at the same
+    instant make 24 more."""
+    shop, table, latte, *_ = cafe
+    phones = [app.test_client() for _ in range(24)]
+    for phone in phones:
+        scan(phone, shop, table)
+    add(phones[0], shop, latte)
+    item = db.session.scalars(select(CartItem)).one().id
+    db.session.commit()
+    url = f"/s/{shop.slug}/cart/items/{item}/quantity"
+    statuses = run_together(app, 24, lambda n: phones[n].post(
+        url, data={"delta": "1"}, headers={"HX-Request": "true"}).status_code)
+    assert statuses == [200] * 24
+    db.session.expire_all()
+    assert db.session.get(CartItem, item).quantity == 25
+
+
+def test_the_cart_steppers_refuse_anything_but_one_step(app, cafe):
+    shop, table, latte, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, latte, "50")
+    item = db.session.scalars(select(CartItem)).one().id
+    url = f"/s/{shop.slug}/cart/items/{item}/quantity"
+    assert phone.post(url, data={"delta": "5"}).status_code == 422
+    assert phone.post(url, data={"delta": "1"}).status_code == 422  # already 50
+    assert phone.post(url, data={"delta": "-1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(CartItem, item).quantity == 49

@@ -325,3 +325,12 @@ function refreshAllOptionSheets(root) {
 }
 document.addEventListener("htmx:afterSwap", function () { refreshAllOptionSheets(); });
 document.addEventListener("DOMContentLoaded", function () { refreshAllOptionSheets(); });
+
+// The shared cart: when another phone at the table (or the cashier, or a checkout) changed it,
+// the watcher's answer says "cart-changed"; an open cart panel then reloads.
+document.addEventListener("cart-changed", function () {
+  const dialog = document.getElementById("cart-dialog");
+  const badge = document.getElementById("cart-badge");
+  if (dialog && dialog.open && badge) htmx.ajax("GET", badge.getAttribute("hx-get"),
+                                                { target: "#cart-panel", swap: "outerHTML" });
+});
