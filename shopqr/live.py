@@ -156,12 +156,20 @@ class LiveScreen:
     context (translations, CSRF fields). It is sent on connect, and again after every event
     of the shop whose kind is in ``kinds`` (None: every event but an access change). With
     ``shared``, one render per event serves every socket of the shop in this process; without,
-    each socket renders its own (forms that carry the device's CSRF token)."""
+    each socket renders its own (forms that carry the device's CSRF token).
+
+    ``view`` (optional) reads the socket's view from its handshake request (the kitchen: one
+    station, or all); it may abort (404). Then ``render(shop, view)`` draws that view, and
+    shared renders are per view. ``delta`` (optional): ``delta(shop, event, view)`` is sent
+    for an event in place of the full ``render``, with only what the event changed; the full
+    render is still sent on connect and after the socket fell behind (overflow)."""
 
     screen: str  # who may open it: services.auth.can_use(role, screen)
-    render: Callable[[Shop], Markup]
+    render: Callable[..., Markup]
     kinds: frozenset[str] | None = None
     shared: bool = False
+    delta: Callable[[Shop, Event, str], Markup | None] | None = None
+    view: Callable[[], str] | None = None
 
     def wants(self, ev: Event) -> bool:
         """Whether an event of the shop changes what the screen shows."""
@@ -187,17 +195,24 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
                 abort(403)
             g.staff = user
             g.staff_sid = session[SESSION_KEY]["sid"]
+            g.live_view = live.view() if live.view is not None else None
 
     @sock.route("/ws", bp=bp, endpoint="socket")
     def socket(ws) -> None:
-        shop_id, user_id, sid = g.shop.id, g.staff.id, g.staff_sid
+        shop_id, user_id, sid, view = g.shop.id, g.staff.id, g.staff_sid, g.live_view
         db.session.remove()
 
         def snapshot() -> str:
-            return str(live.render(db.session.get(Shop, shop_id)))
+            shop = db.session.get(Shop, shop_id)
+            return str(live.render(shop) if view is None else live.render(shop, view))
 
         def on_event(ev: Event) -> str | None:
-            return snapshot() if live.wants(ev) else None
+            if not live.wants(ev):
+                return None
+            if live.delta is None:
+                return snapshot()
+            delta = live.delta(db.session.get(Shop, shop_id), ev, view or "")
+            return None if delta is None else str(delta)
 
         def allowed() -> bool:
             staff = logins.live_user(db.session, sid, "staff", shop_id)
@@ -205,7 +220,8 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
                         and can_use(staff.role, screen))
 
         serve_socket(ws, shop_id, snapshot, on_event, allowed,
-                     share_key=f"{bp.name}:{shop_id}" if live.shared else None, user_id=user_id)
+                     share_key=f"{bp.name}:{shop_id}:{view}" if live.shared else None,
+                     user_id=user_id)
 
 
 def same_origin(origin: str | None) -> bool:
