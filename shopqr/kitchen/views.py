@@ -41,12 +41,11 @@ def render_board(shop: Shop, station: Station | None, *, oob: bool) -> Markup:
 def render_delta(shop: Shop, station: Station | None, order_id: int) -> Markup:
     """Only what changed for one order: its card (removed, or put back in its place), the
     counters and the recall list."""
-    board = kitchen_service.board(db.session, shop, station)
-    order, after = None, None
-    for n, candidate in enumerate(board.rail):
-        if candidate.id == order_id:
-            order, after = candidate, (board.rail[n - 1] if n else None)
-            break
+    board = kitchen_service.board(db.session, shop, station, only=order_id)
+    order, after = (board.rail[0], None) if board.rail else (None, None)
+    if order is not None:
+        place = board.rail_ids.index(order_id)
+        after = board.rail_ids[place - 1] if place else None
     return partial(PARTIALS, "order_delta", shop=shop, board=board, order_id=order_id,
                    order=order, after=after, now=utcnow())
 

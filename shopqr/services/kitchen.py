@@ -35,6 +35,7 @@ class Board:
     station: Station | None = None
     stations: list[Station] = field(default_factory=list)
     rail: list[Order] = field(default_factory=list)
+    rail_ids: list[int] = field(default_factory=list)
     served: list[Order] = field(default_factory=list)
     lines: dict[int, list[OrderLine]] = field(default_factory=dict)
     line_station: dict[int, int | None] = field(default_factory=dict)
@@ -87,16 +88,50 @@ def _line_stations(db: Session, shop: Shop) -> dict[int, int | None]:
         .where(Product.shop_id == shop.id)).all())
 
 
-def board(db: Session, shop: Shop, station: Station | None = None) -> Board:
-    """Every paid order the kitchen still has to make, plus the last few served."""
-    options = (selectinload(Order.lines),)
-    active = db.scalars(
-        select(Order)
+def board(db: Session, shop: Shop, station: Station | None = None, *,
+          only: int | None = None) -> Board:
+    """Every paid order the kitchen still has to make, plus the last few served.
+
+    The counters, the all-day counts and the rail's order come from one light query of the
+    open lines. With ``only`` (a per-card update), just that order is loaded for its card,
+    ``rail`` holds it alone (if it is open here) and ``rail_ids`` gives its place."""
+    by_product = _line_stations(db, shop)
+    result = Board(station=station, stations=list_stations(db, shop),
+                   counts={status: 0 for status in FLOW[:3]},
+                   warn_minutes=shop.kitchen_warn_minutes or 5,
+                   late_minutes=shop.kitchen_late_minutes or 10)
+    known = {s.id for s in result.stations}
+
+    def station_of(product_id: int | None) -> int | None:
+        sid = by_product.get(product_id) if product_id else None
+        return sid if sid in known else None
+
+    def shown_here(sid: int | None) -> bool:
+        return station is None or sid is None or sid == station.id
+
+    rows = db.execute(
+        select(Order.id, Order.kitchen_status, OrderLine.product_id, OrderLine.product_name,
+               OrderLine.quantity, OrderLine.done)
+        .join(OrderLine, OrderLine.order_id == Order.id)
         .where(Order.shop_id == shop.id, Order.payment_status == "paid",
                Order.kitchen_status.in_(FLOW[:3]))
-        .order_by(Order.paid_at, Order.id)
-        .options(*options)
+        .order_by(Order.paid_at, Order.id, OrderLine.id)
     ).all()
+    all_day: dict[str, int] = {}
+    for order_id, status, product_id, name, quantity, done in rows:
+        if not shown_here(station_of(product_id)):
+            continue
+        if not result.rail_ids or result.rail_ids[-1] != order_id:
+            result.rail_ids.append(order_id)
+            result.counts[status or "queued"] += 1
+        if status in ("queued", "preparing") and not done:
+            all_day[name] = all_day.get(name, 0) + quantity
+    result.all_day = sorted(all_day.items(), key=lambda item: (-item[1], item[0]))
+
+    wanted = result.rail_ids if only is None else [i for i in result.rail_ids if i == only]
+    options = (selectinload(Order.lines),)
+    loaded = {o.id: o for o in db.scalars(
+        select(Order).where(Order.id.in_(wanted)).options(*options))} if wanted else {}
     served = db.scalars(
         select(Order)
         .where(Order.shop_id == shop.id, Order.payment_status == "paid",
@@ -105,35 +140,20 @@ def board(db: Session, shop: Shop, station: Station | None = None) -> Board:
         .limit(RECENT_SERVED)
         .options(*options)
     ).all()
-    by_product = _line_stations(db, shop)
-    result = Board(station=station, stations=list_stations(db, shop),
-                   counts={status: 0 for status in FLOW[:3]},
-                   warn_minutes=shop.kitchen_warn_minutes or 5,
-                   late_minutes=shop.kitchen_late_minutes or 10)
-    known = {s.id for s in result.stations}
-    all_day: dict[str, int] = {}
-    for order in [*active, *served]:
+    for order in [*(loaded[i] for i in wanted if i in loaded), *served]:
         shown = []
         for line in order.lines:
-            sid = by_product.get(line.product_id) if line.product_id else None
-            sid = sid if sid in known else None
+            sid = station_of(line.product_id)
             result.line_station[line.id] = sid
-            if station is None or sid is None or sid == station.id:
+            if shown_here(sid):
                 shown.append(line)
         if not shown:
             continue
         result.lines[order.id] = shown
         if order.kitchen_status == "served":
             result.served.append(order)
-            continue
-        result.rail.append(order)
-        result.counts[order.kitchen_status or "queued"] += 1
-        if order.kitchen_status in ("queued", "preparing"):
-            for line in shown:
-                if not line.done:
-                    all_day[line.product_name] = all_day.get(line.product_name, 0) \
-                        + line.quantity
-    result.all_day = sorted(all_day.items(), key=lambda item: (-item[1], item[0]))
+        else:
+            result.rail.append(order)
     return result
 
 
