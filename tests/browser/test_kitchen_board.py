@@ -104,7 +104,9 @@ def test_a_two_station_kitchen(app, ctx, browser, live_server, shot):
         expect(bar_page.locator(card)).to_contain_text("Iced Latte")
         expect(bar_page.locator(card)).to_contain_text("Fried Rice")
         bar_page.goto(f"{base}/s/{shop.slug}/kitchen/")
-        expect(bar_page).to_have_url(re.compile(r"station=all"))
+        expect(bar_page.locator(".station-picker a[aria-current=page]")).to_have_text(
+            "All stations")
+        expect(bar_page).not_to_have_url(re.compile(r"station="))
         # tap targets of 44 px or more on the board
         small = bar_page.evaluate("""() => Array.from(document.querySelectorAll(
             '#kitchen-board button, .station-picker a')).filter(b => {
@@ -160,7 +162,7 @@ def test_a_screen_applying_only_deltas_ends_with_the_board_of_a_fresh_load(
             assert len(frames[view]) - start[view] == sent, (view, sent)
 
     try:
-        for _ in range(45):
+        for _ in range(60):
             db.session.expire_all()
             board = kitchen_service.board(db.session, shop)
             moves = ["pay"] * 3
@@ -206,7 +208,7 @@ def test_a_screen_applying_only_deltas_ends_with_the_board_of_a_fresh_load(
             db.session.commit()
             sent += count_events()
             settle()
-        assert sent > 40
+        assert sent > 40 and expected_full > 0
         for view, page in watched.items():
             full = sum('id="kitchen-board"' in f for f in frames[view][start[view]:])
             # only deltas, but where a served order came back (undo, recall)
@@ -252,7 +254,7 @@ def test_sound_is_remembered_and_taps_wait_while_offline(app, ctx, browser, shot
         lifecycle.reset_for_tests()
         start = page.locator(f"#kitchen-order-{order.id} .card-advance")
         expect(start).to_have_attribute("aria-disabled", "true")
-        start.click()
+        start.click(force=True)  # aria-disabled: Playwright would wait for it to be enabled
         expect(page.locator("#offline-notice")).to_be_visible()
         expect(page.locator("#offline-notice")).to_contain_text("Offline")
         shot(page, "kitchen-offline")
