@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, request, session
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from shopqr import lifecycle
@@ -200,6 +201,7 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
     @sock.route("/ws", bp=bp, endpoint="socket")
     def socket(ws) -> None:
         shop_id, user_id, sid, view = g.shop.id, g.staff.id, g.staff_sid, g.live_view
+        locale = str(get_locale())  # a shared render is in one language: share per language
         db.session.remove()
 
         def snapshot() -> str:
@@ -220,7 +222,7 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
                         and can_use(staff.role, screen))
 
         serve_socket(ws, shop_id, snapshot, on_event, allowed,
-                     share_key=f"{bp.name}:{shop_id}:{view}" if live.shared else None,
+                     share_key=f"{bp.name}:{shop_id}:{view}:{locale}" if live.shared else None,
                      user_id=user_id)
 
 
