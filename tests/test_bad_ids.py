@@ -12,7 +12,16 @@ from werkzeug.security import generate_password_hash
 
 from shopqr import create_app
 from shopqr.extensions import db
-from shopqr.models import AdminUser, CartItem, Order, Product, Transaction, User, utcnow
+from shopqr.models import (
+    AdminUser,
+    CartItem,
+    Order,
+    Product,
+    Station,
+    Transaction,
+    User,
+    utcnow,
+)
 from shopqr.services.shops import add_staff
 from tests.conftest import settings_for
 from tests.factories import (
@@ -111,12 +120,15 @@ def world(app, ctx):
         expires_at=now, give_up_at=now, paid_at=now, attention="due", attention_kind="cash",
         attention_reason="Second payment: order already paid by cash")
     db.session.add(refund_due)
+    station = Station(shop_id=shop.id, name="Bar")
+    db.session.add(station)
     db.session.commit()
     ids = {
         "shop_id": shop.id, "product_id": latte.id, "category_id": latte.category_id,
         "group_id": group.id, "option_id": group.options[1].id, "table_id": table.id,
         "user_id": cashier.id, "item_id": db.session.scalar(select(CartItem.id)),
         "line_id": paid.lines[0].id, "index": 0, "txn_id": refund_due.id,
+        "station_id": station.id,
     }
     return {"client": client, "shop": shop, "ids": ids, "pending": pending.id, "paid": paid.id,
             "owner": owner.id}
