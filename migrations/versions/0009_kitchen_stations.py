@@ -51,6 +51,4 @@ def downgrade():
                                  type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_categories_station_id'))
         batch_op.drop_column('station_id')
-    with op.batch_alter_table('stations') as batch_op:
-        batch_op.drop_index(batch_op.f('ix_stations_shop_id'))
-    op.drop_table('stations')
+    op.drop_table('stations')  # with its index (MariaDB keeps it while the foreign key exists)
