@@ -38,16 +38,17 @@ def render_board(shop: Shop, station: Station | None, *, oob: bool) -> Markup:
                    board=kitchen_service.board(db.session, shop, station), now=utcnow(), oob=oob)
 
 
-def render_delta(shop: Shop, station: Station | None, order_id: int) -> Markup:
+def render_delta(shop: Shop, station: Station | None, order_id: int, *,
+                 recall: bool = True) -> Markup:
     """Only what changed for one order: its card (removed, or put back in its place), the
-    counters and the recall list."""
-    board = kitchen_service.board(db.session, shop, station, only=order_id)
+    counters, and the recall list when an order was served."""
+    board = kitchen_service.board(db.session, shop, station, only=order_id, with_served=recall)
     order, after = (board.rail[0], None) if board.rail else (None, None)
     if order is not None:
         place = board.rail_ids.index(order_id)
         after = board.rail_ids[place - 1] if place else None
     return partial(PARTIALS, "order_delta", shop=shop, board=board, order_id=order_id,
-                   order=order, after=after, now=utcnow())
+                   order=order, after=after, now=utcnow(), recall=recall)
 
 
 @bp.get("/")
@@ -147,12 +148,13 @@ def live_board(shop: Shop, view: str = "all") -> Markup:
 
 def live_delta(shop: Shop, ev: Event, view: str = "all") -> Markup:
     """What the socket sends for an event: only the changed order's card, the counters and
-    the recall list; the whole board when a served order comes back (undo, recall)."""
+    the recall list when it was served; the whole board when a served order comes back
+    (undo, recall)."""
     order_id = ev.data.get("order_id")
     station = _view_station(shop, view)
     if not isinstance(order_id, int) or ev.data.get("from") == "served":
         return render_board(shop, station, oob=True)
-    return render_delta(shop, station, order_id)
+    return render_delta(shop, station, order_id, recall=ev.data.get("status") == "served")
 
 
 # Every kitchen screen of a shop with the same view shows the same board: one render per

@@ -89,12 +89,13 @@ def _line_stations(db: Session, shop: Shop) -> dict[int, int | None]:
 
 
 def board(db: Session, shop: Shop, station: Station | None = None, *,
-          only: int | None = None) -> Board:
+          only: int | None = None, with_served: bool = True) -> Board:
     """Every paid order the kitchen still has to make, plus the last few served.
 
     The counters, the all-day counts and the rail's order come from one light query of the
     open lines. With ``only`` (a per-card update), just that order is loaded for its card,
-    ``rail`` holds it alone (if it is open here) and ``rail_ids`` gives its place."""
+    ``rail`` holds it alone (if it is open here) and ``rail_ids`` gives its place; without
+    ``with_served`` the recall list is not read."""
     by_product = _line_stations(db, shop)
     result = Board(station=station, stations=list_stations(db, shop),
                    counts={status: 0 for status in FLOW[:3]},
@@ -139,7 +140,7 @@ def board(db: Session, shop: Shop, station: Station | None = None, *,
         .order_by(Order.served_at.desc(), Order.id.desc())
         .limit(RECENT_SERVED)
         .options(*options)
-    ).all()
+    ).all() if with_served else []
     for order in [*(loaded[i] for i in wanted if i in loaded), *served]:
         shown = []
         for line in order.lines:
