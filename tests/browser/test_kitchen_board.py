@@ -33,6 +33,32 @@ NORMALIZED_BOARD = """() => {
 }"""
 
 
+# Text whose contrast with its background is under 4.5:1 (WCAG AA), as "text: ratio".
+LOW_CONTRAST = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  document.querySelectorAll('body *').forEach(el => {
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.offsetParent) return;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(el.textContent.trim().slice(0, 30) + ': ' + ratio.toFixed(2));
+  });
+  return low;
+}"""
+
+
 def stations_shop(slug: str):
     shop = make_shop(slug, name="Station Cafe")
     make_staff(shop, "barista", "271828", name="Vanna")
@@ -112,6 +138,25 @@ def test_a_two_station_kitchen(app, ctx, browser, live_server, shot):
             '#kitchen-board button, .station-picker a')).filter(b => {
               const r = b.getBoundingClientRect(); return r.height < 44; }).length""")
         assert small == 0
+        assert bar_page.evaluate(LOW_CONTRAST) == []
+        bar_page.locator(f"{card} .card-advance").click()  # served: into the recall list
+        expect(bar_page.locator("#kitchen-recall li")).to_have_count(1)
+        assert bar_page.evaluate(LOW_CONTRAST) == []
+        # in Khmer: statuses, labels and the new strings
+        bar_page.context.add_cookies([{"name": "shopqr_lang", "value": "km", "url": base}])
+        food_page.context.add_cookies([{"name": "shopqr_lang", "value": "km", "url": base}])
+        food_page.reload()
+        bar_page.reload()
+        expect(bar_page.locator("#kitchen-summary h2")).to_have_text("សរុបត្រូវធ្វើ")
+        expect(bar_page.locator("#kitchen-recall li")).to_contain_text("តុ 5")
+        expect(bar_page.locator("#kitchen-recall .recall")).to_have_text("ហៅមកវិញ")
+        second = pay(app, shop, [(soda, 1), (soup, 1)], pos=True)
+        expect(bar_page.locator("#new-order-banner")).to_have_text(
+            f"ការកុម្ម៉ង់ថ្មី៖ បញ្ជរ #{second.seq}!")
+        expect(food_page.locator(f"#kitchen-order-{second.id} .status-pill")).to_have_text(
+            "ជួររង់ចាំ")
+        assert bar_page.evaluate(LOW_CONTRAST) == []
+        shot(food_page, "kitchen-station-khmer")
         shot(bar_page, "kitchen-all-stations", phone_too=True)
     finally:
         bar_page.context.close()
