@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -291,12 +292,18 @@ def test_a_screen_applying_only_deltas_ends_with_the_board_of_a_fresh_load(
 def test_sound_is_remembered_and_taps_wait_while_offline(app, ctx, browser, shot):
     shop, _, _, (latte, _, rice, _) = stations_shop("offline-cafe")
     order = pay(app, shop, [(latte, 1)])
+    # the shop's late minutes: yellow after 1, red after 2 (the card was paid 90 s ago)
+    shop.kitchen_warn_minutes, shop.kitchen_late_minutes = 1, 2
+    order.paid_at = utcnow() - timedelta(seconds=90)
+    db.session.commit()
     server = LiveServer(app).start()
     app.config["PUBLIC_BASE_URL"] = server.url
     port = server.port
     page = browser.new_context(viewport=DESKTOP).new_page()
     try:
         sign_in(page, server.url, shop.slug, "Vanna", "271828")
+        expect(page.locator(f"#kitchen-order-{order.id}")).to_have_class(re.compile(r"\bslow\b"))
+        expect(page.locator(f"#kitchen-order-{order.id} .age-value")).to_have_text("1")
         toggle = page.locator("#sound-toggle")
         expect(toggle).to_have_text("Tap to enable sound")
         toggle.click()
