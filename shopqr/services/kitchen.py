@@ -254,38 +254,53 @@ def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object, *,
     line = get_for_shop(db, OrderLine, shop, line_id, Order.payment_status == "paid",
                         via=(Order,), message=_l("Line not found."))
     _check_station(line, _station_of(db, line), station)
-    order = line.order
+    order, lines = _lock_order(db, line.order_id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
+    line = next(candidate for candidate in lines if candidate.id == line.id)
     line.done = not line.done
     db.flush()
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": line.order_id, "status": "line"}))
-    _ready_when_all_done(db, bus, shop, order, by=by, now=now)
+    _ready_when_all_done(db, bus, shop, order, lines, by=by, now=now)
     return line
+
+
+def _lock_order(db: Session, order_id: int) -> tuple[Order, list[OrderLine]]:
+    """The order and its lines, read as committed now and locked until the commit: two
+    stations ticking their last lines at once take turns, so the second sees the first's
+    ticks and moves the order to ready (exactly once)."""
+    order = db.scalars(select(Order).where(Order.id == order_id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
+    lines = list(db.scalars(select(OrderLine).where(OrderLine.order_id == order_id)
+                            .order_by(OrderLine.id).with_for_update()
+                            .execution_options(populate_existing=True)))
+    return order, lines
 
 
 def finish_station(db: Session, bus: EventBus, shop: Shop, order_id: object, *,
                    station: Station, by: User, now: datetime) -> Order:
     """A station's "Done": tick every line of the order that the station's screen shows."""
-    order = load_kitchen_order(db, shop, order_id)
+    order, lines = _lock_order(db, load_kitchen_order(db, shop, order_id).id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
     by_product = _line_stations(db, shop)
-    for line in order.lines:
+    known = {s.id for s in list_stations(db, shop)}
+    for line in lines:
         sid = by_product.get(line.product_id) if line.product_id else None
-        if sid is None or sid == station.id:
+        if sid not in known or sid == station.id:
             line.done = True
     db.flush()
     publish_after_commit(db, bus, Event(shop.id, "order.status",
                                         {"order_id": order.id, "status": "line"}))
-    _ready_when_all_done(db, bus, shop, order, by=by, now=now)
+    _ready_when_all_done(db, bus, shop, order, lines, by=by, now=now)
     return order
 
 
-def _ready_when_all_done(db: Session, bus: EventBus, shop: Shop, order: Order, *,
-                         by: User | None, now: datetime | None) -> None:
-    if order.lines and all(line.done for line in order.lines) \
+def _ready_when_all_done(db: Session, bus: EventBus, shop: Shop, order: Order,
+                         lines: list[OrderLine], *, by: User | None,
+                         now: datetime | None) -> None:
+    if lines and all(line.done for line in lines) \
             and order.kitchen_status in ("queued", "preparing"):
         from shopqr.models import utcnow
 

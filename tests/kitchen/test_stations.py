@@ -176,3 +176,44 @@ def test_an_event_sends_only_the_changed_card(app, ctx, view):
 class _NoBus:
     def publish(self, ev):  # pragma: no cover - events are not read here
         pass
+
+
+@pytest.mark.mariadb
+def test_stations_ticking_their_last_lines_at_once_make_the_order_ready_once(app, ctx):
+    """24 lines over two stations, each ticked by its own request at the same instant: no
+    tick is lost, and the order moves to ready exactly once."""
+    from shopqr.models import AuditLog, utcnow
+    from tests.factories import run_together
+
+    shop = make_shop()
+    bar, kitchen = Station(shop_id=shop.id, name="Bar"), Station(shop_id=shop.id, name="Kitchen")
+    drinks, food = Category(shop_id=shop.id, name="Drinks"), Category(shop_id=shop.id, name="Food")
+    db.session.add_all([bar, kitchen, drinks, food])
+    db.session.flush()
+    drinks.station_id, food.station_id = bar.id, kitchen.id
+    products = [make_product(shop, f"Item {n}", category=drinks if n % 2 else food)
+                for n in range(24)]
+    order = create_order(db.session, shop, items=[OrderItem(p, [], 1) for p in products],
+                         method="cash", key=None, table=None)
+    order.payment_status, order.kitchen_status, order.paid_at = "paid", "queued", utcnow()
+    db.session.commit()
+    lines = [(line.id, bar.id if n % 2 else kitchen.id) for n, line in enumerate(order.lines)]
+    cookie = kitchen_client(app, shop).get_cookie("session").value
+    slug, order_id = shop.slug, order.id
+    db.session.remove()
+
+    def tick(n: int) -> int:
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        line_id, station_id = lines[n]
+        return client.post(f"/s/{slug}/kitchen/lines/{line_id}/toggle"
+                           f"?station={station_id}").status_code
+
+    assert run_together(app, 24, tick) == [303] * 24
+    assert all(db.session.scalars(select(OrderLine.done)
+                                  .where(OrderLine.order_id == order_id)))
+    assert db.session.get(Order, order_id).kitchen_status == "ready"
+    moves = db.session.scalars(select(AuditLog.detail).join(Order, Order.shop_id ==
+                                                              AuditLog.shop_id).where(
+        Order.id == order_id, AuditLog.action == "kitchen.move")).all()
+    assert moves == ["queued -> ready"]
