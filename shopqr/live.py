@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, request, session
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from shopqr import lifecycle
@@ -93,6 +94,19 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],
         finally:
             db.session.remove()
         next_check = time.monotonic() + CHECK_SECONDS
+
+        def signed_out() -> bool:
+            """Ask ``still_allowed``; close with 1008 when it says no."""
+            nonlocal next_check
+            next_check = time.monotonic() + CHECK_SECONDS
+            try:
+                allowed = still_allowed()
+            finally:
+                db.session.remove()
+            if not allowed:
+                close(ws, POLICY_VIOLATION, "signed out")
+            return not allowed
+
         while ws.connected:
             ev = sub.get(timeout=WAIT_SECONDS)
             if lifecycle.stopping():  # a restart: the page reconnects to the next process
@@ -100,26 +114,25 @@ def serve_socket(ws, shop_id: int, render_snapshot: Callable[[], str],
                 return
             check_now = ev is not None and ev.kind == logins.ACCESS_CHANGED \
                 and ev.data.get("user_id") == user_id
-            if still_allowed is not None and (check_now or time.monotonic() >= next_check):
-                next_check = time.monotonic() + CHECK_SECONDS
-                try:
-                    allowed = still_allowed()
-                finally:
-                    db.session.remove()
-                if not allowed:
-                    close(ws, POLICY_VIOLATION, "signed out")
+            # The periodic check (it covers a missed event) waits until this event is sent:
+            # when an order comes, every socket of the shop wakes at once, and a third of them
+            # are due; their database queries would hold up the delivery.
+            due = still_allowed is not None and time.monotonic() >= next_check
+            if still_allowed is not None and (check_now or (due and ev is None)):
+                if signed_out():
                     return
+                due = False
             if sub.overflowed:  # fell behind: resync from the database
                 sub.overflowed = False
                 _send(ws, render_snapshot)
-                continue
-            if ev is None or ev.kind == logins.ACCESS_CHANGED:
-                continue
-            if share_key is None:
-                _send(ws, lambda ev=ev: render_event(ev))
-            else:
-                _send(ws, lambda ev=ev: shared_renders.get(ev, share_key,
-                                                           lambda: render_event(ev)))
+            elif ev is not None and ev.kind != logins.ACCESS_CHANGED:
+                if share_key is None:
+                    _send(ws, lambda ev=ev: render_event(ev))
+                else:
+                    _send(ws, lambda ev=ev: shared_renders.get(ev, share_key,
+                                                               lambda: render_event(ev)))
+            if due and signed_out():
+                return
 
 
 def close(ws, code: int, message: str) -> None:
@@ -156,12 +169,20 @@ class LiveScreen:
     context (translations, CSRF fields). It is sent on connect, and again after every event
     of the shop whose kind is in ``kinds`` (None: every event but an access change). With
     ``shared``, one render per event serves every socket of the shop in this process; without,
-    each socket renders its own (forms that carry the device's CSRF token)."""
+    each socket renders its own (forms that carry the device's CSRF token).
+
+    ``view`` (optional) reads the socket's view from its handshake request (the kitchen: one
+    station, or all); it may abort (404). Then ``render(shop, view)`` draws that view, and
+    shared renders are per view. ``delta`` (optional): ``delta(shop, event, view)`` is sent
+    for an event in place of the full ``render``, with only what the event changed; the full
+    render is still sent on connect and after the socket fell behind (overflow)."""
 
     screen: str  # who may open it: services.auth.can_use(role, screen)
-    render: Callable[[Shop], Markup]
+    render: Callable[..., Markup]
     kinds: frozenset[str] | None = None
     shared: bool = False
+    delta: Callable[[Shop, Event, str], Markup | None] | None = None
+    view: Callable[[], str] | None = None
 
     def wants(self, ev: Event) -> bool:
         """Whether an event of the shop changes what the screen shows."""
@@ -187,17 +208,25 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
                 abort(403)
             g.staff = user
             g.staff_sid = session[SESSION_KEY]["sid"]
+            g.live_view = live.view() if live.view is not None else None
 
     @sock.route("/ws", bp=bp, endpoint="socket")
     def socket(ws) -> None:
-        shop_id, user_id, sid = g.shop.id, g.staff.id, g.staff_sid
+        shop_id, user_id, sid, view = g.shop.id, g.staff.id, g.staff_sid, g.live_view
+        locale = str(get_locale())  # a shared render is in one language: share per language
         db.session.remove()
 
         def snapshot() -> str:
-            return str(live.render(db.session.get(Shop, shop_id)))
+            shop = db.session.get(Shop, shop_id)
+            return str(live.render(shop) if view is None else live.render(shop, view))
 
         def on_event(ev: Event) -> str | None:
-            return snapshot() if live.wants(ev) else None
+            if not live.wants(ev):
+                return None
+            if live.delta is None:
+                return snapshot()
+            delta = live.delta(db.session.get(Shop, shop_id), ev, view or "")
+            return None if delta is None else str(delta)
 
         def allowed() -> bool:
             staff = logins.live_user(db.session, sid, "staff", shop_id)
@@ -205,7 +234,8 @@ def add_staff_socket(bp: Blueprint, live: LiveScreen) -> None:
                         and can_use(staff.role, screen))
 
         serve_socket(ws, shop_id, snapshot, on_event, allowed,
-                     share_key=f"{bp.name}:{shop_id}" if live.shared else None, user_id=user_id)
+                     share_key=f"{bp.name}:{shop_id}:{view}:{locale}" if live.shared else None,
+                     user_id=user_id)
 
 
 def same_origin(origin: str | None) -> bool:

@@ -18,6 +18,7 @@ from shopqr.models import (
     Order,
     Product,
     ServiceRequest,
+    Station,
     Transaction,
     User,
     utcnow,
@@ -121,6 +122,8 @@ def world(app, ctx):
         expires_at=now, give_up_at=now, paid_at=now, attention="due", attention_kind="cash",
         attention_reason="Second payment: order already paid by cash")
     db.session.add(refund_due)
+    station = Station(shop_id=shop.id, name="Bar")
+    db.session.add(station)
     db.session.commit()
     ids = {
         "shop_id": shop.id, "product_id": latte.id, "category_id": latte.category_id,
@@ -128,6 +131,7 @@ def world(app, ctx):
         "user_id": cashier.id, "item_id": db.session.scalar(select(CartItem.id)),
         "line_id": paid.lines[0].id, "index": 0, "txn_id": refund_due.id,
         "request_id": db.session.scalar(select(ServiceRequest.id)),
+        "station_id": station.id,
     }
     return {"client": client, "shop": shop, "ids": ids, "pending": pending.id, "paid": paid.id,
             "owner": owner.id}

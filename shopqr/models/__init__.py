@@ -1,6 +1,7 @@
 """All models, importable from one place (Flask-Migrate sees them through this module)."""
 
 from shopqr.models.base import Base, epoch_ms, utcnow
+from shopqr.models.kitchen import Station
 from shopqr.models.menu import Category, Option, OptionGroup, Product
 from shopqr.models.ordering import (
     SERVICE_KINDS,
@@ -43,6 +44,7 @@ __all__ = [
     "Product",
     "ServiceRequest",
     "Shop",
+    "Station",
     "SimCall",
     "SimFault",
     "SimPayment",

@@ -25,6 +25,10 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(60))
     name_km: Mapped[str | None] = mapped_column(String(60))
     sort_order: Mapped[int] = mapped_column(default=0)
+    # The kitchen station (Bar, Kitchen) that makes this category's items; None: every station
+    station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stations.id", ondelete="SET NULL"), index=True
+    )
 
     products: Mapped[list[Product]] = relationship(
         back_populates="category", order_by="Product.sort_order, Product.id"

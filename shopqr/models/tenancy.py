@@ -27,6 +27,9 @@ class Shop(Base):
     allow_short_pins: Mapped[bool] = mapped_column(default=False)
     # Bumped on every menu change; open guest menus poll it to show sold-out items live.
     menu_version: Mapped[int] = mapped_column(default=0)
+    # Kitchen cards turn yellow, then red, this many minutes after payment
+    kitchen_warn_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
+    kitchen_late_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
     # Bakong wallet that receives KHQR payments
     bakong_account_id: Mapped[str | None] = mapped_column(String(32))
     bakong_account_type: Mapped[str] = mapped_column(String(10), default="individual")

@@ -71,16 +71,19 @@ def test_shared_cart_khqr_payment_and_kitchen(browser: Browser, live_server, pol
     expect(bob.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
 
     # The kitchen shows the card without a reload, then moves it to Served.
-    card = kitchen.locator("#col-queued .kitchen-card")
+    card = kitchen.locator("#kitchen-rail .kitchen-card.status-queued")
     expect(card).to_have_count(1, timeout=10000)
     expect(card).to_contain_text("Latte")
     expect(card).to_contain_text("Size: Large")
     expect(card).to_contain_text("Croissant")
     shot(kitchen, "kitchen", phone_too=True)
-    for label, column in (("Start", "preparing"), ("Ready", "ready"), ("Served", "served")):
+    for label, column in (("Start", "preparing"), ("Ready", "ready")):
         kitchen.locator(".kitchen-card .card-advance", has_text=label).first.click()
-        expect(kitchen.locator(f"#col-{column} .kitchen-card")).to_have_count(1)
-    expect(kitchen.locator("#col-queued .kitchen-card")).to_have_count(0)
+        expect(kitchen.locator(f"#kitchen-rail .kitchen-card.status-{column}")).to_have_count(1)
+    kitchen.locator(".kitchen-card .card-advance", has_text="Served").first.click()
+    # served: the card leaves the rail for the recall list
+    expect(kitchen.locator("#kitchen-rail .kitchen-card")).to_have_count(0)
+    expect(kitchen.locator("#kitchen-recall li")).to_have_count(1)
 
     # Bob's order page follows along: Served.
     expect(bob.locator(".order-status [aria-current=step]")).to_have_text("Served", timeout=15000)
@@ -119,7 +122,8 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
 
     kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     sign_in(kitchen, base, shop.slug, "Vanna", "271828")
-    expect(kitchen.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
+    expect(kitchen.locator("#kitchen-rail .kitchen-card.status-queued")).to_contain_text(
+        "Croissant")
     expect(guest.locator(".order-status [aria-current=step]")).to_have_text("Paid", timeout=15000)
 
 

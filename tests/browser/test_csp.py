@@ -216,9 +216,9 @@ def test_staff_screens_under_the_policy(watch: PolicyWatch, live_server, cafe):
 
     page.goto(f"{base}/s/{shop.slug}/kitchen/")
     expect(page.locator("#connection")).to_have_attribute("data-state", "online")
-    expect(page.locator("#col-queued .kitchen-card")).to_contain_text("Croissant")
+    expect(page.locator("#kitchen-rail .kitchen-card.status-queued")).to_contain_text("Croissant")
     page.locator(".kitchen-card .card-advance", has_text="Start").first.click()
-    expect(page.locator("#col-preparing .kitchen-card")).to_have_count(1)
+    expect(page.locator("#kitchen-rail .kitchen-card.status-preparing")).to_have_count(1)
     watch.assert_clean()
 
 

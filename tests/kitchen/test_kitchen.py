@@ -53,7 +53,11 @@ def test_order_moves_through_the_kitchen_and_the_guest_sees_it(app, ctx):
         response = kitchen.post(f"/s/{shop.slug}/kitchen/orders/{order.id}/advance",
                                 data={"from": current}, headers={"HX-Request": "true"})
         assert response.status_code == 200
-        assert b'id="kitchen-board"' in response.data and b'hx-swap-oob="true"' in response.data
+        # only what changed: the card (removed, or put back in its place), the counters and
+        # the recall list, never the whole board
+        assert b'id="kitchen-board"' not in response.data
+        assert f'id="kitchen-order-{order.id}" hx-swap-oob="delete"'.encode() in response.data
+        assert b'id="kitchen-summary"' in response.data
         status = guest.get(f"/s/{shop.slug}/orders/{order.public_token}/status")
         assert label.encode() in status.data
     db.session.expire_all()
