@@ -3,6 +3,7 @@ error pages and the headers every response carries."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import pytest
@@ -148,6 +149,11 @@ def test_development_serves_the_simulator_when_asked(clean_env):
     assert any(rule.rule.startswith("/_bakong/") for rule in app.url_map.iter_rules())
 
 
+NEEDS_MYSQLDB = pytest.mark.skipif(
+    importlib.util.find_spec("MySQLdb") is None,
+    reason="mysqlclient is not installed: pip install -e '.[mysqlclient]'")
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("mysql+pymysql://u:p@db.example/shopqr",
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
@@ -155,10 +161,11 @@ def test_development_serves_the_simulator_when_asked(clean_env):
      "mysql+pymysql://u:p@db.example/shopqr?ssl_ca=/ca.pem&charset=utf8mb4"),
     ("mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4",
      "mysql+pymysql://u:p@db.example/shopqr?charset=utf8mb4"),
-    # mysqlclient, the optional extra (tests/test_mysqlclient.py)
-    ("mysql+mysqldb://u:p@db.example/shopqr",
-     "mysql+mysqldb://u:p@db.example/shopqr?charset=utf8mb4"),
-    ("mysql://u:p@db.example/shopqr", "mysql://u:p@db.example/shopqr?charset=utf8mb4"),
+    # mysqlclient, the optional extra (tests/test_mysqlclient.py): the app loads its driver
+    pytest.param("mysql+mysqldb://u:p@db.example/shopqr",
+                 "mysql+mysqldb://u:p@db.example/shopqr?charset=utf8mb4", marks=NEEDS_MYSQLDB),
+    pytest.param("mysql://u:p@db.example/shopqr", "mysql://u:p@db.example/shopqr?charset=utf8mb4",
+                 marks=NEEDS_MYSQLDB),
 ])
 def test_mariadb_urls_get_utf8mb4_and_idle_pings(url, expected):
     app = create_app({"TESTING": True, "SHOPQR_ENV": "development", "DATABASE_URL": url})
