@@ -17,6 +17,7 @@ instance config can change it), since development and the demo run over plain HT
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import Flask, current_app, request
@@ -42,6 +43,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 _SAFE_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
 
+@functools.lru_cache(maxsize=64)  # a site answers to a few host names; a pure function of it
 def content_security_policy(host: str | None) -> str:
     """The policy for a page served to ``host`` (the request's Host header)."""
     websockets = f" ws://{host} wss://{host}" if host and _SAFE_HOST.match(host) else ""

@@ -149,7 +149,10 @@ def _cart_regions(shop: GuestShop, session: GuestSession) -> list:
 
 
 def _order_strip(shop: GuestShop, session: GuestSession) -> Markup:
-    """The table's orders with their statuses; cached on the rows themselves."""
+    """The table's orders with their statuses; cached on the rows themselves. Before the
+    table's first checkout there is nothing to read."""
+    if not session.has_orders:
+        return Markup("")
     rows = hotpath.session_orders(db.session, session.id)
     if not rows:
         return Markup("")

@@ -108,7 +108,7 @@ class Read:
         values = tuple(params.get(name, default) for name, default in names)
         cursor = conn.connection.cursor()
         try:
-            if conn._has_events:
+            if conn._has_events or conn.engine._has_events:  # (as Connection.execute asks)
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
             cursor.execute(sql, values)
             raw = cursor.fetchall()
@@ -173,6 +173,10 @@ class GuestSession:
     cart_version: int
     table: GuestTable
     service_calls: int = 0  # the open service requests' kinds, as bits (SERVICE_KINDS)
+    # False until the session's first checkout (checkout_version is bumped in the transaction
+    # that makes each of its orders, and only a checkout gives an order a session): the menu
+    # then skips the query for the table's orders
+    has_orders: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +197,8 @@ _N_SHOP = len(_SHOP_COLUMNS)
 # NULL when the cookie names no session of this shop)
 _GUEST = Read(
     select(*_SHOP_COLUMNS, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
-           sessions.c.cart_version, tables.c.name, tables.c.name_km, sessions.c.service_calls)
+           sessions.c.cart_version, tables.c.name, tables.c.name_km, sessions.c.service_calls,
+           sessions.c.checkout_version)
     .select_from(shops)
     .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
                               sessions.c.token == bindparam("token")))
@@ -220,12 +225,13 @@ def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
     if row is None:
         return None, None
     shop = GuestShop(*row[:_N_SHOP])
-    session_id, table_id, active_table_id, cart_version, table_name, table_km, calls = \
-        row[_N_SHOP:]
+    session_id, table_id, active_table_id, cart_version, table_name, table_km, calls, \
+        checkouts = row[_N_SHOP:]
     if session_id is None:
         return shop, None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
-                              cart_version, GuestTable(table_id, table_name, table_km), calls)
+                              cart_version, GuestTable(table_id, table_name, table_km), calls,
+                              checkouts > 0)
 
 
 def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
@@ -296,7 +302,7 @@ _PRODUCT = (
            Product.is_deleted.is_(False))
     .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
 )
-_SAME_PRODUCT = (
+_SAME_PRODUCT = Read(
     select(items.c.id, items.c.quantity, items.c.note, item_options.c.option_id)
     .select_from(items)
     .outerjoin(item_options, item_options.c.cart_item_id == items.c.id)
@@ -304,8 +310,8 @@ _SAME_PRODUCT = (
            items.c.product_id == bindparam("product_id"))
     .order_by(items.c.id)
 )
-_LINE_COUNT = select(func.count()).select_from(items).where(
-    items.c.session_id == bindparam("session_id"))
+_LINE_COUNT = Read(select(func.count()).select_from(items).where(
+    items.c.session_id == bindparam("session_id")))
 _ADD_QUANTITY = (
     update(items).where(items.c.id == bindparam("item_id"))
     .values(quantity=items.c.quantity + bindparam("more"))
@@ -399,8 +405,8 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
     conn = _conn(db)
     bump_cart_version(db, session.id)
     lines: dict[int, tuple[int, str | None, list[int]]] = {}
-    for item_id, item_qty, item_note, option_id in conn.execute(
-            _SAME_PRODUCT, {"session_id": session.id, "product_id": product.id}):
+    for item_id, item_qty, item_note, option_id in _SAME_PRODUCT.rows(
+            db, {"session_id": session.id, "product_id": product.id}):
         line = lines.setdefault(item_id, (item_qty, item_note, []))
         if option_id is not None:
             line[2].append(option_id)
@@ -412,7 +418,7 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
             conn.execute(_ADD_QUANTITY, {"item_id": item_id, "more": qty})
             _changed(db, bus, session)
             return product
-    if conn.execute(_LINE_COUNT, {"session_id": session.id}).scalar_one() >= MAX_LINES:
+    if _LINE_COUNT.first(db, {"session_id": session.id})[0] >= MAX_LINES:
         raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
         "session_id": session.id, "product_id": product.id, "quantity": qty,
@@ -539,4 +545,4 @@ def snapshot(session: TableSession) -> GuestSession:
     return GuestSession(session.id, session.shop_id, session.table_id, session.is_active,
                         session.cart_version,
                         GuestTable(session.table_id, session.table.name, session.table.name_km),
-                        session.service_calls)
+                        session.service_calls, session.checkout_version > 0)
