@@ -218,12 +218,12 @@ def step(code: Path, url: str, workdir: Path, tables: int, tokens: list[str],
             "first_failure": rec.failures[0] if rec.failures else ""}
 
 
-def capacity(kind: str, code: Path, max_tables: int, seconds: float) -> int:
+def capacity(kind: str, code: Path, max_tables: int, seconds: float, start: int = 2) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="shopqr-rush-"))
     url = prepare(kind, code, workdir, max_tables)
     tokens, products = table_tokens(url, SLUG), product_ids(url, SLUG)
     held = 0
-    tables = 2
+    tables = start
     print(f"{'tables':>7}{'requests':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}{'served':>8}")
     while tables <= max_tables:
         # each step uses fresh tables, so no group inherits an earlier step's session
@@ -255,6 +255,8 @@ def main() -> None:
     parser.add_argument("--code", action="append", type=Path,
                         help="a checkout of shopqr to measure (repeatable); default: this one")
     parser.add_argument("--max-tables", type=int, default=60)
+    parser.add_argument("--start", type=int, default=2,
+                        help="tables in the first step (then about 1.5x each step)")
     parser.add_argument("--seconds", type=float, default=60.0,
                         help="how long one step may run (tables not served by then count "
                              "as not served)")
@@ -267,7 +269,8 @@ def main() -> None:
     for kind in kinds:
         for code in codes:
             print(f"\n== {kind}, code at {code}")
-            results.append((kind, code, capacity(kind, code, args.max_tables, args.seconds)))
+            results.append((kind, code, capacity(kind, code, args.max_tables, args.seconds,
+                                                 args.start)))
     print("\n== tables one process holds in a lunch rush")
     for kind, code, held in results:
         print(f"{kind:>8}  {held:>4} tables  ({code})")
