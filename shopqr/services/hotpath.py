@@ -66,6 +66,7 @@ products = Product.__table__
 orders = Order.__table__
 transactions = Transaction.__table__
 
+
 def _conn(db: Session) -> Connection:
     return db.connection()
 
@@ -85,27 +86,34 @@ class Read:
         self.statement = statement
         # rows are tuples that also answer to the columns' names (``row.total``)
         self.row = namedtuple("Row", [c.key for c in statement.selected_columns], rename=True)
-        self._by_dialect: dict[str, tuple[str, tuple, list]] = {}
+        self._by_dialect: dict[tuple[str, str], tuple[str, tuple, list, bool]] = {}
 
-    def _prepared(self, dialect: Dialect) -> tuple[str, tuple, list]:
-        prepared = self._by_dialect.get(dialect.name)
+    def _prepared(self, dialect: Dialect) -> tuple[str, tuple, list, bool]:
+        key = (dialect.name, dialect.driver)  # (PyMySQL and mysqlclient may convert apart)
+        prepared = self._by_dialect.get(key)
         if prepared is None:
             compiled = self.statement.compile(dialect=dialect)
             processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                           for column in self.statement.selected_columns]
-            # the statement's own literals (SUM(...) * 100, COALESCE(..., 0)) are binds too
-            binds = tuple((name, compiled.binds[name].effective_value)
-                          for name in compiled.positiontup or ())
-            prepared = (compiled.string, binds, processors)
-            self._by_dialect[dialect.name] = prepared
+            # the statement's own literals (SUM(...) * 100, COALESCE(..., 0)) are binds too;
+            # positional for SQLite's "?", by name for PyMySQL's "%(name)s"
+            names = compiled.positiontup if compiled.positiontup is not None \
+                else list(compiled.binds)
+            binds = tuple((name, compiled.escaped_bind_names.get(name, name),
+                           compiled.binds[name].effective_value) for name in names)
+            prepared = (compiled.string, binds, processors, compiled.positiontup is not None)
+            self._by_dialect[key] = prepared
         return prepared
 
     def rows(self, db: Session, params: Mapping[str, object]) -> list[tuple]:
         conn = _conn(db)
         if not self.enabled:
             return [self.row._make(row) for row in conn.execute(self.statement, dict(params))]
-        sql, names, processors = self._prepared(conn.dialect)
-        values = tuple(params.get(name, default) for name, default in names)
+        sql, names, processors, positional = self._prepared(conn.dialect)
+        if positional:
+            values = tuple(params.get(name, default) for name, _, default in names)
+        else:
+            values = {key: params.get(name, default) for name, key, default in names}
         cursor = conn.connection.cursor()
         try:
             if conn._has_events or conn.engine._has_events:  # (as Connection.execute asks)
