@@ -156,10 +156,17 @@ def build_app(database_url: str, **extra: Any) -> Flask:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
+def app_settings() -> dict[str, Any]:
+    """Settings a test module adds to the app (override it in the module, e.g. the Telegram
+    tests' fake Bot API)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_settings: dict[str, Any]) -> Iterator[Flask]:
     """The app on empty tables. No app context is pushed: requests push their own; a test
     that uses the database itself asks for ``ctx`` too."""
-    app = build_app(database_url)
+    app = build_app(database_url, **app_settings)
     with app.app_context():
         _empty_all_tables()
     yield app

@@ -5,10 +5,7 @@ chat, the owner turns paid orders off and unlinks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from shopqr.extensions import db
@@ -16,7 +13,6 @@ from shopqr.services.events import get_bus
 from shopqr.services.pos import confirm_cash
 from shopqr.services.shops import add_staff
 from tests.browser.conftest import PHONE
-from tests.conftest import _empty_all_tables, build_app
 from tests.factories import make_order, make_product, make_shop, make_staff, make_table
 from tests.services.test_telegram import Fake, telegram_settings
 
@@ -24,14 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = build_app(database_url, **telegram_settings())
-    with app.app_context():
-        _empty_all_tables()
-    yield app
-    with app.app_context():
-        _empty_all_tables()
-        db.engine.dispose()
+def app_settings() -> dict[str, object]:
+    """The app with the fake Bot API and a bot token (tests/conftest.py's app)."""
+    return telegram_settings()
 
 
 def test_owner_links_telegram_from_settings_and_gets_a_paid_order(

@@ -5,12 +5,10 @@ tenant isolation, and at most once (also 20+ at once on MariaDB)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 import requests
-from flask import Flask
 from sqlalchemy import func, select, update
 
 from shopqr import create_app
@@ -40,15 +38,9 @@ def telegram_settings(**extra: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    """The test app with the fake Bot API and a bot token."""
-    app = build_app(database_url, **telegram_settings())
-    with app.app_context():
-        _empty_all_tables()
-    yield app
-    with app.app_context():
-        _empty_all_tables()
-        db.engine.dispose()
+def app_settings() -> dict[str, object]:
+    """The app with the fake Bot API and a bot token (tests/conftest.py's app)."""
+    return telegram_settings()
 
 
 class Fake:

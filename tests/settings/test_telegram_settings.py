@@ -4,11 +4,9 @@ choices, unlink, and shop A's page never showing shop B's chat."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
-from flask import Flask
 from sqlalchemy import select
 
 from shopqr.extensions import db
@@ -23,14 +21,9 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = build_app(database_url, **telegram_settings())
-    with app.app_context():
-        _empty_all_tables()
-    yield app
-    with app.app_context():
-        _empty_all_tables()
-        db.engine.dispose()
+def app_settings() -> dict[str, object]:
+    """The app with the fake Bot API and a bot token (tests/conftest.py's app)."""
+    return telegram_settings()
 
 
 def owner_client(app, slug: str, name: str):
