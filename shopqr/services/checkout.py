@@ -303,11 +303,3 @@ def load_order(db: Session, shop: Shop, public_token: str) -> Order | None:
         .where(Order.shop_id == shop.id, Order.public_token == public_token)
         .options(selectinload(Order.lines))
     )
-
-
-def session_orders(db: Session, session: TableSession) -> list[Order]:
-    return list(
-        db.scalars(
-            select(Order).where(Order.session_id == session.id).order_by(Order.id.desc())
-        )
-    )
