@@ -50,10 +50,10 @@ from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 PARTIALS = "guest/_partials.html"
 # Endpoints that load the shop and the phone's table session in one statement themselves
 # (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
-HOT = frozenset({"guest.scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
-                 "guest.cart_badge", "guest.change_quantity", "guest.change_note",
-                 "guest.remove_item", "guest.order_status", "guest.ask_service",
-                 "guest.service_state", "guest.cart_watch"})
+HOT = frozenset({"guest.scan", "guest.menu", "guest.product_sheet", "guest.add_to_cart",
+                 "guest.view_cart", "guest.cart_badge", "guest.change_quantity",
+                 "guest.change_note", "guest.remove_item", "guest.order_status",
+                 "guest.ask_service", "guest.service_state", "guest.cart_watch"})
 # A phone whose table session ended this long ago or less joins the table's current session
 # from the menu link (the group ordering again after everything was paid and served); after
 # that only a scan of the table's QR code does.
@@ -271,16 +271,28 @@ def menu_changes() -> Response:
 
 
 @bp.get("/menu/products/<int:product_id>")
-def product_sheet(product_id: int) -> str:
-    shop: Shop = g.shop
-    _guest_session(shop)
-    product = get_for_shop(
+def product_sheet(product_id: int) -> str | Markup:
+    shop, _session = _hot_guest()
+    if not is_htmx():
+        return render_template("guest/product.html", shop=shop,
+                               product=_sheet_product(shop, product_id))
+    # The same for every guest of the shop but the CSRF token: cached per menu version (every
+    # menu change bumps it: a price, an option, sold out) with a hole for the token.
+    shell = menu_cache.for_app(current_app).get(
+        ("sheet", shop.id, product_id, shop.menu_version, str(get_locale()), shop.slug,
+         shop.currency),
+        lambda: menu_cache.Shell(render_template(
+            "guest/_product_sheet_shell.html", shop=shop,
+            product=_sheet_product(shop, product_id),
+            csrf_token=lambda: menu_cache.hole("csrf"))))
+    return shell.fill({"csrf": escape(generate_csrf())})
+
+
+def _sheet_product(shop: GuestShop, product_id: int) -> Product:
+    return get_for_shop(
         db.session, Product, shop, product_id, Product.is_deleted.is_(False),
         message=cart.NOT_ON_MENU,
         options=(selectinload(Product.option_groups).selectinload(OptionGroup.options),))
-    if is_htmx():
-        return partial(PARTIALS, "product_sheet", shop=shop, product=product)
-    return render_template("guest/product.html", shop=shop, product=product)
 
 
 @bp.post("/cart/items")
@@ -450,9 +462,9 @@ def order_page(public_token: str) -> str:
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie())
     service_html = _service_region(shop, mine.service_calls) \
         if mine is not None and mine.is_active else None
+    state = hotpath.order_state(db.session, shop.slug, public_token, utcnow())
     return render_template("guest/order.html", **_payment_context(shop, order),
-                           state=hotpath.order_state(db.session, shop.slug, public_token,
-                                                     utcnow()),
+                           state=state.fingerprint if state else None,
                            service_html=service_html)
 
 
@@ -460,20 +472,27 @@ def order_page(public_token: str) -> str:
 def order_status(public_token: str) -> Response:
     """The live regions of the order page (status and payment), for htmx polling. The page
     sends the fingerprint of what it shows (``v``): while nothing changed, the answer is an
-    empty 204, which htmx leaves alone."""
+    empty 204, which htmx leaves alone. Equal fingerprints mean equal regions, so the regions
+    are rendered once per fingerprint and language (the table's phones all poll the same
+    order), with a hole for the phone's CSRF token; a running QR countdown is always fresh."""
     state = hotpath.order_state(db.session, g.shop_slug, public_token, utcnow())
     if state is None:
         raise NotFound(_("We could not find that order."))
-    if request.args.get("v") == state:
+    if request.args.get("v") == state.fingerprint:
         return Response(status=204)
-    shop = g.shop = load_shop(g.shop_slug)
-    order = _load_order(shop, public_token)
-    context = _payment_context(shop, order)
-    return fragments(
-        partial(PARTIALS, "order_status", shop=shop, order=order, oob=False, state=state,
-                steps=request.args.get("steps") == "1"),
-        partial(PARTIALS, "payment_panel", oob=True, **context),
-    )
+    steps = request.args.get("steps") == "1"
+
+    def render() -> menu_cache.Shell:
+        shop = g.shop = load_shop(g.shop_slug)
+        order = _load_order(shop, public_token)
+        return menu_cache.Shell(render_template(
+            "guest/_order_live_shell.html", steps=steps, state=state.fingerprint,
+            csrf_token=lambda: menu_cache.hole("csrf"), **_payment_context(shop, order)))
+
+    key = ("status", g.shop_slug, public_token, state.fingerprint, steps, str(get_locale()))
+    shell = render() if state.counts_down else \
+        menu_cache.table_fragments(current_app).get(key, render)
+    return fragments(shell.fill({"csrf": escape(generate_csrf())}))
 
 
 @bp.post("/orders/<public_token>/khqr")

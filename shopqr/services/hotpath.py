@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -530,7 +531,16 @@ _ORDER_STATE = Read(
 )
 
 
-def order_state(db: Session, slug: str, public_token: str, now: datetime) -> str | None:
+class OrderState(NamedTuple):
+    """What the order page's live regions show: ``fingerprint`` is short and equal for equal
+    regions; ``counts_down`` says they hold a QR's countdown (which also depends on the time,
+    so a copy rendered earlier would be off by its age)."""
+
+    fingerprint: str
+    counts_down: bool
+
+
+def order_state(db: Session, slug: str, public_token: str, now: datetime) -> OrderState | None:
     """A short fingerprint of everything the order page's live regions show (statuses, which
     QR and whether it expired, whether the poller still checks it, a payment to look at), or
     None when the shop has no such order. Equal fingerprints mean equal regions."""
@@ -543,9 +553,11 @@ def order_state(db: Session, slug: str, public_token: str, now: datetime) -> str
     expired = txn_id is not None and (expires_at <= now or paid_at is not None)
     checking = (txn_id is not None and paid_at is None and expires_at <= now
                 and txn_status in POLLED_STATUSES)
-    return "-".join(str(part) for part in (
-        order_id, method, status, kitchen or "", txn_id or 0, int(expired), int(checking),
-        int(bool(due))))
+    return OrderState(
+        "-".join(str(part) for part in (order_id, method, status, kitchen or "", txn_id or 0,
+                                        int(expired), int(checking), int(bool(due)))),
+        counts_down=method == "khqr" and status == "pending" and txn_id is not None
+        and not expired)
 
 
 def snapshot(session: TableSession) -> GuestSession:

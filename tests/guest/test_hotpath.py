@@ -237,6 +237,60 @@ def test_the_order_poll_is_an_empty_204_until_something_changes(app, cafe):
                      headers={"HX-Request": "true"}).status_code == 404
 
 
+def csrf_tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+
+def test_the_phones_of_a_table_share_one_render_of_a_changed_order(app, cafe):
+    """After a change every phone of the table gets the same regions (rendered once per
+    fingerprint), each with its own phone's CSRF token in the forms it can submit."""
+    shop, table, latte, *_ = cafe
+    phones = [app.test_client() for _ in range(3)]
+    for phone in phones:
+        scan(phone, shop, table)
+    add(phones[0], shop, latte)
+    page = phones[0].post(f"/s/{shop.slug}/checkout", data={
+        "method": "cash", "checkout_key": "hot-path-key-0000000005"}, follow_redirects=True)
+    stale = re.search(r'hx-get="([^"]+/status\?v=[^"]+)"', page.text).group(1)
+    stale = stale.replace("&amp;", "&").replace("v=", "v=old-")
+    answers = [phone.get(stale, headers={"HX-Request": "true"}) for phone in phones]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert "Please pay" in answers[0].text  # cash: the "change your mind" forms are there
+    tokens = [csrf_tokens(a.text) for a in answers]
+    assert all(len(t) == 1 for t in tokens) and len(set.union(*tokens)) == 3
+    bare = {re.sub(r'name="csrf_token" value="[^"]+"', "", a.text) for a in answers}
+    assert len(bare) == 1
+
+
+def test_a_running_qr_countdown_is_rendered_fresh_for_every_poll(app, cafe, monkeypatch):
+    """A KHQR still counting down shows the time left: two answers a minute apart differ by
+    that minute (a shared copy would show the first one's time)."""
+    from datetime import timedelta
+
+    from shopqr.guest import views
+    from shopqr.models import utcnow
+
+    shop, table, latte, *_ = cafe
+    shop.bakong_account_id = "hot_cafe@aclb"
+    db.session.commit()
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, latte)
+    page = phone.post(f"/s/{shop.slug}/checkout", data={
+        "method": "khqr", "checkout_key": "hot-path-key-0000000006"}, follow_redirects=True)
+    assert "countdown" in page.text
+    stale = re.search(r'hx-get="([^"]+/status\?v=[^"]+)"', page.text).group(1)
+    stale = stale.replace("&amp;", "&").replace("v=", "v=old-")
+    start = utcnow()
+    shown = []
+    for minutes in (0, 1):
+        monkeypatch.setattr(views, "utcnow", lambda m=minutes: start + timedelta(minutes=m))
+        answer = phone.get(stale, headers={"HX-Request": "true"})
+        assert answer.status_code == 200
+        shown.append(int(re.search(r'data-now="(\d+)"', answer.text).group(1)))
+    assert shown[1] - shown[0] == 60_000
+
+
 @pytest.mark.mariadb
 def test_parallel_adds_of_one_line_from_phones_of_one_table_lose_nothing(app, cafe):
     """24 phones of one table add the same line at the same instant: one line of 24, and the
