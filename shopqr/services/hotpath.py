@@ -22,10 +22,10 @@ records its phone without another query.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
-import re
 from datetime import date, datetime
 from decimal import Decimal
 

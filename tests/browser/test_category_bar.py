@@ -61,7 +61,7 @@ def test_the_category_in_view_is_marked_as_the_menu_scrolls(browser: Browser, li
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
     expect(current(page)).to_have_text("Noodles")
     box = current(page).bounding_box()
-    assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     shot(page, "category-bar-end")
 
     # A tap on a category jumps there and marks it, also where the page cannot scroll far
