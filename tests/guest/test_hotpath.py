@@ -241,13 +241,17 @@ def test_the_order_poll_is_an_empty_204_until_something_changes(app, cafe):
 
 @pytest.mark.mariadb
 def test_parallel_adds_of_one_line_from_phones_of_one_table_lose_nothing(app, cafe):
-    """24 phones of one table add the same line at the same instant: one line of 24, and the
-    cart's version moved 24 times. (Each thread has its own phone: a test client's cookie jar
-    is not for sharing between threads.)"""
+    """24 taps add the same line of one phone at the same instant: one line of 24, and the
+    cart's version moved 24 times. (Each thread has its own test client, as a test client's
+    cookie jar is not for sharing between threads; all of them carry the same phone's cookie,
+    since each phone has lines of its own: tests/guest/test_phones.py.)"""
     shop, table, latte, *_ = cafe
     phones = [app.test_client() for _ in range(24)]
     for phone in phones:
         scan(phone, shop, table)
+    same = phones[0].get_cookie("shopqr_phone", path=f"/s/{shop.slug}/").value
+    for phone in phones:
+        phone.set_cookie("shopqr_phone", same, path=f"/s/{shop.slug}/")
     start = version(table)
     form = {"product_id": str(latte.id), "quantity": "1",
             f"group-{latte.option_groups[0].id}": str(option_id(latte, "Size", "Large"))}

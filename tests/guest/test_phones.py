@@ -228,3 +228,28 @@ def test_phones_joining_one_table_at_once_get_distinct_numbers(app, cafe):
     assert run_together(app, 24, lambda n: phones[n].get(url).status_code) == [303] * 24
     db.session.expire_all()
     assert db.session.query(TableSessionPhone).count() == 24  # scanning again: the same phones
+
+
+@pytest.mark.mariadb
+def test_phones_adding_the_same_item_at_once_each_get_their_line(app, cafe):
+    """24 phones of one table add the same item at the same instant: 24 lines, one per phone,
+    each labelled with its own phone, and the cart's version moved 24 times."""
+    shop, table, _, cake = cafe
+    phones = [app.test_client() for _ in range(24)]
+    for phone in phones:
+        scan(phone, shop, table)
+    start = the_session(table).cart_version
+    # (read here: the threads must not touch this test's session or its objects)
+    url, form = f"/s/{shop.slug}/cart/items", {"product_id": str(cake.id), "quantity": "1"}
+    slug = shop.slug
+    db.session.commit()
+    statuses = run_together(app, 24, lambda n: phones[n].post(
+        url, data=form, headers=HX).status_code)
+    assert statuses == [200] * 24
+    db.session.expire_all()
+    items = db.session.scalars(select(CartItem)).all()
+    assert [item.quantity for item in items] == [1] * 24
+    assert len({item.phone_id for item in items}) == 24
+    assert the_session(table).cart_version == start + 24
+    html = phones[0].get(f"/s/{slug}/cart", headers=HX).text
+    assert sorted(int(who.split()[1]) for _, who in labels(html)) == list(range(1, 25))
