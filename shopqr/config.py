@@ -54,6 +54,8 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     GUEST_COOKIE_NAME = "shopqr_table"
+    # one phone of a table's group (its name and number on the cart lines it adds)
+    PHONE_COOKIE_NAME = "shopqr_phone"
     LANG_COOKIE_NAME = "shopqr_lang"
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024

@@ -53,7 +53,8 @@ PARTIALS = "guest/_partials.html"
 HOT = frozenset({"guest.scan", "guest.menu", "guest.product_sheet", "guest.add_to_cart",
                  "guest.view_cart", "guest.cart_badge", "guest.change_quantity",
                  "guest.change_note", "guest.remove_item", "guest.order_status",
-                 "guest.ask_service", "guest.service_state", "guest.cart_watch"})
+                 "guest.ask_service", "guest.service_state", "guest.cart_watch",
+                 "guest.name_phone"})
 # A phone whose table session ended this long ago or less joins the table's current session
 # from the menu link (the group ordering again after everything was paid and served); after
 # that only a scan of the table's QR code does.
@@ -88,6 +89,31 @@ def _guest_cookie() -> str | None:
     return request.cookies.get(current_app.config["GUEST_COOKIE_NAME"])
 
 
+def _phone_cookie() -> str | None:
+    """The token of this phone's own cookie (docs/phones.md), if it is one this app sets."""
+    token = request.cookies.get(current_app.config["PHONE_COOKIE_NAME"])
+    return token if hotpath.is_phone_token(token) else None
+
+
+def _phone_token() -> str:
+    """This phone's token; a phone without one gets a new one (set as a cookie on the way out,
+    ``_set_phone_cookie``)."""
+    token = _phone_cookie() or getattr(g, "new_phone_token", None)
+    if token is None:
+        token = g.new_phone_token = secrets.token_urlsafe(32)
+    return token
+
+
+@bp.after_request
+def _set_phone_cookie(response: Response) -> Response:
+    token = getattr(g, "new_phone_token", None)
+    if token is not None and g.shop_slug is not None:
+        response.set_cookie(current_app.config["PHONE_COOKIE_NAME"], token,
+                            max_age=12 * 3600, path=f"/s/{g.shop_slug}/", httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
 def _guest_session(shop: Shop) -> TableSession:
     """The table session named by this phone's cookie (ORM); a friendly page if there is none."""
     session = tables.session_by_token(db.session, shop, _guest_cookie())
@@ -97,7 +123,7 @@ def _guest_session(shop: Shop) -> TableSession:
 
 def _hot_guest(*, check: bool = True) -> tuple[GuestShop, GuestSession | None]:
     """The shop and this phone's table session, in one statement (the hot paths)."""
-    shop, session = hotpath.guest(db.session, g.shop_slug, _guest_cookie())
+    shop, session = hotpath.guest(db.session, g.shop_slug, _guest_cookie(), _phone_cookie())
     if shop is None:
         abort(404)
     g.shop = shop
@@ -126,18 +152,32 @@ def _badge(shop: GuestShop, session: GuestSession, *, oob: bool,
     return cache.get(_fragment_key(f"badge-{oob}", shop, session.id, version), render)
 
 
-def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int) -> Markup:
-    """The cart panel, cached on the cart's version with holes for this phone's CSRF token and
-    a fresh checkout key."""
+def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int,
+                phone: hotpath.GuestPhone | None = None) -> Markup:
+    """The cart panel, cached on the cart's version (the same on every phone of the table)
+    with holes for this phone's name form, its CSRF token and a fresh checkout key."""
     shell = menu_cache.table_fragments(current_app).get(
         _fragment_key("panel", shop, session.id, cart_version),
         lambda: menu_cache.Shell(render_template(
             "guest/_cart_panel_shell.html", shop=shop,
             summary=cart.summarize(db.session, session),
             checkout_key=menu_cache.hole("checkout_key"),
+            phone_form=menu_cache.hole("phone"),
             csrf_token=lambda: menu_cache.hole("csrf"))))
-    return shell.fill({"csrf": escape(generate_csrf()),
-                       "checkout_key": escape(secrets.token_urlsafe(24))})
+    csrf = escape(generate_csrf())
+    return shell.fill({"csrf": csrf, "checkout_key": escape(secrets.token_urlsafe(24)),
+                       "phone": _phone_form(shop, phone or session.phone, csrf)})
+
+
+def _phone_form(shop: GuestShop | Shop, phone: hotpath.GuestPhone | None,
+                csrf: Markup) -> Markup:
+    """This phone's name form ("Your name (optional)"), cached per name and number with a hole
+    for the CSRF token."""
+    shell = menu_cache.table_fragments(current_app).get(
+        ("phone-form", shop.slug, str(get_locale()), phone and phone.seq, phone and phone.name),
+        lambda: menu_cache.Shell(partial(PARTIALS, "phone_form", shop=shop, phone=phone,
+                                         csrf=menu_cache.hole("csrf"))))
+    return shell.fill({"csrf": csrf})
 
 
 def _cart_regions(shop: GuestShop, session: GuestSession) -> list:
@@ -163,18 +203,25 @@ def _order_strip(shop: GuestShop, session: GuestSession) -> Markup:
 
 @bp.get("/t/<qr_token>")
 def scan(qr_token: str) -> Response:
-    """A phone scanned a table's QR code: join the table's session (or start it)."""
-    found = hotpath.scan(db.session, g.shop_slug, qr_token)
+    """A phone scanned a table's QR code: join the table's session (or start it). A phone
+    joining the session for the first time gets the next number ("Phone 2")."""
+    phone = _phone_token()
+    found = hotpath.scan(db.session, g.shop_slug, qr_token, phone)
     if found is None:
         load_shop(g.shop_slug)  # an unknown shop: the plain 404
         raise NotFound(_("This QR code is not valid any more. Please ask the staff for help."))
-    shop, table_id, token = found
+    shop, token = found.shop, found.token
     g.shop = shop
     closed = _require_open(shop)
     if closed is not None:
         return closed
-    if token is None:  # the first phone of a group starts the table's session
-        token = tables.join_or_start(db.session, db.session.get(ShopTable, table_id)).token
+    if found.session_id is None:  # the first phone of a group starts the table's session
+        session = tables.join_or_start(db.session, db.session.get(ShopTable, found.table_id))
+        hotpath.join_phone(db.session, session.id, phone)
+        token = session.token
+        db.session.commit()
+    elif not found.joined:
+        hotpath.join_phone(db.session, found.session_id, phone)
         db.session.commit()
     return _to_menu_with(shop, token)
 
@@ -208,7 +255,9 @@ def _rejoin(shop: GuestShop, ended: GuestSession) -> Response:
         (utcnow() - old.closed_at).total_seconds() <= REJOIN_SECONDS
     if not recent or table is None or not table.is_active or table.shop_id != shop.id:
         _check_session(shop, ended)  # the 410 page: scan the QR code on your table
-    token = tables.join_or_start(db.session, table).token
+    session = tables.join_or_start(db.session, table)
+    hotpath.join_phone(db.session, session.id, _phone_token())
+    token = session.token
     db.session.commit()
     return _to_menu_with(shop, token)
 
@@ -307,6 +356,7 @@ def add_to_cart() -> Response:
         request.form.get("quantity", "1"),
         request.form.get("note"),
         menu_version=shop.menu_version,
+        phone_token=_phone_token(),
     )
     name = localized(product, "name")
     db.session.commit()  # first: nothing below holds the cart's lock
@@ -328,7 +378,26 @@ def view_cart() -> str | Response:
                          _badge(shop, session, oob=True))
     summary = cart.summarize(db.session, session)
     return render_template("guest/cart.html", shop=shop, summary=summary,
-                           checkout_key=secrets.token_urlsafe(24), error=None)
+                           checkout_key=secrets.token_urlsafe(24), error=None,
+                           phone_form=_phone_form(shop, session.phone,
+                                                  escape(generate_csrf())))
+
+
+@bp.post("/cart/name")
+def name_phone() -> Response:
+    """This phone gives a name (or takes it away): shown on the cart lines it added, on every
+    phone at the table."""
+    shop, session = _hot_guest()
+    phone = hotpath.name_phone(db.session, get_bus(current_app), session, _phone_token(),
+                               request.form.get("name"))
+    db.session.commit()  # first: reading back and rendering hold no lock
+    if not is_htmx():
+        return redirect(url_for("guest.view_cart"), 303)
+    fresh = hotpath.badge(db.session, session.id)
+    return fragments(_cart_panel(shop, session, fresh.cart_version, phone),
+                     _badge(shop, session, oob=True, fresh=fresh),
+                     partial(PARTIALS, "toast", message=_("Name saved") if phone.name
+                             else _("Name removed")))
 
 
 @bp.get("/cart/watch")
@@ -418,7 +487,9 @@ def place_order() -> Response | tuple[str, int]:
 def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tuple[str, int]:
     """The cart again, with the message and a fresh checkout key."""
     summary = cart.summarize(db.session, session)
-    return render_template("guest/cart.html", shop=shop, summary=summary,
+    _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
+    form = _phone_form(shop, mine.phone if mine is not None else None, escape(generate_csrf()))
+    return render_template("guest/cart.html", shop=shop, summary=summary, phone_form=form,
                            checkout_key=secrets.token_urlsafe(24), error=exc.message), exc.status
 
 

@@ -12,6 +12,7 @@ from shopqr.models.ordering import (
     OrderLine,
     ServiceRequest,
     TableSession,
+    TableSessionPhone,
 )
 from shopqr.models.payments import PollerLease, Transaction
 from shopqr.models.simulator import SimCall, SimFault, SimPayment
@@ -50,6 +51,7 @@ __all__ = [
     "SimPayment",
     "ShopTable",
     "TableSession",
+    "TableSessionPhone",
     "TelegramLink",
     "TelegramMessage",
     "ThrottleCounter",

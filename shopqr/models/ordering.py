@@ -42,6 +42,9 @@ class TableSession(Base):
     # (SERVICE_KINDS): changed in the same transaction as the requests, so the guest's pages
     # read it with the session, in the statement they run anyway (services/service_requests.py).
     service_calls: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How many phones have joined (``TableSessionPhone.seq``): the UPDATE that raises it takes
+    # the session's row lock, so phones joining at once get distinct numbers.
+    phone_count: Mapped[int] = mapped_column(default=0, server_default="0")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(String(40))
@@ -54,6 +57,24 @@ class TableSession(Base):
     @property
     def is_active(self) -> bool:
         return self.active_table_id is not None
+
+
+class TableSessionPhone(Base):
+    """One phone of a table session's group (docs/phones.md): numbered in the order phones
+    joined ("Phone 2" until it gives a name), known by a random token in its own cookie.
+    Cart lines and order lines record the phone that added them."""
+
+    __tablename__ = "table_session_phones"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),
+                      UniqueConstraint("session_id", "token"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("table_sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    token: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 SERVICE_KINDS = {"staff": 1, "bill": 2}  # a guest asks for a staff member, or for the bill
@@ -101,10 +122,14 @@ class CartItem(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(default=1)
     note: Mapped[str | None] = mapped_column(String(200))
+    # the phone that added the line (None: added by staff, or before phones were recorded)
+    phone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("table_session_phones.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[TableSession] = relationship(back_populates="cart_items")
     product: Mapped[Product] = relationship()
+    phone: Mapped[TableSessionPhone | None] = relationship()
     options: Mapped[list[CartItemOption]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="CartItemOption.id"
     )
@@ -202,6 +227,9 @@ class OrderLine(Base):
     options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(String(200))
     done: Mapped[bool] = mapped_column(default=False)
+    # the phone whose cart line this was (a cancelled order's lines go back to it)
+    phone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("table_session_phones.id", ondelete="SET NULL"), index=True)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

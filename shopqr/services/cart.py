@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.i18n import localized
 from shopqr.models import (
@@ -233,6 +233,7 @@ def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
         .where(CartItem.session_id == session.id)
         .order_by(CartItem.id)
         .options(
+            joinedload(CartItem.phone),  # "Added by Dara": in the same statement
             selectinload(CartItem.product).selectinload(Product.option_groups)
             .selectinload(OptionGroup.options),
             selectinload(CartItem.options).selectinload(CartItemOption.option)
@@ -307,6 +308,7 @@ def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
             continue
         option_ids = sorted(o.id for o in options)
         same = next((i for i in items if i.product_id == product.id and i.note == line.note
+                     and i.phone_id == line.phone_id
                      and sorted(io.option_id for io in i.options) == option_ids), None)
         if same is not None:
             same.quantity = min(MAX_QUANTITY, same.quantity + line.quantity)
@@ -315,7 +317,8 @@ def restore_from_order(db: Session, bus: EventBus, session: TableSession | None,
             continue
         else:
             item = CartItem(session_id=session.id, product=product,
-                            quantity=min(MAX_QUANTITY, line.quantity), note=line.note)
+                            quantity=min(MAX_QUANTITY, line.quantity), note=line.note,
+                            phone_id=line.phone_id)  # back to the phone that added it
             item.options = [CartItemOption(option=o) for o in options]
             db.add(item)
             items.append(item)

@@ -131,7 +131,8 @@ def checkout(
             raise DomainError(line.problem, 409)
     order = create_order(
         db, shop,
-        items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note)
+        items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note,
+                         phone_id=line.item.phone_id)
                for line in cart.lines],
         method=pay_method, key=key, note=order_note, table=session.table, session=session,
     )
@@ -229,6 +230,7 @@ class OrderItem:
     quantity: int
     note: str | None = None
     problem: str | None = None  # a POS ticket line that no longer fits the menu
+    phone_id: int | None = None  # the guest's phone that added the cart line
 
 
 def create_order(
@@ -290,6 +292,7 @@ def create_order(
                 for o in item.options
             ],
             note=item.note,
+            phone_id=item.phone_id,
         ))
     order.total = quantize(total, shop.currency)
     db.add(order)

@@ -14,10 +14,15 @@ Writers change the cart in three steps: bump the table session's ``cart_version`
 UPDATE takes the session's row lock on MariaDB and the writer lock on SQLite, so two phones
 changing one cart queue here and no update is lost), then change the lines, and the caller
 commits before it reads anything back or renders (no lock is held while templates render).
+
+Each phone of a table's group has its own row (``TableSessionPhone``, docs/phones.md), named by
+a token in the phone's own cookie: the guest statement reads it with the session, so a cart line
+records its phone without another query.
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +34,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import Select
 
@@ -44,9 +50,11 @@ from shopqr.models import (
     Shop,
     ShopTable,
     TableSession,
+    TableSessionPhone,
     Transaction,
+    utcnow,
 )
-from shopqr.services import DomainError, NotFound, parse_id
+from shopqr.services import DomainError, NotFound, parse_id, sanitize
 from shopqr.services.cart import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -66,6 +74,7 @@ options = Option.__table__
 products = Product.__table__
 orders = Order.__table__
 transactions = Transaction.__table__
+phones = TableSessionPhone.__table__
 
 
 def _conn(db: Session) -> Connection:
@@ -172,6 +181,16 @@ class GuestTable:
 
 
 @dataclass(frozen=True, slots=True)
+class GuestPhone:
+    """One phone of the table's group: its number in the order phones joined, and the name it
+    gave (None: shown as "Phone 2")."""
+
+    id: int
+    seq: int
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class GuestSession:
     """A table session as one phone's request sees it."""
 
@@ -186,6 +205,7 @@ class GuestSession:
     # that makes each of its orders, and only a checkout gives an order a session): the menu
     # then skips the query for the table's orders
     has_orders: bool = True
+    phone: GuestPhone | None = None  # this phone's row, once it joined the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,50 +227,161 @@ _N_SHOP = len(_SHOP_COLUMNS)
 _GUEST = Read(
     select(*_SHOP_COLUMNS, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
            sessions.c.cart_version, tables.c.name, tables.c.name_km, sessions.c.service_calls,
-           sessions.c.checkout_version)
+           sessions.c.checkout_version, phones.c.id, phones.c.seq, phones.c.name)
     .select_from(shops)
     .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
                               sessions.c.token == bindparam("token")))
     .outerjoin(tables, tables.c.id == sessions.c.table_id)
+    .outerjoin(phones, and_(phones.c.session_id == sessions.c.id,
+                            phones.c.token == bindparam("phone")))
     .where(shops.c.slug == bindparam("slug"))
 )
 
 
-# a table's QR code: the shop, the table, and its active session's token if a group sits there
+# a table's QR code: the shop, the table, and its active session's id and token if a group sits
+# there, and whether this phone already joined that session
 _SCAN = Read(
-    select(*_SHOP_COLUMNS, tables.c.id, sessions.c.token)
+    select(*_SHOP_COLUMNS, tables.c.id, sessions.c.id, sessions.c.token, phones.c.id)
     .select_from(shops)
     .join(tables, and_(tables.c.shop_id == shops.c.id, tables.c.qr_token == bindparam("qr"),
                        tables.c.is_active.is_(True)))
     .outerjoin(sessions, sessions.c.active_table_id == tables.c.id)
+    .outerjoin(phones, and_(phones.c.session_id == sessions.c.id,
+                            phones.c.token == bindparam("phone")))
     .where(shops.c.slug == bindparam("slug"))
 )
 
 
-def guest(db: Session, slug: str, token: str | None) -> tuple[GuestShop | None,
-                                                              GuestSession | None]:
-    """The shop named in the URL and the table session named by the phone's cookie."""
-    row = _GUEST.first(db, {"slug": slug, "token": token or ""})
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What a scan of a table's QR code found: the table, and its active session (None: the
+    first phone of a group starts one) with whether this phone already joined it."""
+
+    shop: GuestShop
+    table_id: int
+    session_id: int | None
+    token: str | None
+    joined: bool
+
+
+def guest(db: Session, slug: str, token: str | None,
+          phone: str | None = None) -> tuple[GuestShop | None, GuestSession | None]:
+    """The shop named in the URL and the table session named by the phone's cookie, with this
+    phone's row in it (``phone``: the token of the phone's own cookie)."""
+    row = _GUEST.first(db, {"slug": slug, "token": token or "", "phone": phone or ""})
     if row is None:
         return None, None
     shop = GuestShop(*row[:_N_SHOP])
     session_id, table_id, active_table_id, cart_version, table_name, table_km, calls, \
-        checkouts = row[_N_SHOP:]
+        checkouts, phone_id, phone_seq, phone_name = row[_N_SHOP:]
     if session_id is None:
         return shop, None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
                               cart_version, GuestTable(table_id, table_name, table_km), calls,
-                              checkouts > 0)
+                              checkouts > 0,
+                              None if phone_id is None else GuestPhone(phone_id, phone_seq,
+                                                                       phone_name))
 
 
-def scan(db: Session, slug: str, qr_token: str) -> tuple[GuestShop, int, str | None] | None:
-    """The shop, the table behind a QR code (only if the code belongs to the shop named in
-    the URL) and the token of the table's active session (None: the first phone of a group
-    starts one with ``tables.join_or_start``); None for an unknown code."""
-    row = _SCAN.first(db, {"slug": slug, "qr": qr_token})
+def scan(db: Session, slug: str, qr_token: str, phone: str | None = None) -> Scanned | None:
+    """The table behind a QR code (only if the code belongs to the shop named in the URL) and
+    its active session (None: the first phone of a group starts one with
+    ``tables.join_or_start``); None for an unknown code."""
+    row = _SCAN.first(db, {"slug": slug, "qr": qr_token, "phone": phone or ""})
     if row is None:
         return None
-    return GuestShop(*row[:_N_SHOP]), row[_N_SHOP], row[_N_SHOP + 1]
+    table_id, session_id, token, phone_id = row[_N_SHOP:]
+    return Scanned(GuestShop(*row[:_N_SHOP]), table_id, session_id, token,
+                   phone_id is not None)
+
+
+# --- the phones of a table's group ---
+
+PHONE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
+MAX_PHONE_NAME = 24
+_PHONE_JOINS = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"))
+    .values(phone_count=sessions.c.phone_count + 1)
+)
+_PHONE_COUNT = select(sessions.c.phone_count).where(sessions.c.id == bindparam("session_id"))
+_NEW_PHONE = insert(phones)
+_PHONE_OF = (
+    select(phones.c.id, phones.c.seq, phones.c.name)
+    .where(phones.c.session_id == bindparam("session_id"), phones.c.token == bindparam("token"))
+    .with_for_update()  # the latest committed row on MariaDB, whatever this transaction read
+)
+_NAME_PHONE = (
+    update(phones)
+    .where(phones.c.id == bindparam("phone_id"), phones.c.session_id == bindparam("sid"))
+    .values(name=bindparam("new_name"))
+)
+
+
+def is_phone_token(token: str | None) -> bool:
+    """A phone cookie this app could have set (anything else is replaced, never stored)."""
+    return bool(token) and PHONE_TOKEN.fullmatch(token) is not None
+
+
+def join_phone(db: Session, session_id: int, token: str) -> GuestPhone:
+    """This phone's row in a table session, numbered next when it joins (the caller commits).
+    Raising the session's ``phone_count`` takes the session's row lock, so phones joining at
+    once queue there and get distinct numbers; a phone that joins twice at once (two tabs)
+    keeps one row."""
+    if not is_phone_token(token):
+        raise ValueError("not a phone token")
+    conn = _conn(db)
+    try:
+        with db.begin_nested():
+            conn.execute(_PHONE_JOINS, {"session_id": session_id})
+            seq = conn.execute(_PHONE_COUNT, {"session_id": session_id}).scalar_one()
+            new_id = conn.execute(_NEW_PHONE, {"session_id": session_id, "seq": seq,
+                                               "token": token, "name": None,
+                                               "created_at": utcnow()}).inserted_primary_key[0]
+            return GuestPhone(new_id, seq, None)
+    except IntegrityError:  # this phone joined a moment ago (its other tab)
+        row = conn.execute(_PHONE_OF, {"session_id": session_id, "token": token}).first()
+        if row is None:
+            raise
+        return GuestPhone(*row)
+
+
+def phone_for(db: Session, session: GuestSession, token: str | None) -> GuestPhone | None:
+    """This phone's row, joined now if it has none yet (a phone that joined before phones were
+    recorded). None without a phone token (a caller that is not a phone)."""
+    if session.phone is not None:
+        return session.phone
+    if not is_phone_token(token):
+        return None
+    return join_phone(db, session.id, str(token))
+
+
+def clean_phone_name(raw: object) -> str | None:
+    """A name a guest gives their phone: one line, trimmed, at most MAX_PHONE_NAME characters;
+    empty: no name."""
+    if raw is not None and not isinstance(raw, str):
+        raise DomainError(_l("Please type a name."), 400)
+    name = sanitize(raw)
+    if len(name) > MAX_PHONE_NAME:
+        raise DomainError(_l("A name can be at most %(count)s characters.",
+                             count=MAX_PHONE_NAME), 400)
+    return name or None
+
+
+def name_phone(db: Session, bus: EventBus, session: GuestSession, token: str | None,
+               raw_name: object) -> GuestPhone:
+    """Give this phone a name (or take it away), shown on the lines it added. The lines are
+    part of the cart panel, cached on the cart's version: the version is bumped in this
+    transaction, as for any change to the cart. The caller commits."""
+    name = clean_phone_name(raw_name)
+    if not is_phone_token(token) and session.phone is None:
+        raise DomainError(_l("Scan the QR code on your table to start ordering."), 403)
+    bump_cart_version(db, session.id)
+    phone = phone_for(db, session, token)
+    assert phone is not None
+    _conn(db).execute(_NAME_PHONE, {"phone_id": phone.id, "sid": session.id, "new_name": name})
+    _changed(db, bus, session)
+    return GuestPhone(phone.id, phone.seq, name)
 
 
 # --- reading the cart ---
@@ -312,7 +443,8 @@ _PRODUCT = (
     .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
 )
 _SAME_PRODUCT = Read(
-    select(items.c.id, items.c.quantity, items.c.note, item_options.c.option_id)
+    select(items.c.id, items.c.quantity, items.c.note, items.c.phone_id,
+           item_options.c.option_id)
     .select_from(items)
     .outerjoin(item_options, item_options.c.cart_item_id == items.c.id)
     .where(items.c.session_id == bindparam("session_id"),
@@ -403,24 +535,28 @@ def _product_cache() -> MenuCache:
 
 def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: object,
              chosen: Mapping[int, object], quantity: object, note: str | None, *,
-             menu_version: int | None = None) -> Product:
-    """Add to the table's cart, merging with an identical line (same product, options and
-    note). Everything is checked before the cart is locked. Returns the product (for the
-    "added" message); the caller commits."""
+             menu_version: int | None = None, phone_token: str | None = None) -> Product:
+    """Add to the table's cart, merging with an identical line of the same phone (same
+    product, options and note). The line records the phone (``phone_token``: the token of its
+    cookie; its row came with ``session``, or it joins now). Everything is checked before the
+    cart is locked. Returns the product (for the "added" message); the caller commits."""
     product = orderable_product(db, session.shop_id, product_id, menu_version=menu_version)
     option_ids = sorted(o.id for o in choose_options(product, chosen))
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
     conn = _conn(db)
     bump_cart_version(db, session.id)
-    lines: dict[int, tuple[int, str | None, list[int]]] = {}
-    for item_id, item_qty, item_note, option_id in _SAME_PRODUCT.rows(
+    phone = phone_for(db, session, phone_token)
+    phone_id = phone.id if phone is not None else None
+    lines: dict[int, tuple[int, str | None, int | None, list[int]]] = {}
+    for item_id, item_qty, item_note, item_phone, option_id in _SAME_PRODUCT.rows(
             db, {"session_id": session.id, "product_id": product.id}):
-        line = lines.setdefault(item_id, (item_qty, item_note, []))
+        line = lines.setdefault(item_id, (item_qty, item_note, item_phone, []))
         if option_id is not None:
-            line[2].append(option_id)
-    for item_id, (item_qty, item_note, item_option_ids) in lines.items():
-        if item_note == note_text and sorted(item_option_ids) == option_ids:
+            line[3].append(option_id)
+    for item_id, (item_qty, item_note, item_phone, item_option_ids) in lines.items():
+        if item_note == note_text and item_phone == phone_id \
+                and sorted(item_option_ids) == option_ids:
             if item_qty + qty > MAX_QUANTITY:
                 raise DomainError(_l("At most %(count)s of one item per order.",
                                       count=MAX_QUANTITY))
@@ -431,7 +567,7 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
         raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
         "session_id": session.id, "product_id": product.id, "quantity": qty,
-        "note": note_text}).inserted_primary_key[0]
+        "note": note_text, "phone_id": phone_id}).inserted_primary_key[0]
     if option_ids:
         conn.execute(_NEW_LINE_OPTION, [{"cart_item_id": new_id, "option_id": option_id}
                                         for option_id in option_ids])

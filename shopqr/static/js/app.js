@@ -334,3 +334,88 @@ document.addEventListener("cart-changed", function () {
   if (dialog && dialog.open && badge) htmx.ajax("GET", badge.getAttribute("hx-get"),
                                                 { target: "#cart-panel", swap: "outerHTML" });
 });
+
+// The guest menu's category bar marks the category in view (aria-current, styled in CSS) and
+// keeps its link in sight in the bar. An IntersectionObserver watches a line just below the
+// sticky bar: the section across that line (or the first, above it) is the one in view. At the
+// end of the page the last category is (a short last category never reaches the line). A
+// tapped category stays marked until the guest scrolls away from where the tap jumped to.
+(function () {
+  let observer = null;
+  function setup() {
+    const nav = document.querySelector(".category-nav");
+    if (!nav || !("IntersectionObserver" in window)) return;
+    const links = Array.from(nav.querySelectorAll("a[href^='#cat-']"));
+    const byId = {};
+    links.forEach(function (a) { byId[a.getAttribute("href").slice(1)] = a; });
+    const sections = links.map(function (a) {
+      return document.getElementById(a.getAttribute("href").slice(1));
+    }).filter(Boolean);
+    if (!sections.length) return;
+    let current = null;
+    function mark(section) {
+      if (!section || section === current) return;
+      current = section;
+      links.forEach(function (a) { a.removeAttribute("aria-current"); });
+      const link = byId[section.id];
+      if (!link) return;
+      link.setAttribute("aria-current", "true");
+      const left = link.offsetLeft - nav.offsetLeft;
+      if (left < nav.scrollLeft || left + link.offsetWidth > nav.scrollLeft + nav.clientWidth) {
+        nav.scrollLeft = Math.max(0, left - 16);
+      }
+    }
+    function atEnd() {
+      return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    }
+    function watch() {
+      if (observer) observer.disconnect();
+      const line = nav.offsetHeight + 16;
+      observer = new IntersectionObserver(function (entries) {
+        if (tapped || atEnd()) return;
+        // a section crossed the line: the last one whose top is above it is in view
+        if (entries.length) mark(acrossTheLine());
+      }, { rootMargin: "-" + line + "px 0px -" + Math.max(0, window.innerHeight - line - 1) + "px 0px" });
+      sections.forEach(function (section) { observer.observe(section); });
+    }
+    function acrossTheLine() {
+      const line = nav.offsetHeight + 16;
+      let found = sections[0];
+      sections.forEach(function (section) {
+        if (section.getBoundingClientRect().top <= line) found = section;
+      });
+      return found;
+    }
+    let tapped = null;
+    let landedAt = null;
+    nav.addEventListener("click", function (event) {
+      const link = event.target.closest && event.target.closest("a[href^='#cat-']");
+      const section = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!section) return;
+      tapped = section;
+      landedAt = null;
+      mark(section);
+    });
+    function jumpedTo(section) {  // the page is where a tap on its link puts it
+      const margin = parseFloat(getComputedStyle(section).scrollMarginTop) || 0;
+      return Math.abs(section.getBoundingClientRect().top - margin) < 4 || atEnd();
+    }
+    mark(acrossTheLine());
+    watch();
+    let ended = false;
+    window.addEventListener("scroll", function () {
+      if (tapped) {
+        if (landedAt === null && jumpedTo(tapped)) landedAt = window.scrollY;
+        if (landedAt !== null && Math.abs(window.scrollY - landedAt) < 4) return;
+        tapped = null;
+        mark(acrossTheLine());
+      }
+      const end = atEnd();
+      if (end) mark(sections[sections.length - 1]);
+      else if (ended) mark(acrossTheLine());  // back from the end: the line did not move
+      ended = end;
+    }, { passive: true });
+    window.addEventListener("resize", watch);
+  }
+  document.addEventListener("DOMContentLoaded", setup);
+})();
