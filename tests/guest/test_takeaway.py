@@ -337,21 +337,26 @@ def test_many_phones_at_the_counter_at_once(app, cafe):
     their own, each with exactly its own line (MariaDB: row locks; SQLite: the writer lock)."""
     shop, table, latte, cake = cafe
     phones = [app.test_client() for _ in range(20)]
+    # plain values: the threads never touch the test's own session
+    slug, code, cake_id = shop.slug, shop.counter_token, cake.id
 
     def work(n: int) -> str:
         phone = phones[n]
-        assert counter(phone, shop).status_code == 303
-        assert add(phone, shop, cake, str(n % 5 + 1)).status_code == 200
-        return cookie(phone, shop)
+        assert phone.get(f"/s/{slug}/c/{code}").status_code == 303
+        assert phone.post(f"/s/{slug}/cart/items", headers=HTMX, data={
+            "product_id": cake_id, "quantity": str(n % 5 + 1)}).status_code == 200
+        found = phone.get_cookie(COOKIE, path=f"/s/{slug}/")
+        return found.value
 
     tokens = run_together(app, 20, work)
     assert len(set(tokens)) == 20
     db.session.expire_all()
-    sessions = db.session.scalars(select(TableSession).where(TableSession.token.in_(tokens)))
+    sessions = db.session.scalars(select(TableSession).where(TableSession.token.in_(tokens))).all()
+    assert len(sessions) == 20
     for session in sessions:
         n = tokens.index(session.token)
         assert session.is_takeaway and session.active_table_id == -session.id
-        assert [(i.product_id, i.quantity) for i in session.cart_items] == [(cake.id, n % 5 + 1)]
+        assert [(i.product_id, i.quantity) for i in session.cart_items] == [(cake_id, n % 5 + 1)]
 
 
 def test_the_pos_table_map_ignores_takeaway_phones(app, cafe):
@@ -377,3 +382,28 @@ def test_start_takeaway_makes_sessions_that_never_clash(app, ctx):
     assert tables.end_session(db.session, made[0], "finished")
     db.session.commit()
     assert not made[0].is_active and made[1].is_active
+
+
+def test_takeaway_in_khmer(app, cafe):
+    """The new guest strings in Khmer (KHMER.md: ខ្ចប់យកទៅ, កន្លែងគិតលុយ, លោកអ្នក)."""
+    shop, table, latte, cake = cafe
+    phone = app.test_client()
+    phone.set_cookie("shopqr_lang", "km", path="/")
+    counter(phone, shop)
+    menu = phone.get(f"/s/{shop.slug}/menu").text
+    assert "ខ្ចប់យកទៅ" in menu and "Takeaway" not in menu
+    add(phone, shop, cake)
+    panel = phone.get(f"/s/{shop.slug}/cart", headers=HTMX).text
+    assert "ការកុម្ម៉ង់ខ្ចប់យកទៅរបស់លោកអ្នក" in panel
+    assert "មានតែទូរស័ព្ទនេះទេដែលឃើញកន្ត្រកនេះ" in panel
+    assert "បង់ប្រាក់សុទ្ធនៅកន្លែងគិតលុយ" in panel
+    order_url = checkout(phone, shop).headers["Location"]
+    db.session.expire_all()
+    order = db.session.scalar(select(Order))
+    order.payment_status, order.kitchen_status = "paid", "ready"
+    db.session.commit()
+    page = phone.get(order_url).text
+    assert "រួចរាល់ហើយ សូមមកយក" in page and "Ready for pickup" not in page
+    assert f"សូមមកយកនៅកន្លែងគិតលុយ៖ លេខកុម្ម៉ង់ #{order.seq}" in page
+    refused = phone.post(f"/s/{shop.slug}/service", data={"kind": "bill"})
+    assert refused.status_code == 409 and "សូមសុំជំនួយពីបុគ្គលិកនៅទីនោះ" in refused.text
