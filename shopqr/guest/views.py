@@ -50,10 +50,10 @@ from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 PARTIALS = "guest/_partials.html"
 # Endpoints that load the shop and the phone's table session in one statement themselves
 # (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
-HOT = frozenset({"guest.scan", "guest.counter_scan", "guest.menu", "guest.add_to_cart", "guest.view_cart",
-                 "guest.cart_badge", "guest.change_quantity", "guest.change_note",
-                 "guest.remove_item", "guest.order_status", "guest.ask_service",
-                 "guest.service_state", "guest.cart_watch"})
+HOT = frozenset({"guest.scan", "guest.counter_scan", "guest.menu", "guest.add_to_cart",
+                 "guest.view_cart", "guest.cart_badge", "guest.change_quantity",
+                 "guest.change_note", "guest.remove_item", "guest.order_status",
+                 "guest.ask_service", "guest.service_state", "guest.cart_watch"})
 # A phone whose table session ended this long ago or less joins the table's current session
 # from the menu link (the group ordering again after everything was paid and served); after
 # that only a scan of the table's QR code does.
