@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the shopqr demo: SQLite in instance/, the Lucky Cafe demo shop, the built-in
-# Bakong simulator, the payment poller. Open the printed table URLs in a browser.
+# Bakong simulator, the payment poller. Open the printed table (or counter, for takeaway) URLs
+# in a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-5000}"

@@ -50,6 +50,9 @@ def demo_command() -> None:
     for table in shop.tables:
         link = _external("guest.scan", slug=shop.slug, qr_token=table.qr_token)
         click.echo(f"  {table.name:<8} {link}")
+    counter = _external("guest.counter_scan", slug=shop.slug, counter_token=shop.counter_token)
+    click.echo("\nCounter (takeaway: each phone its own cart, pick up at the counter):")
+    click.echo(f"  {'Counter':<8} {counter}")
     click.echo("\nScreens:")
     for label, endpoint in SCREENS:
         if endpoint in current_app.view_functions:

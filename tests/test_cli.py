@@ -41,6 +41,14 @@ def test_demo_prints_a_table_url_for_each_of_six_tables(ctx, demo_output):
         assert f"Table {n}" in demo_output
 
 
+def test_demo_prints_the_counter_url_for_takeaway(app, ctx, demo_output):
+    found = re.findall(r"(http://\S+/s/lucky-cafe/c/([A-Za-z0-9_-]+))", demo_output)
+    shop = db.session.scalar(select(Shop).where(Shop.slug == "lucky-cafe"))
+    assert [token for _, token in found] == [shop.counter_token]
+    path = urlsplit(found[0][0]).path
+    assert app.test_client().get(path).status_code == 303  # it opens the menu
+
+
 def test_demo_prints_the_staff_pins_and_screens(demo_output):
     for name, role, pin, _, _ in DEMO_STAFF:
         assert re.search(rf"{name}\s+{role}\s+PIN {pin}", demo_output)

@@ -50,11 +50,11 @@ from shopqr.web import fragments, is_htmx, load_shop, partial, safe_next
 PARTIALS = "guest/_partials.html"
 # Endpoints that load the shop and the phone's table session in one statement themselves
 # (services/hotpath.py); the blueprint loads ``g.shop`` for the others.
-HOT = frozenset({"guest.scan", "guest.menu", "guest.product_sheet", "guest.add_to_cart",
-                 "guest.view_cart", "guest.cart_badge", "guest.change_quantity",
-                 "guest.change_note", "guest.remove_item", "guest.order_status",
-                 "guest.ask_service", "guest.service_state", "guest.cart_watch",
-                 "guest.name_phone"})
+HOT = frozenset({"guest.scan", "guest.counter_scan", "guest.menu", "guest.product_sheet",
+                 "guest.add_to_cart", "guest.view_cart", "guest.cart_badge",
+                 "guest.change_quantity", "guest.change_note", "guest.remove_item",
+                 "guest.order_status", "guest.ask_service", "guest.service_state",
+                 "guest.cart_watch", "guest.name_phone"})
 # A phone whose table session ended this long ago or less joins the table's current session
 # from the menu link (the group ordering again after everything was paid and served); after
 # that only a scan of the table's QR code does.
@@ -78,6 +78,9 @@ def _check_session(shop: Shop | GuestShop, session: TableSession | GuestSession 
                             "the counter."), 403)
     if session is None:
         raise DomainError(_("Scan the QR code on your table to start ordering."), 403)
+    if not session.is_active and session.table_id is None:
+        raise DomainError(_("Your takeaway order is complete. Scan the QR code at the counter "
+                            "to order again."), 410)
     if not session.is_active:
         raise DomainError(
             _("This table's session has ended. Scan the QR code on your table to start again."),
@@ -155,11 +158,12 @@ def _badge(shop: GuestShop, session: GuestSession, *, oob: bool,
 def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int,
                 phone: hotpath.GuestPhone | None = None) -> Markup:
     """The cart panel, cached on the cart's version (the same on every phone of the table)
-    with holes for this phone's name form, its CSRF token and a fresh checkout key."""
+    with holes for this phone's name form, its CSRF token and a fresh checkout key. (A
+    takeaway phone's panel is keyed on its own session: private, and without names.)"""
     shell = menu_cache.table_fragments(current_app).get(
         _fragment_key("panel", shop, session.id, cart_version),
         lambda: menu_cache.Shell(render_template(
-            "guest/_cart_panel_shell.html", shop=shop,
+            "guest/_cart_panel_shell.html", shop=shop, takeaway=session.is_takeaway,
             summary=cart.summarize(db.session, session),
             checkout_key=menu_cache.hole("checkout_key"),
             phone_form=menu_cache.hole("phone"),
@@ -196,9 +200,10 @@ def _order_strip(shop: GuestShop, session: GuestSession) -> Markup:
     rows = hotpath.session_orders(db.session, session.id)
     if not rows:
         return Markup("")
+    takeaway = session.is_takeaway
     return menu_cache.table_fragments(current_app).get(
-        ("orders", shop.slug, str(get_locale()), tuple(tuple(row) for row in rows)),
-        lambda: partial(PARTIALS, "table_orders", shop=shop, orders=rows))
+        ("orders", shop.slug, str(get_locale()), takeaway, tuple(tuple(row) for row in rows)),
+        lambda: partial(PARTIALS, "table_orders", shop=shop, orders=rows, takeaway=takeaway))
 
 
 @bp.get("/t/<qr_token>")
@@ -222,6 +227,27 @@ def scan(qr_token: str) -> Response:
         db.session.commit()
     elif not found.joined:
         hotpath.join_phone(db.session, found.session_id, phone)
+        db.session.commit()
+    return _to_menu_with(shop, token)
+
+
+@bp.get("/c/<counter_token>")
+def counter_scan(counter_token: str) -> Response:
+    """A phone scanned the counter's QR code (takeaway): the same menu with no table, and a
+    cart of the phone's own. The phone keeps its takeaway session when it scans again; any
+    other phone (or this one after its order was picked up) starts a new one. Two guests at
+    the counter never share a cart (docs/takeaway.md)."""
+    found = hotpath.counter(db.session, g.shop_slug, counter_token, _guest_cookie())
+    if found is None:
+        load_shop(g.shop_slug)  # an unknown shop: the plain 404
+        raise NotFound(_("This QR code is not valid any more. Please ask the staff for help."))
+    shop, token = found
+    g.shop = shop
+    closed = _require_open(shop)
+    if closed is not None:
+        return closed
+    if token is None:
+        token = tables.start_takeaway(db.session, shop.id).token
         db.session.commit()
     return _to_menu_with(shop, token)
 
@@ -250,9 +276,15 @@ def _rejoin(shop: GuestShop, ended: GuestSession) -> Response:
     cart and orders are never shown to the new session, nor the new one's to a page still
     open on the old one (its requests are refused until it reloads the menu)."""
     old = db.session.get(TableSession, ended.id)
-    table = db.session.get(ShopTable, ended.table_id)
     recent = old is not None and old.closed_at is not None and \
         (utcnow() - old.closed_at).total_seconds() <= REJOIN_SECONDS
+    if ended.is_takeaway:  # the takeaway guest orders again: a new cart of the phone's own
+        if not recent or old.shop_id != shop.id:
+            _check_session(shop, ended)  # the 410 page: scan the QR code at the counter
+        token = tables.start_takeaway(db.session, shop.id).token
+        db.session.commit()
+        return _to_menu_with(shop, token)
+    table = db.session.get(ShopTable, ended.table_id)
     if not recent or table is None or not table.is_active or table.shop_id != shop.id:
         _check_session(shop, ended)  # the 410 page: scan the QR code on your table
     session = tables.join_or_start(db.session, table)
@@ -271,24 +303,27 @@ def menu() -> str | Response:
     if session is not None and not session.is_active:
         return _rejoin(shop, session)
     _check_session(shop, session)
-    return _menu_shell(shop).fill({
+    takeaway = session.is_takeaway
+    return _menu_shell(shop, takeaway=takeaway).fill({
         "csrf": escape(generate_csrf()),
-        "table": escape(localized(session.table, "name")),
+        "table": escape(_("Takeaway") if takeaway else localized(session.table, "name")),
         "orders": _order_strip(shop, session),
         "badge": _badge(shop, session, oob=False),
-        "service": _service_region(shop, session.service_calls),
+        "service": Markup("") if takeaway else _service_region(shop, session.service_calls),
     })
 
 
-def _menu_shell(shop: GuestShop) -> menu_cache.Shell:
-    """The menu page with holes for the table's and the phone's own parts, cached."""
+def _menu_shell(shop: GuestShop, *, takeaway: bool = False) -> menu_cache.Shell:
+    """The menu page with holes for the table's and the phone's own parts, cached. A takeaway
+    phone's page has no "call staff" box (the staff are at the counter)."""
     locale = str(get_locale())
     return menu_cache.for_app(current_app).get(
         ("shell", shop.id, shop.menu_version, locale, shop.slug, shop.name, shop.name_km,
-         shop.currency),
+         shop.currency, takeaway),
         lambda: menu_cache.Shell(render_template(
             "guest/menu.html",
             shop=shop,
+            takeaway=takeaway,
             menu_html=_menu_html(shop),
             table_name=menu_cache.hole("table"),
             orders_html=menu_cache.hole("orders"),
@@ -378,6 +413,7 @@ def view_cart() -> str | Response:
                          _badge(shop, session, oob=True))
     summary = cart.summarize(db.session, session)
     return render_template("guest/cart.html", shop=shop, summary=summary,
+                           takeaway=session.is_takeaway,
                            checkout_key=secrets.token_urlsafe(24), error=None,
                            phone_form=_phone_form(shop, session.phone,
                                                   escape(generate_csrf())))
@@ -490,6 +526,7 @@ def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tu
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
     form = _phone_form(shop, mine.phone if mine is not None else None, escape(generate_csrf()))
     return render_template("guest/cart.html", shop=shop, summary=summary, phone_form=form,
+                           takeaway=session.is_takeaway,
                            checkout_key=secrets.token_urlsafe(24), error=exc.message), exc.status
 
 
@@ -532,7 +569,7 @@ def order_page(public_token: str) -> str:
     # the call button, for a phone of a table's current group (not an old group's page)
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie())
     service_html = _service_region(shop, mine.service_calls) \
-        if mine is not None and mine.is_active else None
+        if mine is not None and mine.is_active and not mine.is_takeaway else None
     state = hotpath.order_state(db.session, shop.slug, public_token, utcnow())
     return render_template("guest/order.html", **_payment_context(shop, order),
                            state=state.fingerprint if state else None,

@@ -22,14 +22,20 @@ KITCHEN_STATUSES = ("queued", "preparing", "ready", "served")
 
 
 class TableSession(Base):
-    """The group sitting at a table right now. ``active_table_id`` is set only while active,
-    so a unique constraint on it allows one active session per table (NULLs never clash)."""
+    """The group sitting at a table right now, or one takeaway guest's phone at the counter.
+
+    ``active_table_id`` is set only while active, so a unique constraint on it allows one
+    active session per table (NULLs never clash). A takeaway session has no table
+    (``table_id`` NULL): each phone that scans the counter's QR code gets its own, private
+    cart, and while it is active its ``active_table_id`` is minus its own id, which never
+    clashes with a table's id nor with another phone's session. Every "is it active" check
+    and cart writer (``active_table_id IS NOT NULL``) then works for both (docs/takeaway.md)."""
 
     __tablename__ = "table_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
-    table_id: Mapped[int] = mapped_column(
+    table_id: Mapped[int | None] = mapped_column(  # None: a takeaway phone's session
         ForeignKey("shop_tables.id", ondelete="CASCADE"), index=True
     )
     active_table_id: Mapped[int | None] = mapped_column(unique=True)
@@ -49,7 +55,7 @@ class TableSession(Base):
     closed_at: Mapped[datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(String(40))
 
-    table: Mapped[ShopTable] = relationship()
+    table: Mapped[ShopTable | None] = relationship()
     cart_items: Mapped[list[CartItem]] = relationship(
         back_populates="session", order_by="CartItem.id", cascade="all, delete-orphan"
     )
@@ -57,6 +63,10 @@ class TableSession(Base):
     @property
     def is_active(self) -> bool:
         return self.active_table_id is not None
+
+    @property
+    def is_takeaway(self) -> bool:
+        return self.table_id is None
 
 
 class TableSessionPhone(Base):
@@ -182,7 +192,8 @@ class Order(Base):
     seq: Mapped[int]  # 7: what the kitchen and the guest call out
     public_token: Mapped[str] = mapped_column(String(64))  # the guest's capability URL
     checkout_key: Mapped[str | None] = mapped_column(String(64))  # one order per submitted form
-    source: Mapped[str] = mapped_column(String(10), default="table")  # table | pos
+    # table | takeaway (the counter's QR code) | pos
+    source: Mapped[str] = mapped_column(String(10), default="table")
     table_name: Mapped[str | None] = mapped_column(String(40))
     payment_method: Mapped[str] = mapped_column(String(10))
     payment_status: Mapped[str] = mapped_column(String(10), default="pending")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,6 +13,11 @@ from shopqr.models.base import Base, utcnow
 
 ROLES = ("owner", "cashier", "barista")
 CURRENCIES = ("USD", "KHR")
+
+
+def new_qr_token() -> str:
+    """A QR code's secret part: 256 bits, URL-safe (``services.tables.new_token``)."""
+    return secrets.token_urlsafe(32)
 
 
 class Shop(Base):
@@ -27,6 +33,9 @@ class Shop(Base):
     allow_short_pins: Mapped[bool] = mapped_column(default=False)
     # Bumped on every menu change; open guest menus poll it to show sold-out items live.
     menu_version: Mapped[int] = mapped_column(default=0)
+    # The counter's QR code (takeaway: order at the counter, pay, pick up): /s/<slug>/c/<token>.
+    # Like a table's qr_token, secret and regenerable by the owner (docs/takeaway.md).
+    counter_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_qr_token)
     # Kitchen cards turn yellow, then red, this many minutes after payment
     kitchen_warn_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
     kitchen_late_minutes: Mapped[int] = mapped_column(default=10, server_default="10")

@@ -67,7 +67,7 @@ def order_by_key(db: Session, key: str, *, shop: Shop,
     if order is None:
         return None
     if session is not None:
-        own = order.session_id == session.id and order.source == "table"
+        own = order.session_id == session.id and order.source in ("table", "takeaway")
     else:
         own = order.session_id is None and order.source == "pos"
     if order.shop_id != shop.id or not own:
@@ -99,7 +99,9 @@ def checkout(
     note: str | None = None,
 ) -> Order:
     """Turn the session's cart into a pending order. Submitting the same form twice (same
-    checkout key) returns the first order; nothing is written when anything is wrong."""
+    checkout key) returns the first order; nothing is written when anything is wrong. A
+    takeaway phone's session (no table) makes a "takeaway" order: its short number (``seq``)
+    is the pickup number, paid by KHQR or cash at the counter (docs/takeaway.md)."""
     key = clean_key(checkout_key)
     pay_method = validate_method(shop, method)
     order_note = clean_note(note)
@@ -135,6 +137,7 @@ def checkout(
                          phone_id=line.item.phone_id)
                for line in cart.lines],
         method=pay_method, key=key, note=order_note, table=session.table, session=session,
+        source="takeaway" if session.table_id is None else "table",
     )
     for line in cart.lines:
         db.delete(line.item)

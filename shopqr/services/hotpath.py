@@ -192,20 +192,26 @@ class GuestPhone:
 
 @dataclass(frozen=True, slots=True)
 class GuestSession:
-    """A table session as one phone's request sees it."""
+    """A table session (or a takeaway phone's own session: no table) as one phone's request
+    sees it."""
 
     id: int
     shop_id: int
-    table_id: int
+    table_id: int | None
     is_active: bool
     cart_version: int
-    table: GuestTable
+    table: GuestTable | None
     service_calls: int = 0  # the open service requests' kinds, as bits (SERVICE_KINDS)
     # False until the session's first checkout (checkout_version is bumped in the transaction
     # that makes each of its orders, and only a checkout gives an order a session): the menu
     # then skips the query for the table's orders
     has_orders: bool = True
     phone: GuestPhone | None = None  # this phone's row, once it joined the session
+
+    @property
+    def is_takeaway(self) -> bool:
+        """Ordered at the counter's QR code: a private cart, picked up at the counter."""
+        return self.table_id is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,9 +282,9 @@ def guest(db: Session, slug: str, token: str | None,
         checkouts, phone_id, phone_seq, phone_name = row[_N_SHOP:]
     if session_id is None:
         return shop, None
+    table = GuestTable(table_id, table_name, table_km) if table_id is not None else None
     return shop, GuestSession(session_id, shop.id, table_id, active_table_id is not None,
-                              cart_version, GuestTable(table_id, table_name, table_km), calls,
-                              checkouts > 0,
+                              cart_version, table, calls, checkouts > 0,
                               None if phone_id is None else GuestPhone(phone_id, phone_seq,
                                                                        phone_name))
 
@@ -382,6 +388,30 @@ def name_phone(db: Session, bus: EventBus, session: GuestSession, token: str | N
     _conn(db).execute(_NAME_PHONE, {"phone_id": phone.id, "sid": session.id, "new_name": name})
     _changed(db, bus, session)
     return GuestPhone(phone.id, phone.seq, name)
+
+
+# the counter's QR code (takeaway): the shop, if the code is this shop's, and the token of
+# the phone's own takeaway session if its cookie names an active one of this shop
+_COUNTER = Read(
+    select(*_SHOP_COLUMNS, sessions.c.token)
+    .select_from(shops)
+    .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
+                              sessions.c.token == bindparam("token"),
+                              sessions.c.table_id.is_(None),
+                              sessions.c.active_table_id.is_not(None)))
+    .where(shops.c.slug == bindparam("slug"), shops.c.counter_token == bindparam("counter"))
+)
+
+
+def counter(db: Session, slug: str, counter_token: str,
+            cookie: str | None) -> tuple[GuestShop, str | None] | None:
+    """The shop behind a counter QR code (only if the code belongs to the shop named in the
+    URL) and the token of the phone's active takeaway session there (None: the phone starts
+    its own with ``tables.start_takeaway``); None for an unknown or old code."""
+    row = _COUNTER.first(db, {"slug": slug, "counter": counter_token, "token": cookie or ""})
+    if row is None:
+        return None
+    return GuestShop(*row[:_N_SHOP]), row[_N_SHOP]
 
 
 # --- reading the cart ---
@@ -698,7 +728,8 @@ def order_state(db: Session, slug: str, public_token: str, now: datetime) -> Ord
 
 def snapshot(session: TableSession) -> GuestSession:
     """The hot paths' view of an ORM table session (for code that holds one: tests, the POS)."""
+    table = session.table
     return GuestSession(session.id, session.shop_id, session.table_id, session.is_active,
                         session.cart_version,
-                        GuestTable(session.table_id, session.table.name, session.table.name_km),
+                        GuestTable(table.id, table.name, table.name_km) if table else None,
                         session.service_calls, session.checkout_version > 0)

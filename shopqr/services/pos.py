@@ -50,7 +50,8 @@ def table_states(db: Session, shop: Shop) -> list[TableState]:
     sessions = {
         s.table_id: s for s in db.scalars(
             select(TableSession).where(TableSession.shop_id == shop.id,
-                                       TableSession.active_table_id.is_not(None))
+                                       TableSession.active_table_id.is_not(None),
+                                       TableSession.table_id.is_not(None))  # not takeaway
         )
     }
     session_ids = [s.id for s in sessions.values()]

@@ -126,7 +126,8 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
                 f"(Bakong hash {t.bakong_hash or '?'})"
                 for t in txns if t.attention is not None)
             writer.writerow([_cell(v) for v in (
-                order.number, created.strftime("%Y-%m-%d %H:%M"), order.table_name or "walk-in",
+                order.number, created.strftime("%Y-%m-%d %H:%M"), order.table_name or (
+                    "takeaway" if order.source == "takeaway" else "walk-in"),
                 order.payment_method, order.payment_status, order.kitchen_status or "",
                 order.total, order.currency, paying.bakong_hash if paying else "",
                 paying.bakong_from_account if paying else "", extra)])

@@ -55,6 +55,8 @@ def request_service(db: Session, bus: EventBus, session: GuestSession, kind: obj
     the table's session has ended. The caller commits."""
     wanted = parse_kind(kind)
     text = clean_note(note)
+    if session.table_id is None:  # a takeaway phone: the staff are right at the counter
+        raise DomainError(_l("You ordered at the counter: please ask the staff there."), 409)
     bit = SERVICE_KINDS[wanted]
     marked = db.execute(
         update(TableSession)

@@ -171,6 +171,13 @@ def new_qr_code(db: Session, shop: Shop, table: ShopTable, *, by: User) -> None:
     audit(db, shop, by, "settings.qr_regenerated", table.name)
 
 
+def new_counter_code(db: Session, shop: Shop, *, by: User) -> None:
+    """A new counter QR code (takeaway): the printed one stops working. Phones that scanned the
+    old one keep their carts and orders (their sessions do not depend on the code)."""
+    shop.counter_token = tables.new_token()
+    audit(db, shop, by, "settings.counter_qr_regenerated", shop.slug)
+
+
 def hash_secret(secret: str) -> str:
     return generate_password_hash(secret)
 

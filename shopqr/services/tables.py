@@ -1,8 +1,7 @@
-"""Tables and their sessions: one active session per table, joined by every phone that scans."""
+"""Tables and their sessions: one active session per table, joined by every phone that scans;
+and takeaway sessions, one per phone that scans the counter's QR code (docs/takeaway.md)."""
 
 from __future__ import annotations
-
-import secrets
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -10,12 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from shopqr.models import Order, Shop, ShopTable, TableSession, utcnow
+from shopqr.models.tenancy import new_qr_token
 from shopqr.services import get_for_shop
 
 
 def new_token() -> str:
     """256 bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+    return new_qr_token()
 
 
 TABLE_NOT_FOUND = _l("Table not found.")
@@ -47,6 +47,18 @@ def join_or_start(db: Session, table: ShopTable) -> TableSession:
         if current is None:
             raise
         return current
+    return fresh
+
+
+def start_takeaway(db: Session, shop_id: int) -> TableSession:
+    """A takeaway phone's own session (its private cart): no table, and active with minus its
+    own id as ``active_table_id`` (see ``TableSession``), so it never clashes with a table's
+    session or another phone's. The caller commits."""
+    fresh = TableSession(shop_id=shop_id, table_id=None, token=new_token())
+    db.add(fresh)
+    db.flush()  # its id
+    fresh.active_table_id = -fresh.id
+    db.flush()
     return fresh
 
 

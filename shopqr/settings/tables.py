@@ -1,12 +1,13 @@
-"""The owner's tables and their QR codes (and the printable sheet)."""
+"""The owner's tables and their QR codes (and the printable sheet), and the counter's QR code
+for takeaway (docs/takeaway.md)."""
 
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import g, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
-from shopqr.services import shops
+from shopqr.services import counter_qr, shops
 from shopqr.services import tables as table_service
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
@@ -64,5 +65,31 @@ def regenerate_table(table_id: int) -> Response:
 @bp.get("/tables/print")
 @owner_required
 def qr_sheet() -> str:
+    """The printable sheet: the counter's card (takeaway) first, then one per table."""
     return render_template("settings/qr_sheet.html", shop=g.shop,
                            tables=shops.active_tables(db.session, g.shop))
+
+
+@bp.post("/tables/counter/regenerate")
+@owner_required
+def regenerate_counter() -> Response:
+    shops.new_counter_code(db.session, g.shop, by=g.owner)
+    return done("settings.tables")
+
+
+def counter_url(shop: object) -> str:
+    """The counter's QR code URL (on this address, as the table sheet prints its codes)."""
+    return url_for("guest.counter_scan", slug=shop.slug, counter_token=shop.counter_token,
+                   _external=True)
+
+
+@bp.get("/tables/counter.png")
+@owner_required
+def counter_png() -> Response:
+    """The counter's QR code as an image to download and print."""
+    png = counter_qr.render(counter_url(g.shop), g.shop.name)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"  # a new code replaces it
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="counter-qr-{g.shop.slug}.png"'
+    return response
