@@ -157,7 +157,7 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
         .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
     ).unique()} if wanted else {}
     items = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         product = products.get(parse_id(entry.get("p")))
         if product is None or product.is_deleted:
             continue
@@ -172,7 +172,7 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
         else:
             problem = line_problem(product, options)
         items.append(OrderItem(product, options, int(entry.get("q", 1)), entry.get("n"),
-                               str(problem) if problem else None))
+                               str(problem) if problem else None, index))
     return items
 
 
@@ -229,6 +229,7 @@ class OrderItem:
     quantity: int
     note: str | None = None
     problem: str | None = None  # a POS ticket line that no longer fits the menu
+    index: int = 0  # a POS ticket line's place on the ticket (its stepper and remove)
 
 
 def create_order(
