@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from shopqr.extensions import db
-from shopqr.models import Order, OptionGroup, utcnow
+from shopqr.models import OptionGroup, Order, utcnow
 from shopqr.services import pos, till
 from tests.factories import (
     group_id,
