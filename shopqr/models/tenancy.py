@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -48,6 +48,9 @@ class Shop(Base):
     khqr_merchant_city: Mapped[str] = mapped_column(String(15), default="Phnom Penh")
     # Ask Bakong for an "open in a banking app" link with every KHQR (an extra; off by default).
     khqr_deeplinks: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The POS receipt (docs/receipts.md): printed once cash is taken, on 58 or 80 mm paper.
+    print_receipt_after_cash: Mapped[bool] = mapped_column(default=True, server_default=true())
+    receipt_paper_mm: Mapped[int] = mapped_column(default=80, server_default="80")
     # Subscription
     subscription_expires_on: Mapped[date | None]
     is_active: Mapped[bool] = mapped_column(default=True)

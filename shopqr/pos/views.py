@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -21,13 +21,16 @@ from shopqr.services import (
     cart,
     checkout,
     get_for_shop,
+    guest_pay,
     hotpath,
     menu,
     payments,
     pos,
+    receipts,
     reports,
     service_requests,
     shops,
+    till,
 )
 from shopqr.services.events import get_bus
 from shopqr.staff.auth import staff_required
@@ -35,7 +38,22 @@ from shopqr.web import fragments, is_htmx, partial
 
 PARTIALS = "pos/_partials.html"
 TICKET_KEY = "pos_ticket"
-MAX_TICKET_LINES = 40
+MAX_TICKET_LINES = till.MAX_TICKET_LINES
+
+
+@bp.app_template_global()
+def till_requires_choice(product: object) -> bool:
+    return till.requires_choice(product)  # type: ignore[arg-type]
+
+
+@bp.app_template_global()
+def payment_status_label(status: str) -> str:
+    return pos.payment_status_label(status)
+
+
+@bp.app_template_global()
+def quick_cash(shop: Shop, total: object) -> list[pos.QuickCash]:
+    return pos.quick_cash(shop, total)  # type: ignore[arg-type]
 
 
 def _awaiting(shop: Shop) -> dict[str, object]:
@@ -45,10 +63,13 @@ def _awaiting(shop: Shop) -> dict[str, object]:
 
 
 def live_regions(shop: Shop, *, oob: bool) -> Markup:
+    waiting = _awaiting(shop)
     return Markup("").join([
         partial(PARTIALS, "table_grid", shop=shop, states=pos.table_states(db.session, shop),
                 oob=oob),
-        partial(PARTIALS, "awaiting", shop=shop, oob=oob, **_awaiting(shop)),
+        partial(PARTIALS, "awaiting", shop=shop, oob=oob, **waiting),
+        partial(PARTIALS, "awaiting_badge", count=len(waiting["orders"]) + len(waiting["payments"]),
+                oob=True),
     ])
 
 
@@ -61,9 +82,9 @@ def _ticket() -> list[dict]:
 
 def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -> Markup:
     items = checkout.ticket_items(db.session, shop, _ticket())
-    total = sum((cart.unit_price(i.product, i.options) * i.quantity for i in items),
-                start=cart.Decimal("0"))
-    return partial(PARTIALS, "ticket", shop=shop, items=items, total=total,
+    lines = [(i, cart.unit_price(i.product, i.options) * i.quantity) for i in items]
+    total = sum((amount for _, amount in lines), start=cart.Decimal("0"))
+    return partial(PARTIALS, "ticket", shop=shop, lines=lines, total=total,
                    tables=shops.active_tables(db.session, shop),
                    error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
 
@@ -98,11 +119,31 @@ def _done(message: str | None = None) -> Response:
 @bp.post("/orders/<int:order_id>/cash")
 @staff_required("pos")
 def cash_received(order_id: int) -> Response:
+    """The cashier took the money. With the shop's "print a receipt after cash" setting on, on
+    to the receipt's print view; else back where the cashier was, saying the change."""
+    shop: Shop = g.shop
     order, change = pos.confirm_cash(
-        db.session, get_bus(current_app), g.shop, order_id, usd=request.form.get("usd"),
-        khr=request.form.get("khr"), by=g.staff, now=utcnow())
-    return _done(_("#%(number)s paid: %(change)s", number=order.seq,
-                   change=change.summary(g.shop.currency)))
+        db.session, get_bus(current_app), shop, order_id, usd=request.form.get("usd"),
+        khr=request.form.get("khr"), by=g.staff, now=utcnow(),
+        instead=request.form.get("instead") == "1")
+    message = _("#%(number)s paid: %(change)s", number=order.seq,
+                change=change.summary(shop.currency))
+    if shop.print_receipt_after_cash:
+        db.session.commit()
+        flash(message)
+        return _go(url_for("pos.receipt", order_id=order.id, print=1))
+    if request.form.get("next") == "order":
+        db.session.commit()
+        flash(message)
+        return _go(url_for("pos.order_detail", order_id=order.id))
+    return _done(message)
+
+
+def _go(target: str) -> Response:
+    """Navigate: htmx is told to load ``target``; a plain form is redirected to it."""
+    if is_htmx():
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, 303)
 
 
 @bp.post("/orders/<int:order_id>/change")
@@ -159,20 +200,58 @@ def request_handled(request_id: int) -> Response:
     return _done(_("%(table)s: handled", table=found.table.name))
 
 
-@bp.get("/orders/<int:order_id>")
-@staff_required("pos")
-def order_detail(order_id: int) -> str:
-    shop: Shop = g.shop
+def _order_context(shop: Shop, order_id: int) -> dict[str, object]:
     order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
                          options=(selectinload(Order.lines),))
     txn = payments.latest_transaction(db.session, order)
     now = utcnow()
-    return render_template("pos/order.html", shop=shop, user=g.staff, order=order,
-                           txn=txn if order.payment_method == "khqr" else None, now=now,
-                           checking=payments.still_checking(txn, now),
+    state = hotpath.order_state(db.session, shop.slug, order.public_token, now)
+    return {"shop": shop, "order": order, "now": now,
+            "txn": txn if order.payment_method == "khqr" else None,
+            "checking": payments.still_checking(txn, now),
+            "simulator": current_app.config["BAKONG_SIMULATOR"],
+            "state": state.fingerprint if state else None}
+
+
+@bp.get("/orders/<int:order_id>")
+@staff_required("pos")
+def order_detail(order_id: int) -> str:
+    """One order: its payment (the cash tender, or the KHQR with "take cash instead"), its
+    lines, the receipt once paid."""
+    shop: Shop = g.shop
+    context = _order_context(shop, order_id)
+    order: Order = context["order"]  # type: ignore[assignment]
+    return render_template("pos/order.html", user=g.staff, **context,
+                           quick=pos.quick_cash(shop, order.total),
                            received=attention.received_payments(db.session, [order.id])
-                           .get(order.id, []),
-                           simulator=current_app.config["BAKONG_SIMULATOR"])
+                           .get(order.id, []))
+
+
+@bp.get("/orders/<int:order_id>/live")
+@staff_required("pos")
+def order_live(order_id: int) -> Response | Markup:
+    """The order page's live region (status and KHQR), polled: 204 while the fingerprint the
+    page sends (``v``, hotpath.order_state) still holds."""
+    shop: Shop = g.shop
+    context = _order_context(shop, order_id)
+    if request.args.get("v") == context["state"]:
+        return Response(status=204)
+    return partial(PARTIALS, "order_live", **context)
+
+
+@bp.get("/orders/<int:order_id>/receipt")
+@staff_required("pos")
+def receipt(order_id: int) -> str:
+    """The receipt of a paid order for the thermal printer (?paper=58|80, the shop's width by
+    default); ?print=1 opens the print dialog at once (after cash was taken)."""
+    shop: Shop = g.shop
+    order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
+                         options=(selectinload(Order.lines),))
+    return render_template(
+        "pos/receipt.html", shop=shop, user=g.staff,
+        receipt=guest_pay.receipt(db.session, shop, order),
+        paper=receipts.paper_width(request.args.get("paper"), shop.receipt_paper_mm),
+        auto_print=request.args.get("print") == "1")
 
 
 @bp.get("/orders")
@@ -204,19 +283,23 @@ def product_sheet(product_id: int) -> str:
 @bp.post("/ticket/items")
 @staff_required("pos")
 def ticket_add() -> Response | Markup:
+    """A product onto the ticket, its choices read by the guest's parser (a bad one is a 4xx);
+    the same product, options and note again add to that line."""
     shop: Shop = g.shop
     product = hotpath.orderable_product(db.session, shop.id, request.form.get("product_id"))
     options = cart.choose_options(product, cart.form_choices(request.form))
     qty = cart.parse_quantity(request.form.get("quantity", "1"))
     note = cart.clean_note(request.form.get("note"))
-    ticket = _ticket()
-    if len(ticket) >= MAX_TICKET_LINES:
-        raise DomainError(_("A ticket holds at most %(count)s lines.", count=MAX_TICKET_LINES))
-    ticket.append({"p": product.id, "o": [o.id for o in options], "q": qty, "n": note})
-    session[TICKET_KEY] = ticket
-    if not is_htmx():
-        return redirect(url_for("pos.index"), 303)
-    return _ticket_region(shop)
+    session[TICKET_KEY] = till.add(_ticket(), product, options, qty, note)
+    return _ticket_changed(shop)
+
+
+@bp.post("/ticket/items/<int(min=0):index>/step")
+@staff_required("pos")
+def ticket_step(index: int) -> Response | Markup:
+    """The line's -/+ stepper: ``delta`` 1 or -1 (at zero the line goes)."""
+    session[TICKET_KEY] = till.step(_ticket(), index, request.form.get("delta"))
+    return _ticket_changed(g.shop)
 
 
 @bp.post("/ticket/items/<int(min=0):index>/remove")
@@ -224,12 +307,16 @@ def ticket_add() -> Response | Markup:
 def ticket_remove(index: int) -> Response | Markup:
     ticket = _ticket()
     if not 0 <= index < len(ticket):
-        abort(404)
+        raise DomainError(_("That line is no longer on the ticket."), 404)
     ticket.pop(index)
     session[TICKET_KEY] = ticket
+    return _ticket_changed(g.shop)
+
+
+def _ticket_changed(shop: Shop) -> Response | Markup:
     if not is_htmx():
         return redirect(url_for("pos.index"), 303)
-    return _ticket_region(g.shop)
+    return _ticket_region(shop)
 
 
 @bp.post("/ticket/clear")

@@ -161,7 +161,7 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
         .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
     ).unique()} if wanted else {}
     items = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         product = products.get(parse_id(entry.get("p")))
         if product is None or product.is_deleted:
             continue
@@ -176,7 +176,7 @@ def ticket_items(db: Session, shop: Shop, ticket: Iterable[Mapping[str, Any]]) -
         else:
             problem = line_problem(product, options)
         items.append(OrderItem(product, options, int(entry.get("q", 1)), entry.get("n"),
-                               str(problem) if problem else None))
+                               str(problem) if problem else None, index=index))
     return items
 
 
@@ -234,6 +234,7 @@ class OrderItem:
     note: str | None = None
     problem: str | None = None  # a POS ticket line that no longer fits the menu
     phone_id: int | None = None  # the guest's phone that added the cart line
+    index: int = 0  # a POS ticket line's place on the ticket (its stepper and remove)
 
 
 def create_order(

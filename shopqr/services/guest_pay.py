@@ -26,6 +26,7 @@ from shopqr.services import DomainError, NotFound, cart, payments
 from shopqr.services.bakong import BakongClient, BakongError, client_from_config
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import quantize
+from shopqr.services.receipts import Tender, parse_tender
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,8 @@ class Receipt:
     order: Order
     payment: Transaction | None  # the KHQR payment that paid it (its Bakong hash)
     riel_total: Decimal | None  # USD shops: the total in riel at the shop's rate
+    tender: Tender | None = None  # cash: what was handed over and the change (services/receipts)
+    usd_total: Decimal | None = None  # riel shops: the total in dollars at the shop's rate
 
 
 def paying_transaction(db: Session, order: Order) -> Transaction | None:
@@ -225,4 +228,6 @@ def receipt(db: Session, shop: Shop, order: Order) -> Receipt:
     if order.payment_status != "paid":
         raise DomainError(_l("The receipt is ready once the order is paid."), 404)
     riel = quantize(order.total * shop.khr_per_usd, "KHR") if order.currency == "USD" else None
-    return Receipt(order, paying_transaction(db, order), riel)
+    tender = parse_tender(order.cash_tendered) if order.payment_method == "cash" else None
+    usd = quantize(order.total / shop.khr_per_usd, "USD") if order.currency == "KHR" else None
+    return Receipt(order, paying_transaction(db, order), riel, tender, usd)

@@ -29,6 +29,7 @@ from shopqr.services.bakong import (
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.khqr import KHQR, KHQRAccount, build_khqr, fit
 from shopqr.services.money import parse_amount, quantize
+from shopqr.services.receipts import paper_width
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User)
     shop.currency, shop.khr_per_usd = currency, rate
     shop.round_riel_change = form.get("round_riel_change") == "1"
     shop.khqr_deeplinks = form.get("khqr_deeplinks") == "1"
+    shop.print_receipt_after_cash = form.get("print_receipt_after_cash") == "1"
+    shop.receipt_paper_mm = paper_width(form.get("receipt_paper_mm"), shop.receipt_paper_mm)
     audit(db, shop, by, "settings.payments", account)
 
 

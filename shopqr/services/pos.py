@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
@@ -26,9 +26,17 @@ from shopqr.services import DomainError, get_for_shop, sanitize, service_request
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import format_money, parse_amount, quantize, usd_to_khr
+from shopqr.services.receipts import Tender
 
 MAX_REASON = 200
 ORDER_NOT_FOUND = _l("Order not found.")
+# An order's payment status as staff screens say it (the kitchen's: services/kitchen.LABELS)
+PAYMENT_LABELS = {"pending": _l("Awaiting payment"), "paid": _l("Paid"),
+                  "mismatch": _l("Mismatch"), "cancelled": _l("Cancelled")}
+
+
+def payment_status_label(status: str) -> str:
+    return str(PAYMENT_LABELS.get(status, status))
 
 
 @dataclass
@@ -103,24 +111,107 @@ class Change:
         with force_locale("en"):
             return str(self.summary(currency))
 
+    def give(self, currency: str) -> str:
+        """What to hand back, in the shop's rounding, zero parts left out: "$5.00 + 1,000៛",
+        "$13.00" (not "$13.00 + 0៛"), "2,000៛" (not "$0.00 + 2,000៛"); "0" for none."""
+        parts = []
+        if currency == "USD" and self.split_usd:
+            parts.append(format_money(self.split_usd, "USD"))
+        if self.split_khr:
+            parts.append(format_money(self.split_khr, "KHR"))
+        return " + ".join(parts) or format_money(0, currency)
+
+    @property
+    def none_due(self) -> bool:
+        """Nothing to hand back (exact money, or less than the smallest riel step)."""
+        return not self.split_usd and not self.split_khr
+
+    def alternative(self, currency: str) -> str | None:
+        """A USD shop's change all in riel, when that is another way to give it."""
+        if currency == "USD" and self.split_usd and self.change_khr:
+            return format_money(self.change_khr, "KHR")
+        return None
+
     def summary(self, currency: str) -> LazyString:
-        """For the cashier, in the language of the screen."""
-        if currency == "USD":
-            return _l("change %(change)s = %(usd)s + %(khr)s (or %(all_khr)s)",
-                      change=format_money(self.change, "USD"),
-                      usd=format_money(self.split_usd, "USD"),
-                      khr=format_money(self.split_khr, "KHR"),
-                      all_khr=format_money(self.change_khr, "KHR"))
-        return _l("change %(change)s", change=format_money(self.change, "KHR"))
+        """For the cashier, in the language of the screen: the change due, how to give it
+        when that differs ("$2.25 = $2.00 + 1,000៛"), and all in riel as another way."""
+        if self.none_due:
+            return _l("no change")
+        give, due = self.give(currency), format_money(self.change, currency)
+        alternative = self.alternative(currency)
+        if currency == "USD" and give != due:
+            if alternative:
+                return _l("change %(change)s = %(give)s (or %(all_khr)s)", change=due,
+                          give=give, all_khr=alternative)
+            return _l("change %(change)s = %(give)s", change=due, give=give)
+        if alternative:
+            return _l("change %(change)s (or %(all_khr)s)", change=give, all_khr=alternative)
+        return _l("change %(change)s", change=give)
+
+    def tender(self, usd: Decimal, khr: Decimal) -> Tender:
+        return Tender(usd, khr, self.tendered, self.change, self.split_usd, self.split_khr)
 
 
-def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str | None) -> Change:
+@dataclass
+class QuickCash:
+    """A quick-cash button: sets (``usd``/``khr``) or adds to (``add_usd``/``add_khr``) the
+    amounts received."""
+
+    label: str
+    kind: str  # exact | round | note
+    usd: Decimal | None = None
+    khr: Decimal | None = None
+    add_usd: Decimal | None = None
+    add_khr: Decimal | None = None
+
+
+RIEL_NOTES = (Decimal("1000"), Decimal("5000"), Decimal("10000"), Decimal("20000"),
+              Decimal("50000"))
+USD_NOTES = (Decimal("1"), Decimal("5"), Decimal("10"), Decimal("20"))
+
+
+def _next_round(total: Decimal, steps: tuple[int, ...], count: int) -> list[Decimal]:
+    """The next amounts above ``total`` a guest is likely to hand over: the next multiple of
+    each of ``steps`` above it, each once, smallest first."""
+    found: list[Decimal] = []
+    for step in steps:
+        value = ((total / step).to_integral_value(rounding=ROUND_FLOOR) + 1) * step
+        if value > total and value not in found:
+            found.append(value)
+    return sorted(found)[:count]
+
+
+def quick_cash(shop: Shop, total: Decimal) -> list[QuickCash]:
+    """The quick-cash buttons for an order of ``total``: exact, the next round amounts in the
+    shop's currency, and the common notes of the other currency (added, so the cashier can mix
+    dollars and riel)."""
+    if shop.currency == "USD":
+        buttons = [QuickCash(format_money(total, "USD"), "exact", usd=total, khr=Decimal("0"))]
+        buttons += [QuickCash(format_money(v, "USD"), "round", usd=v, khr=Decimal("0"))
+                    for v in _next_round(total, (1, 5, 10, 20, 50, 100), 4)]
+        buttons += [QuickCash("+" + format_money(n, "KHR"), "note", add_khr=n)
+                    for n in RIEL_NOTES]
+        return buttons
+    buttons = [QuickCash(format_money(total, "KHR"), "exact", usd=Decimal("0"), khr=total)]
+    buttons += [QuickCash(format_money(v, "KHR"), "round", usd=Decimal("0"), khr=v)
+                for v in _next_round(total, (1000, 5000, 10000, 20000, 50000, 100000), 4)]
+    buttons += [QuickCash("+" + format_money(n, "USD"), "note", add_usd=n) for n in USD_NOTES]
+    return buttons
+
+
+def received(usd_raw: str | None, khr_raw: str | None) -> tuple[Decimal, Decimal]:
+    """The dollars and riel the cashier typed (blank is none); at least one of them."""
     usd = parse_amount(usd_raw, "USD", field=_l("US dollars received")) if (usd_raw or "").strip() \
         else Decimal("0")
     khr = parse_amount(khr_raw, "KHR", field=_l("Riel received")) if (khr_raw or "").strip() \
         else Decimal("0")
     if usd == 0 and khr == 0:
         raise DomainError(_l("Enter the cash received (US dollars and/or riel)."))
+    return usd, khr
+
+
+def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str | None) -> Change:
+    usd, khr = received(usd_raw, khr_raw)
     rate = shop.khr_per_usd
     step = 100 if shop.round_riel_change else 1
     if shop.currency == "USD":
@@ -142,17 +233,26 @@ def compute_change(shop: Shop, total: Decimal, usd_raw: str | None, khr_raw: str
 
 
 def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, usd: str | None,
-                 khr: str | None, by: User, now: datetime) -> tuple[Order, Change]:
-    """The cashier took the money: the order is paid and goes to the kitchen."""
+                 khr: str | None, by: User, now: datetime,
+                 instead: bool = False) -> tuple[Order, Change]:
+    """The cashier took the money: the order is paid and goes to the kitchen. What was handed
+    over and the change are kept with the order for its receipt. An order waiting for a KHQR
+    payment takes cash only when the cashier chose "take cash instead" (``instead``) and
+    confirmed it: one stray tap must not record cash for it."""
     order = get_for_shop(db, Order, shop, order_id, message=ORDER_NOT_FOUND)
     if order.payment_status != "pending":
         raise DomainError(_l("Order #%(number)s is not waiting for payment.", number=order.seq),
                           409)
+    if order.payment_method == "khqr" and not instead:
+        raise DomainError(_l("Order #%(number)s waits for a KHQR payment. Tap “Take cash "
+                             "instead” first.", number=order.seq), 409)
+    usd_amount, khr_amount = received(usd, khr)
     change = compute_change(shop, order.total, usd, khr)
     marked = db.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "pending")
         .values(payment_status="paid", payment_method="cash", paid_at=now,
-                kitchen_status="queued", cash_tendered=f"USD {usd or 0} + KHR {khr or 0}")
+                kitchen_status="queued",
+                cash_tendered=change.tender(usd_amount, khr_amount).to_json())
         .execution_options(synchronize_session="fetch")
     )
     if marked.rowcount != 1:

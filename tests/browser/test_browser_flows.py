@@ -117,8 +117,12 @@ def test_cash_order_confirmed_on_the_pos_reaches_the_kitchen(browser: Browser, l
     expect(order.locator(".change-preview")).to_contain_text("$3.25")
     shot(cashier, "pos", phone_too=True)
     order.get_by_role("button", name="Cash received").click()
+    # The shop prints a receipt after cash (the default, issue 14): its print view, with the
+    # change; then back to the POS, where the order no longer waits.
+    expect(cashier.locator(".receipt")).to_contain_text("Croissant")
+    expect(cashier.locator(".flash")).to_contain_text("$3.25")
+    cashier.get_by_role("link", name="New order").click()
     expect(cashier.locator("#pos-awaiting .pos-order")).to_have_count(0)
-    expect(cashier.locator("#toast")).to_contain_text("$3.25")
 
     kitchen = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     sign_in(kitchen, base, shop.slug, "Vanna", "271828")
@@ -182,6 +186,8 @@ def test_order_again_after_the_session_ended_and_call_for_the_bill(
     order.locator("input[name=usd]").fill("2")
     expect(order.locator(".change-preview")).to_contain_text("$0.25")
     order.get_by_role("button", name="Cash received").click()
+    expect(cashier.locator(".receipt")).to_be_visible()  # printed after cash (issue 14)
+    cashier.get_by_role("link", name="New order").click()
     expect(cashier.locator("#pos-awaiting .pos-order")).to_have_count(0)
     # The kitchen serves it: everything at the table is paid and served, the session ends.
     barista = db.session.query(User).filter_by(shop_id=shop.id, role="barista").one()

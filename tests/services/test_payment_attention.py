@@ -140,7 +140,7 @@ def test_a_payment_for_an_order_no_longer_pending_is_flagged_with_what_happened(
     late = first
     if before == "cash":
         response = cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash",
-                                     data={"usd": "2"})
+                                     data={"usd": "2", "instead": "1"})
         assert response.status_code == 303
     elif before == "khqr":  # the guest got a new QR, paid it, then paid the old one too
         new = cafe.new_qr(order_id)
@@ -203,7 +203,8 @@ def test_the_same_payment_seen_again_is_not_a_second_payment(ctx, cafe):
 
 def test_refunded_in_the_bank_app_is_recorded_with_who_and_why_and_leaves_the_list(ctx, cafe):
     order_id, md5 = cafe.khqr_order()
-    cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash", data={"usd": "5"})
+    cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash",
+                      data={"usd": "5", "instead": "1"})
     cafe.bakong.pay(md5, "1.50")
     cafe.poll()
     txn_id = cafe.txn(md5).id
@@ -254,7 +255,8 @@ def test_a_refunded_wrong_amount_puts_the_order_back_to_awaiting_payment(cafe):
     assert cafe.order(order_id).payment_status == "pending"
     # Now it can be paid in cash, and accepting the refunded payment is refused.
     assert cafe.resolve(cafe.txn(md5).id, "accept", "oops").status_code == 409
-    paid = cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash", data={"usd": "2"})
+    paid = cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash",
+                             data={"usd": "2", "instead": "1"})
     assert paid.status_code == 303 and cafe.order(order_id).payment_status == "paid"
 
 
@@ -311,7 +313,8 @@ def test_other_shops_payments_are_404(ctx, cafe):
 def test_every_unpaid_qr_stays_polled_until_its_grace_period_ends(cafe, what):
     order_id, md5 = cafe.khqr_order()
     if what == "cash":
-        cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash", data={"usd": "2"})
+        cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cash",
+                          data={"usd": "2", "instead": "1"})
     elif what == "void":
         cafe.cashier.post(f"/s/{cafe.slug}/pos/orders/{order_id}/cancel", data={"reason": "x"})
     else:

@@ -419,3 +419,109 @@ document.addEventListener("cart-changed", function () {
   }
   document.addEventListener("DOMContentLoaded", setup);
 })();
+
+// --- The POS till (templates/pos/index.html, docs/pos.md) ---
+// data-tabs on a container: its [data-tab] buttons pick which [data-pane] shows (the CSS hides
+// the others on a tablet; a wide screen shows them all). The choice is kept for the tab.
+(function () {
+  function show(box, name) {
+    box.dataset.active = name;
+    box.querySelectorAll("[data-tab]").forEach(function (tab) {
+      tab.setAttribute("aria-pressed", tab.dataset.tab === name ? "true" : "false");
+    });
+    try { sessionStorage.setItem("shopqr-" + box.dataset.tabs, name); } catch (e) { /* private mode */ }
+  }
+  document.addEventListener("click", function (event) {
+    const tab = event.target.closest && event.target.closest("[data-tab]");
+    const box = tab && tab.closest("[data-tabs]");
+    if (box) show(box, tab.dataset.tab);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-tabs]").forEach(function (box) {
+      let kept = null;
+      try { kept = sessionStorage.getItem("shopqr-" + box.dataset.tabs); } catch (e) { /* none */ }
+      if (kept && box.querySelector("[data-tab='" + kept + "']")) show(box, kept);
+    });
+  });
+})();
+
+// Category tabs and the search field narrow the till's products (all of them are on the page).
+(function () {
+  function filter(menu) {
+    const active = menu.querySelector("[data-category-tab][aria-pressed=true]");
+    const category = active ? active.dataset.categoryTab : "all";
+    const search = menu.querySelector("[data-product-search]");
+    const words = search ? search.value.trim().toLowerCase() : "";
+    let shown = 0;
+    menu.querySelectorAll(".pos-product[data-category]").forEach(function (product) {
+      const visible = words ? product.dataset.name.indexOf(words) !== -1
+        : (category === "all" || product.dataset.category === category);
+      product.hidden = !visible;
+      if (visible) shown += 1;
+    });
+    const none = menu.querySelector("[data-no-results]");
+    if (none) none.hidden = shown > 0;
+  }
+  document.addEventListener("click", function (event) {
+    const tab = event.target.closest && event.target.closest("[data-category-tab]");
+    if (!tab) return;
+    const menu = tab.closest(".pos-menu");
+    menu.querySelectorAll("[data-category-tab]").forEach(function (other) {
+      other.setAttribute("aria-pressed", other === tab ? "true" : "false");
+    });
+    const search = menu.querySelector("[data-product-search]");
+    if (search) search.value = "";
+    filter(menu);
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-product-search]")) {
+      filter(event.target.closest(".pos-menu"));
+    }
+  });
+})();
+
+// Quick cash (pos/_partials.html cash_tender): data-cash-set-usd / -khr set a field,
+// data-cash-add-usd / -khr add a note to it, data-cash-clear empties both; then the change
+// preview asks the server (the field's own htmx trigger).
+document.addEventListener("click", function (event) {
+  const button = event.target.closest && event.target.closest(".quick-btn");
+  if (!button) return;
+  const form = button.closest("[data-tender]");
+  if (!form) return;
+  const fields = { usd: form.querySelector("input[name=usd]"), khr: form.querySelector("input[name=khr]") };
+  const d = button.dataset;
+  function money(name, value) {
+    if (name === "khr") return String(Math.round(value));
+    return Number(value).toFixed(2);
+  }
+  ["usd", "khr"].forEach(function (name) {
+    const key = name.charAt(0).toUpperCase() + name.slice(1);
+    const set = d["cashSet" + key], add = d["cashAdd" + key];
+    const field = fields[name];
+    if (!field) return;
+    if (d.cashClear !== undefined) field.value = "";
+    else if (set !== undefined) field.value = Number(set) ? money(name, Number(set)) : "";
+    else if (add !== undefined) field.value = money(name, (Number(field.value.replace(/,/g, "")) || 0) + Number(add));
+    else return;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+});
+
+// details[data-confirm-open]: opening it asks first ("Take cash instead" on a KHQR order).
+document.addEventListener("click", function (event) {
+  const summary = event.target.closest && event.target.closest("details[data-confirm-open] > summary");
+  if (!summary) return;
+  const details = summary.parentElement;
+  if (!details.open && !window.confirm(details.dataset.confirmOpen)) event.preventDefault();
+});
+
+// [data-auto-print]: the receipt right after cash was taken opens the print dialog once.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!document.querySelector("[data-auto-print]")) return;
+  const key = "shopqr-printed-" + location.pathname;
+  try {
+    if (sessionStorage.getItem(key)) return;  // back on the page later: no second print
+    sessionStorage.setItem(key, "1");
+  } catch (e) { /* private mode: print anyway */ }
+  setTimeout(function () { window.print(); }, 300);
+});
