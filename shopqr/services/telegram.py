@@ -389,9 +389,10 @@ def queue_subscription_reminders(db: Session, now: datetime) -> int:
             today, today + timedelta(days=platform.REMIND_DAYS)))).all()
     if not rows:
         return 0
-    done = set(db.execute(select(TelegramMessage.shop_id, TelegramMessage.event_key).where(
-        TelegramMessage.kind == "subscription",
-        TelegramMessage.shop_id.in_([shop.id for shop, _lang in rows]))).tuples())
+    done = {(shop_id, key) for shop_id, key in db.execute(
+        select(TelegramMessage.shop_id, TelegramMessage.event_key).where(
+            TelegramMessage.kind == "subscription",
+            TelegramMessage.shop_id.in_([shop.id for shop, _lang in rows])))}
     queued = 0
     for shop, language in rows:
         if (shop.id, shop.subscription_expires_on.isoformat()) in done:
