@@ -146,7 +146,7 @@ def url_for_rule(rule: str, world: dict, value_of) -> str:
 def real_id(rule: str, name: str, world: dict) -> int:
     if name == "order_id":
         return world["paid"] if "/kitchen/" in rule else world["pending"]
-    if name == "user_id" and rule.endswith("/password"):  # only an owner has a password
+    if name == "user_id" and rule.endswith(("/password", "/email")):  # owners only
         return world["owner"]
     return world["ids"][name]
 
