@@ -232,3 +232,10 @@ def test_the_admin_pages_switch_language(app, admin_client, ctx):
     assert away.headers["Location"] == "/admin/"
     # the sign-in page has it too
     assert 'action="/admin/language"' in app.test_client().get("/admin/login").text
+
+
+def test_the_shop_page_has_one_audit_table_and_a_plain_title(admin_client, ctx):
+    shop = make_shop("title-cafe", name="Title Cafe")
+    page = admin_client.get(f"/admin/shops/{shop.id}").text
+    assert "<title>Title Cafe · shopqr</title>" in page
+    assert page.count('id="audit-log"') == 1
