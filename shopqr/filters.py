@@ -9,6 +9,7 @@ from functools import lru_cache
 import qrcode
 import qrcode.image.svg
 from flask import Flask
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from shopqr.models.base import epoch_ms
@@ -40,16 +41,17 @@ def qr_svg(data: str) -> Markup:
 
 
 def renewal_notice(shop: object) -> str | None:
-    """For staff screens of a shop whose guests cannot order (subscription ended)."""
-    from flask_babel import gettext as _
-
+    """For staff screens: the subscription has ended (guests cannot order), or ends within
+    a week (services/platform.py, REMIND_DAYS)."""
     from shopqr.models import utcnow
+    from shopqr.services import platform
     from shopqr.services.numbering import business_date
 
-    if shop.subscription_ok(business_date(utcnow())):
-        return None
-    return _("The subscription has ended: guests cannot order by QR code. "
-             "Ask the owner to renew it.")
+    today = business_date(utcnow())
+    if not shop.subscription_ok(today):
+        return _("The subscription has ended: guests cannot order by QR code. "
+                 "Ask the owner to renew it.")
+    return platform.reminder_text(shop, today)
 
 
 def init_app(app: Flask) -> None:

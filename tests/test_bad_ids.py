@@ -147,7 +147,7 @@ def real_id(rule: str, name: str, world: dict) -> int:
     if name == "order_id":  # a receipt is there once the order is paid
         return world["paid"] if "/kitchen/" in rule or rule.endswith("/receipt") \
             else world["pending"]
-    if name == "user_id" and rule.endswith("/password"):  # only an owner has a password
+    if name == "user_id" and rule.endswith(("/password", "/email")):  # owners only
         return world["owner"]
     return world["ids"][name]
 

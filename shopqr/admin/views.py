@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -14,17 +14,10 @@ from werkzeug.wrappers import Response
 from shopqr.admin import bp
 from shopqr.extensions import db, limiter
 from shopqr.models import AdminUser, Shop, utcnow
-from shopqr.services import DomainError, auth, get_or_404, logins
+from shopqr.services import DomainError, auth, get_or_404, logins, parse_id, platform
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
-from shopqr.services.shops import (
-    add_staff,
-    add_table,
-    create_shop,
-    load_staff,
-    overview,
-    random_pin,
-)
+from shopqr.services.shops import load_staff
 from shopqr.services.staff import active_staff
 from shopqr.web import rotate_csrf_token, safe_next
 
@@ -59,18 +52,6 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def subscription_status(shop: Shop, today: date) -> str:
-    if not shop.is_active:
-        return "suspended"
-    if shop.subscription_expires_on is None:
-        return "active"
-    if shop.subscription_expires_on < today:
-        return "expired"
-    if shop.subscription_expires_on <= today + timedelta(days=14):
-        return "expires soon"
-    return "active"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -110,25 +91,33 @@ def logout() -> Response:
 @bp.get("/")
 @admin_required
 def index() -> str:
-    today = business_date(utcnow())
-    since = utcnow() - timedelta(days=30)
-    rows = [(r.shop, subscription_status(r.shop, today), r.tables, r.staff, r.orders)
-            for r in overview(db.session, orders_since=since)]
+    args = request.args
+    status = args.get("status", "") if args.get("status") in platform.STATUSES else ""
+    expiry = args.get("expiry", "") if args.get("expiry") in platform.EXPIRIES else ""
+    page = parse_id(args.get("page")) or 1
+    listing = platform.shop_list(db.session, today=business_date(utcnow()),
+                                 since=utcnow() - timedelta(days=30), q=args.get("q", ""),
+                                 status=status, expiry=expiry, page=page)
     from shopqr.services import telegram
 
-    return render_template("admin/index.html", rows=rows, admin=g.admin,
+    return render_template("admin/index.html", listing=listing, admin=g.admin,
+                           q=args.get("q", ""), status=status, expiry=expiry,
                            telegram=telegram.platform_status(current_app._get_current_object(),
                                                              db.session, utcnow()))
 
 
-def _parse_date(raw: str | None) -> date | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DomainError("Dates look like 2026-12-31.") from None
+@bp.post("/language")
+def set_language() -> Response:
+    """English or Khmer for the admin pages (the same cookie as the shops' pages)."""
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400)
+    response = redirect(safe_next(request.form.get("next"), "/admin/") or url_for("admin.index"),
+                        303)
+    response.set_cookie(current_app.config["LANG_COOKIE_NAME"], lang, max_age=365 * 86400,
+                        httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 @bp.route("/shops/new", methods=["GET", "POST"])
@@ -136,32 +125,14 @@ def _parse_date(raw: str | None) -> date | None:
 def new_shop() -> str | tuple[str, int]:
     form = request.form.to_dict()
     if request.method == "GET":
-        return render_template("admin/new_shop.html", form={}, error=None, admin=g.admin)
+        return render_template("admin/new_shop.html", form={}, errors={}, admin=g.admin)
     try:
-        raw_tables = (form.get("tables") or "0").strip()
-        if not (raw_tables.isascii() and raw_tables.isdigit()) or len(raw_tables) > 3:
-            raise DomainError("Tables must be a number from 0 to 200.")
-        tables = int(raw_tables)
-        if not 0 <= tables <= 200:
-            raise DomainError("Tables must be a number from 0 to 200.")
-        password = form.get("owner_password") or ""
-        if not (form.get("owner_email") or "").strip():
-            raise DomainError("The owner's email is required.")
-        if len(password) < 10:
-            raise DomainError("The owner's password must be at least 10 characters.")
-        shop = create_shop(db.session, slug=form.get("slug", ""), name=form.get("name", ""),
-                           currency=form.get("currency", "USD"),
-                           subscription_expires_on=_parse_date(form.get("expires")))
-        for i in range(1, tables + 1):
-            add_table(db.session, shop, f"Table {i}", sort_order=i)
-        pin = random_pin()
-        add_staff(db.session, shop, name=form.get("owner_name", ""), role="owner", pin=pin,
-                  email=form.get("owner_email", ""), password=password)
-    except (DomainError, ValueError) as exc:
+        shop, pin = platform.create_shop_with_owner(db.session, form, by_admin=g.admin.email)
+    except DomainError as exc:
         db.session.rollback()
-        message = exc.message if isinstance(exc, DomainError) else "Tables must be a number."
-        return render_template("admin/new_shop.html", form=form, error=message,
-                               admin=g.admin), 422
+        errors = exc.errors if isinstance(exc, platform.FormErrors) else {}
+        return render_template("admin/new_shop.html", form=form, errors=errors,
+                               error=exc.message, admin=g.admin), exc.status
     db.session.commit()
     return render_template("admin/created.html", shop=shop, pin=pin, admin=g.admin,
                            owner_email=form.get("owner_email"))
@@ -173,21 +144,29 @@ def shop_detail(shop_id: int) -> str | tuple[str, int] | Response:
     shop = get_or_404(db.session, Shop, shop_id)
     if request.method == "POST":
         try:
-            shop.subscription_expires_on = _parse_date(request.form.get("expires"))
+            platform.set_subscription(db.session, shop, expires=request.form.get("expires"),
+                                      active=request.form.get("active"),
+                                      by_admin=g.admin.email)
         except DomainError as exc:
             db.session.rollback()
-            return _shop_page(shop, exc.message, 422)
-        if "active" in request.form:
-            shop.is_active = request.form.get("active") == "1"
+            return _shop_page(shop, exc.message, exc.status)
         db.session.commit()
-        return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
+        return _saved(shop)
     return _shop_page(shop)
 
 
-def _shop_page(shop: Shop, error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _saved(shop: Shop) -> Response:
+    return redirect(url_for("admin.shop_detail", shop_id=shop.id, saved=1), 303)
+
+
+def _shop_page(shop: Shop, error: str | None = None, status: int = 200, *,
+               field_errors: dict[str, str] | None = None) -> tuple[str, int]:
     return render_template("admin/shop.html", shop=shop, error=error,
+                           field_errors=field_errors or {},
+                           saved=request.args.get("saved") == "1" and error is None,
                            staff=active_staff(db.session, shop),
-                           status=subscription_status(shop, business_date(utcnow())),
+                           audit=platform.recent_audit(db.session, shop),
+                           status=platform.subscription_status(shop, business_date(utcnow())),
                            admin=g.admin), status
 
 
@@ -198,7 +177,7 @@ def unlock_staff(shop_id: int, user_id: int) -> Response:
     auth.unlock(db.session, shop, load_staff(db.session, shop, user_id), by=None,
                 by_admin=g.admin.email)
     db.session.commit()
-    return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
+    return _saved(shop)
 
 
 @bp.post("/shops/<int:shop_id>/staff/<int:user_id>/password")
@@ -216,4 +195,22 @@ def reset_password(shop_id: int, user_id: int) -> Response | tuple[str, int]:
             abort(404)
         return _shop_page(shop, exc.message, exc.status)
     db.session.commit()
-    return redirect(url_for("admin.shop_detail", shop_id=shop.id), 303)
+    return _saved(shop)
+
+
+@bp.post("/shops/<int:shop_id>/staff/<int:user_id>/email")
+@admin_required
+def change_email(shop_id: int, user_id: int) -> Response | tuple[str, int]:
+    shop = get_or_404(db.session, Shop, shop_id)
+    user = load_staff(db.session, shop, user_id)
+    try:
+        platform.change_owner_email(db.session, shop, user, request.form.get("email"),
+                                    by_admin=g.admin.email)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        return _shop_page(shop, exc.message, exc.status,
+                          field_errors={f"email-{user.id}": exc.message})
+    db.session.commit()
+    return _saved(shop)

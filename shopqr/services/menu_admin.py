@@ -111,6 +111,32 @@ def save_product(db: Session, shop: Shop, form: dict[str, str], *,
     return product
 
 
+def duplicate_product(db: Session, shop: Shop, product: Product, *, by: User | None = None
+                      ) -> Product:
+    """A copy of a product ("<name> (copy)", same price, category, texts, photo and sold-out
+    state) with copies of its live option groups and options, last in its category. Old
+    orders and carts keep pointing at the original."""
+    suffix = " (copy)"
+    copy = Product(shop_id=shop.id, category_id=product.category_id,
+                   name=product.name[:80 - len(suffix)] + suffix, name_km=product.name_km,
+                   description=product.description, description_km=product.description_km,
+                   price=product.price, image=product.image,
+                   is_available=product.is_available, sort_order=product.sort_order)
+    for group in product.option_groups:
+        twin = OptionGroup(name=group.name, name_km=group.name_km, sort_order=group.sort_order,
+                           kind=group.kind, min_choices=group.min_choices,
+                           max_choices=group.max_choices)
+        twin.options = [Option(name=o.name, name_km=o.name_km, extra_price=o.extra_price,
+                               is_default=o.is_default, sort_order=o.sort_order)
+                        for o in group.options]
+        copy.option_groups.append(twin)
+    db.add(copy)
+    bump(db, shop)
+    db.flush()
+    audit(db, shop, by, "menu.product_copied", copy.name, f"from product {product.id}")
+    return copy
+
+
 def delete_product(db: Session, shop: Shop, product: Product) -> None:
     """Soft delete: old orders keep their snapshot and carts holding it see it as gone."""
     product.is_deleted = True

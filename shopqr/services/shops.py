@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shopqr.models import Order, Product, Shop, ShopTable, User
+from shopqr.models import Product, Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
 from shopqr.services import DomainError, get_for_shop, sanitize, tables
 from shopqr.services.audit import audit
@@ -112,31 +111,6 @@ def counts(db: Session, shop: Shop) -> dict[str, int]:
         "staff": db.scalar(select(func.count(User.id)).where(
             User.shop_id == shop.id, User.is_active.is_(True))) or 0,
     }
-
-
-@dataclass
-class ShopRow:
-    """A shop on the platform admin's list, with its tables, staff and recent orders."""
-
-    shop: Shop
-    tables: int
-    staff: int
-    orders: int
-
-
-def overview(db: Session, *, orders_since: datetime) -> list[ShopRow]:
-    """Every shop by name, for the platform admin: active tables and staff, and orders since
-    ``orders_since``."""
-    tables_ = dict(db.execute(select(ShopTable.shop_id, func.count(ShopTable.id))
-                              .where(ShopTable.is_active.is_(True))
-                              .group_by(ShopTable.shop_id)).all())
-    staff = dict(db.execute(select(User.shop_id, func.count(User.id))
-                            .where(User.is_active.is_(True)).group_by(User.shop_id)).all())
-    orders = dict(db.execute(select(Order.shop_id, func.count(Order.id))
-                             .where(Order.created_at >= orders_since)
-                             .group_by(Order.shop_id)).all())
-    return [ShopRow(s, tables_.get(s.id, 0), staff.get(s.id, 0), orders.get(s.id, 0))
-            for s in db.scalars(select(Shop).order_by(Shop.name))]
 
 
 def active_tables(db: Session, shop: Shop) -> list[ShopTable]:

@@ -374,6 +374,38 @@ def queue_daily_summaries(db: Session, now: datetime) -> int:
     return queued
 
 
+def queue_subscription_reminders(db: Session, now: datetime) -> int:
+    """Remind each linked shop whose subscription ends within a week (services/platform.py),
+    once per shop and end date: the outbox key is the end date, so a renewal to a new date
+    that again comes close reminds again."""
+    from shopqr.services import platform
+    from shopqr.services.numbering import business_date
+
+    today = business_date(now)
+    rows = db.execute(select(Shop, TelegramLink.language).join(
+        TelegramLink, TelegramLink.shop_id == Shop.id).where(
+        TelegramLink.chat_id.is_not(None), Shop.is_active.is_(True),
+        Shop.subscription_expires_on.between(
+            today, today + timedelta(days=platform.REMIND_DAYS)))).all()
+    if not rows:
+        return 0
+    done = {(shop_id, key) for shop_id, key in db.execute(
+        select(TelegramMessage.shop_id, TelegramMessage.event_key).where(
+            TelegramMessage.kind == "subscription",
+            TelegramMessage.shop_id.in_([shop.id for shop, _lang in rows])))}
+    queued = 0
+    for shop, language in rows:
+        if (shop.id, shop.subscription_expires_on.isoformat()) in done:
+            continue
+        with force_locale(language):
+            text = platform.reminder_text(shop, today)
+        if text and enqueue(db, shop.id, "subscription", shop.subscription_expires_on.isoformat(),
+                            text, now):
+            queued += 1
+    db.commit()
+    return queued
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_SECONDS * 2 ** max(0, attempts - 1)))
 
@@ -542,6 +574,7 @@ def tick(app: Flask, holder: str, client: BotClient | None = None,
                     _warn_hourly(app, f"telegram: getMe failed: {exc}", now)
             steps = [("bound", lambda: read_updates(app, session, client, now)),
                      ("daily", lambda: queue_daily_summaries(session, now)),
+                     ("reminders", lambda: queue_subscription_reminders(session, now)),
                      ("sent", lambda: send_due(session, client, now))]
             pruned = app.extensions.get("telegram_pruned")
             if pruned is None or now - pruned >= timedelta(hours=1):

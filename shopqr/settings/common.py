@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, g, get_flashed_messages, redirect, render_template, url_for
+from flask import current_app, flash, g, get_flashed_messages, redirect, render_template, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -60,7 +60,9 @@ def page(template: str, *, status: int = 200, error: str | None = None,
 
 
 def done(endpoint: str, **values: object) -> Response:
+    """Commit a change and go back to the page (303), which then says "Saved."."""
     db.session.commit()
+    flash(_("Saved."), "ok")
     return redirect(url_for(endpoint, **values), 303)
 
 

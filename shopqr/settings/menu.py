@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, request, url_for
-from flask_babel import gettext as _
+from flask import current_app, g, redirect, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -120,6 +119,16 @@ def delete_product(product_id: int) -> Response:
     return done("settings.menu")
 
 
+@bp.post("/menu/products/<int:product_id>/duplicate")
+@owner_required
+def duplicate_product(product_id: int) -> Response:
+    """A copy of the product with its option groups and options; the owner edits the copy."""
+    copy = menu_admin.duplicate_product(db.session, g.shop,
+                                        menu_admin.load_product(db.session, g.shop, product_id),
+                                        by=g.owner)
+    return done("settings.product", product_id=copy.id)
+
+
 @bp.post("/menu/products/<int:product_id>/sold-out")
 @owner_required
 def toggle_sold_out(product_id: int) -> Response | Markup:
@@ -133,16 +142,9 @@ def toggle_sold_out(product_id: int) -> Response | Markup:
     return redirect(url_for("settings.menu"), 303)
 
 
-def _saved(action):
-    """An option change that says "Saved" on the product page it stays on."""
-    def run() -> None:
-        action()
-        flash(_("Saved."), "ok")
-    return run
-
-
 def _option_action(product: Product, action) -> Response | tuple[str, int]:
-    return _product_action(product, _saved(action))
+    """An option change: it says "Saved" on the product page it stays on."""
+    return _product_action(product, action)
 
 
 def _direction() -> int:
