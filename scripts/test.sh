@@ -63,11 +63,16 @@ echo "== ruff"
 mariadb_url="${SHOPQR_TEST_DATABASE_URL:-mysql+pymysql://root@127.0.0.1:3306/shopqr_test}"
 logs=$(mktemp -d)
 echo "== pytest on SQLite and on MariaDB, at once (logs in $logs)"
+# The browser tests (screens, driven in Chromium) are shared between the passes: each runs once,
+# half of the modules on SQLite and half on MariaDB (tests/conftest.py); everything else runs on
+# both. SHOPQR_BROWSER_SHARE= (empty) runs them all on both.
 env -u SHOPQR_TEST_DATABASE_URL \
+  SHOPQR_BROWSER_SHARE="${SHOPQR_BROWSER_SHARE-1/2}" \
   SHOPQR_REDIS_TEST_URL="${SHOPQR_REDIS_TEST_URL:-redis://127.0.0.1:6379/15}" \
   .venv/bin/python -m pytest -q -rs "$@" >"$logs/sqlite.log" 2>&1 &
 sqlite_pid=$!
 SHOPQR_TEST_DATABASE_URL="$mariadb_url" \
+  SHOPQR_BROWSER_SHARE="${SHOPQR_BROWSER_SHARE-2/2}" \
   SHOPQR_REDIS_TEST_URL="${SHOPQR_REDIS_TEST_URL:-redis://127.0.0.1:6379/13}" \
   .venv/bin/python -m pytest -q -rs "$@" >"$logs/mariadb.log" 2>&1 &
 mariadb_pid=$!

@@ -47,12 +47,32 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _share_browser_tests(config, items)
     if MARIADB_URL:
         return
     skip = pytest.mark.skip(reason="MariaDB only: set SHOPQR_TEST_DATABASE_URL")
     for item in items:
         if "mariadb" in item.keywords:
             item.add_marker(skip)
+
+
+def _share_browser_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """SHOPQR_BROWSER_SHARE=k/n (scripts/test.sh): keep the browser tests of every n-th browser
+    test module, starting with the k-th, and deselect the others. The script's two passes (SQLite
+    and MariaDB) each take one half, so every browser test runs once per run, on one database or
+    the other, and CI stays within its time; every other test runs on both. Unset: all run."""
+    share = os.environ.get("SHOPQR_BROWSER_SHARE", "")
+    if not share:
+        return
+    k, n = (int(part) for part in share.split("/"))
+    modules = sorted({item.nodeid.split("::")[0] for item in items
+                      if "browser" in item.keywords})
+    mine = {module for i, module in enumerate(modules) if i % n == k - 1}
+    dropped = [item for item in items
+               if "browser" in item.keywords and item.nodeid.split("::")[0] not in mine]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 def _in_a_context_of_its_own(app: Flask, run: Callable[[], T]) -> T:

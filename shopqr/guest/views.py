@@ -438,7 +438,7 @@ def name_phone() -> Response:
 
 @bp.get("/cart/watch")
 def cart_watch() -> Response:
-    """Polled by every phone at the table (every 3 s): an empty 204 while the cart's version is
+    """Polled by every phone at the table (every 2 s): an empty 204 while the cart's version is
     the one the phone shows, else the new badge and watcher, and "cart-changed" (an open cart
     panel reloads). One statement."""
     shop, session = _hot_guest()
