@@ -18,22 +18,11 @@ from tests.factories import (
     make_order,
     make_product,
     make_shop,
-    make_staff,
     make_table,
     option_id,
-    sign_in_staff,
 )
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def cashier_client(app, ctx):
-    def build(shop, role="cashier", pin="481516"):
-        client = app.test_client()
-        sign_in_staff(client, make_staff(shop, role, pin), pin)
-        return client
-    return build
 
 
 def test_cash_received_sends_the_order_to_the_kitchen(app, cashier_client):

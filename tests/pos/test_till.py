@@ -19,19 +19,9 @@ from tests.factories import (
     make_shop,
     make_staff,
     option_id,
-    sign_in_staff,
 )
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def cashier_client(app, ctx):
-    def build(shop, role="cashier", pin="481516"):
-        client = app.test_client()
-        sign_in_staff(client, make_staff(shop, role, pin), pin)
-        return client
-    return build
 
 
 def ticket_lines(html: str) -> list[str]:
