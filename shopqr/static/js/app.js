@@ -525,3 +525,40 @@ document.addEventListener("DOMContentLoaded", function () {
   } catch (e) { /* private mode: print anyway */ }
   setTimeout(function () { window.print(); }, 300);
 });
+
+// A live update of the POS (the websocket swaps a region out-of-band) must not wipe what the
+// cashier is typing: the cash fields of an awaiting order keep their values, the change preview
+// its text, and the focused field its focus and caret, when the same ids come back.
+(function () {
+  const KEPT = ".pos-order input[name=usd], .pos-order input[name=khr], .pos-order output.change-preview";
+  let focused = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    const fragment = event.detail && event.detail.fragment;
+    if (!target || !fragment || !fragment.querySelectorAll) return;
+    target.querySelectorAll(KEPT).forEach(function (old) {
+      if (!old.id) return;
+      const fresh = fragment.querySelector("#" + CSS.escape(old.id));
+      if (!fresh) return;
+      if (old.tagName === "OUTPUT") {
+        fresh.textContent = old.textContent;
+      } else if (old.value) {
+        fresh.value = old.value;
+        fresh.setAttribute("value", old.value);
+      }
+    });
+    const active = document.activeElement;
+    if (active && active.id && target.contains(active) && active.matches(KEPT)) {
+      focused = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!focused) return;
+    const again = document.getElementById(focused.id);
+    if (again && document.activeElement !== again) {
+      again.focus();
+      try { again.setSelectionRange(focused.start, focused.end); } catch (e) { /* type without a caret */ }
+    }
+    focused = null;
+  });
+})();
