@@ -25,6 +25,11 @@ def cafe(app, ctx):
 def open_sheet(page) -> None:
     page.locator(".product-card", has_text="Croissant").click()
     expect(page.locator("#product-dialog")).to_be_visible()
+    # the sheet is swapped in after the dialog opens: wait until htmx has processed its form
+    # (htmx keeps its data on a processed element), or a tap could submit it without htmx
+    page.wait_for_function("() => { const f = document.querySelector("
+                           "'#product-dialog form[hx-post]');"
+                           " return !!(f && f['htmx-internal-data']); }")
 
 
 @pytest.mark.parametrize("lang", ["en", "km"])
