@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -200,17 +201,27 @@ def request_handled(request_id: int) -> Response:
     return _done(_("%(table)s: handled", table=found.table.name))
 
 
-def _order_context(shop: Shop, order_id: int) -> dict[str, object]:
-    order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
-                         options=(selectinload(Order.lines),))
+def _order_context(shop: Shop, order_id: int, *,
+                   order: Order | None = None, state: str | None = None) -> dict[str, object]:
+    """What the order page and its live region show; ``order`` and ``state`` when the caller
+    read them already (the poll)."""
+    if order is None:
+        order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND,
+                             options=(selectinload(Order.lines),))
     txn = payments.latest_transaction(db.session, order)
     now = utcnow()
-    state = hotpath.order_state(db.session, shop.slug, order.public_token, now)
+    if state is None:
+        state = _fingerprint(shop, order, now)
     return {"shop": shop, "order": order, "now": now,
             "txn": txn if order.payment_method == "khqr" else None,
             "checking": payments.still_checking(txn, now),
             "simulator": current_app.config["BAKONG_SIMULATOR"],
-            "state": state.fingerprint if state else None}
+            "state": state}
+
+
+def _fingerprint(shop: Shop, order: Order, now: datetime) -> str | None:
+    found = hotpath.order_state(db.session, shop.slug, order.public_token, now)
+    return found.fingerprint if found else None
 
 
 @bp.get("/orders/<int:order_id>")
@@ -233,10 +244,12 @@ def order_live(order_id: int) -> Response | Markup:
     """The order page's live region (status and KHQR), polled: 204 while the fingerprint the
     page sends (``v``, hotpath.order_state) still holds."""
     shop: Shop = g.shop
-    context = _order_context(shop, order_id)
-    if request.args.get("v") == context["state"]:
-        return Response(status=204)
-    return partial(PARTIALS, "order_live", **context)
+    order = get_for_shop(db.session, Order, shop, order_id, message=pos.ORDER_NOT_FOUND)
+    state = _fingerprint(shop, order, utcnow())
+    if request.args.get("v") == state:
+        return Response(status=204)  # before the lines and the transaction are read
+    return partial(PARTIALS, "order_live", **_order_context(shop, order_id, order=order,
+                                                             state=state))
 
 
 @bp.get("/orders/<int:order_id>/receipt")
