@@ -13,8 +13,16 @@ from werkzeug.wrappers import Response
 
 from shopqr.admin import bp
 from shopqr.extensions import db, limiter
-from shopqr.models import AdminUser, Shop, utcnow
-from shopqr.services import DomainError, auth, get_or_404, logins, parse_id, platform
+from shopqr.models import AdminUser, BakongTokenRenewal, Shop, utcnow
+from shopqr.services import (
+    DomainError,
+    auth,
+    bakong_token,
+    get_or_404,
+    logins,
+    parse_id,
+    platform,
+)
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import business_date
 from shopqr.services.shops import load_staff
@@ -100,8 +108,14 @@ def index() -> str:
                                  status=status, expiry=expiry, page=page)
     from shopqr.services import telegram
 
+    config = current_app.config
+    token = bakong_token.current(db.session, config)
+    simulator = bool(config.get("BAKONG_SIMULATOR") and not config.get("BAKONG_API_URL"))
     return render_template("admin/index.html", listing=listing, admin=g.admin,
                            q=args.get("q", ""), status=status, expiry=expiry,
+                           # the development simulator needs no token
+                           bakong_level="ok" if simulator and token.source == "none"
+                           else token.level(utcnow()),
                            telegram=telegram.platform_status(current_app._get_current_object(),
                                                              db.session, utcnow()))
 
@@ -214,3 +228,37 @@ def change_email(shop_id: int, user_id: int) -> Response | tuple[str, int]:
                           field_errors={f"email-{user.id}": exc.message})
     db.session.commit()
     return _saved(shop)
+
+
+def _bakong_page(error: str | None = None, status: int = 200, *,
+                 renewed: BakongTokenRenewal | None = None) -> tuple[str, int]:
+    now = utcnow()
+    config = current_app.config
+    return render_template(
+        "admin/bakong.html", admin=g.admin, error=error, renewed=renewed, now=now,
+        state=bakong_token.current(db.session, config), history=bakong_token.history(db.session),
+        email=config.get("BAKONG_EMAIL"), warn_days=bakong_token.WARN_DAYS,
+        simulator=bool(config.get("BAKONG_SIMULATOR") and not config.get("BAKONG_API_URL")),
+    ), status
+
+
+@bp.get("/bakong")
+@admin_required
+def bakong() -> tuple[str, int]:
+    """The Bakong API token: its expiry (read from the JWT), a warning 14 days before, and
+    renewal (docs/bakong-token.md). ``?renewed=<id>``: the renewal just made, confirmed."""
+    renewed_id = parse_id(request.args.get("renewed"))
+    renewed = db.session.get(BakongTokenRenewal, renewed_id) if renewed_id else None
+    return _bakong_page(renewed=renewed if renewed is not None and renewed.token else None)
+
+
+@bp.post("/bakong/renew")
+@admin_required
+def renew_bakong_token() -> Response | tuple[str, int]:
+    try:
+        row = bakong_token.renew(db.session, current_app.config, by=g.admin, now=utcnow())
+    except DomainError as exc:
+        db.session.commit()  # a failed renewal is kept with its reason
+        return _bakong_page(exc.message, exc.status)
+    db.session.commit()
+    return redirect(url_for("admin.bakong", renewed=row.id), 303)

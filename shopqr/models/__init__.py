@@ -14,7 +14,7 @@ from shopqr.models.ordering import (
     TableSession,
     TableSessionPhone,
 )
-from shopqr.models.payments import PollerLease, Transaction
+from shopqr.models.payments import BakongTokenRenewal, PollerLease, Transaction
 from shopqr.models.simulator import SimCall, SimFault, SimPayment
 from shopqr.models.telegram import TelegramLink, TelegramMessage
 from shopqr.models.tenancy import (
@@ -31,6 +31,7 @@ __all__ = [
     "SERVICE_KINDS",
     "AdminUser",
     "AuditLog",
+    "BakongTokenRenewal",
     "Base",
     "CartItem",
     "CartItemOption",

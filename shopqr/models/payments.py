@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
 from shopqr.models.ordering import Order
-from shopqr.models.tenancy import User
+from shopqr.models.tenancy import AdminUser, User
 
 # pending: waiting for Bakong; paid: Bakong reported it and it matched; mismatch: Bakong reported
 # a different amount or currency; superseded: a newer QR replaced it (still polled until
@@ -98,3 +98,22 @@ class PollerLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime]
+
+
+class BakongTokenRenewal(Base):
+    """A platform admin's renewal of the Bakong API token (``POST /v1/renew_token``), kept
+    whether it worked or not. The newest token that worked is used when it outlives the one
+    configured in BAKONG_TOKEN (services/bakong_token.py)."""
+
+    __tablename__ = "bakong_token_renewals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    admin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(120))
+    token: Mapped[str | None] = mapped_column(Text)  # None: the renewal failed
+    expires_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    admin: Mapped[AdminUser | None] = relationship()

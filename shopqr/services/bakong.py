@@ -287,9 +287,12 @@ def configured(config: Mapping[str, Any]) -> bool:
     return bool(config.get("BAKONG_API_URL") or config.get("BAKONG_SIMULATOR"))
 
 
-def client_from_config(config: Mapping[str, Any]) -> BakongClient:
+def client_from_config(config: Mapping[str, Any], token: str | None = None) -> BakongClient:
+    """A client for the configured Bakong API. Its token: ``token``, else the one in use
+    (services/bakong_token.py: BAKONG_TOKEN, or a newer one the platform admin renewed)."""
     base = config.get("BAKONG_API_URL")
-    token = config.get("BAKONG_TOKEN")
+    if token is None:
+        token = _token_in_use(config)
     if not base:
         if not config.get("BAKONG_SIMULATOR"):
             raise BakongError(NOT_CONFIGURED)
@@ -297,3 +300,16 @@ def client_from_config(config: Mapping[str, Any]) -> BakongClient:
         token = token or "simulator-token"
     return BakongClient(base, token, connect_timeout=float(config["BAKONG_CONNECT_TIMEOUT"]),
                         read_timeout=float(config["BAKONG_READ_TIMEOUT"]))
+
+
+def _token_in_use(config: Mapping[str, Any]) -> str | None:
+    """BAKONG_TOKEN, or a renewed token that outlives it (read from the database when there is
+    an application context: every process then uses the same token)."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return config.get("BAKONG_TOKEN")
+    from shopqr.extensions import db
+    from shopqr.services import bakong_token
+
+    return bakong_token.current(db.session, config).token

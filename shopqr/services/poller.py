@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shopqr import lifecycle
 from shopqr.extensions import db
 from shopqr.models import PollerLease, Transaction, utcnow
-from shopqr.services import payments, telegram
+from shopqr.services import bakong_token, payments, telegram
 from shopqr.services.bakong import (
     NOT_CONFIGURED,
     BakongClient,
@@ -195,7 +195,10 @@ class PollerThread:
         if report.leader:
             config = self.app.config
             if config.get("BAKONG_API_URL") or not config.get("BAKONG_SIMULATOR"):
-                self.warn_hourly(token_warning(config.get("BAKONG_TOKEN"), utcnow()))
+                with self.app.app_context():
+                    token = bakong_token.current(db.session, config).token
+                    db.session.remove()
+                self.warn_hourly(token_warning(token, utcnow()))
 
     def warn_hourly(self, warning: str | None) -> None:
         """Log a warning about the Bakong set-up (the staff screens show it too), hourly."""

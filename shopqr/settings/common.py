@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.models import Shop, utcnow
-from shopqr.services import DomainError, NotFound
+from shopqr.services import DomainError, NotFound, bakong_token
 from shopqr.services import staff as staff_service
 from shopqr.services.bakong import token_warning
 from shopqr.services.numbering import business_date
@@ -35,7 +35,8 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
                 "Your subscription ends on %(date)s. Please renew.",
                 date=format_date(shop.subscription_expires_on, "medium"))})
     if not current_app.config["BAKONG_SIMULATOR"] or current_app.config.get("BAKONG_API_URL"):
-        warning = token_warning(current_app.config.get("BAKONG_TOKEN"), utcnow())
+        warning = token_warning(bakong_token.current(db.session, current_app.config).token,
+                                utcnow())
         if warning:
             notices.append({"level": "bad", "text": warning})
     if not shop.bakong_account_id:

@@ -154,3 +154,20 @@ def test_staff_screens_remind_a_week_before_the_end(browser: Browser, live_serve
     page.goto(f"{live_server.url}/s/riverside/kitchen/")
     expect(page.locator("#renewal-notice")).to_contain_text("in 3 days")
     shot(page, "staff-renewal-reminder-phone")
+
+
+def test_bakong_token_page_warns_and_renews(browser: Browser, live_server, platform, app, shot):
+    from tests.admin.test_bakong_token import jwt
+
+    expires = (utcnow() + timedelta(days=9)).replace(microsecond=0)
+    app.config.update(BAKONG_TOKEN=jwt(expires), BAKONG_EMAIL="ops@shopqr.example")
+    page, _ = _admin_page(browser, live_server.url)
+    expect(page.locator("#bakong-banner")).to_be_visible()  # on the shops list, 9 days ahead
+    page.get_by_role("link", name="Bakong API token").first.click()
+    expect(page.locator("#bakong-expiry")).to_have_text(f"{expires:%Y-%m-%d %H:%M} UTC")
+    expect(page.locator("#bakong-warning")).to_contain_text("expires in 8 days")
+    page.get_by_role("button", name="Renew the token now").click()
+    expect(page.locator("#bakong-renewed")).to_contain_text("Token renewed")
+    expect(page.locator("#bakong-warning")).to_have_count(0)
+    expect(page.locator("#bakong-history tbody tr").first).to_contain_text("root@shopqr.example")
+    shot(page, "admin-bakong-token")
