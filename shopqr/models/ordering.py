@@ -243,6 +243,13 @@ class OrderLine(Base):
         ForeignKey("table_session_phones.id", ondelete="SET NULL"), index=True)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    phone: Mapped[TableSessionPhone | None] = relationship()
+
+    @property
+    def guest_name(self) -> str | None:
+        """The name the guest's phone gave ("Dara"), for the kitchen card; None without one.
+        Only read where the phones were loaded with the lines (services/kitchen.py)."""
+        return self.phone.name if self.phone_id is not None and self.phone is not None else None
 
     @property
     def options_text(self) -> str:

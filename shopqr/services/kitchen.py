@@ -130,7 +130,7 @@ def board(db: Session, shop: Shop, station: Station | None = None, *,
     result.all_day = sorted(all_day.items(), key=lambda item: (-item[1], item[0]))
 
     wanted = result.rail_ids if only is None else [i for i in result.rail_ids if i == only]
-    options = (selectinload(Order.lines),)
+    options = (selectinload(Order.lines).selectinload(OrderLine.phone),)  # names on the card
     loaded = {o.id: o for o in db.scalars(
         select(Order).where(Order.id.in_(wanted)).options(*options))} if wanted else {}
     served = db.scalars(

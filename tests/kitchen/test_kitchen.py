@@ -171,3 +171,27 @@ def test_kitchen_messages_in_english_are_unchanged(app, ctx):
     assert "Sorry:</strong> Someone else already moved this order." in clash
     assert "No served order to recall." in recall
     assert "Order not found." in missing
+
+
+def test_a_card_line_names_the_guest_whose_phone_ordered_it(app, ctx):
+    """docs/phones.md: a phone that gave a name ("Dara") has it on the kitchen card's lines, so
+    the runner knows who gets what; a phone without a name adds nothing."""
+    from shopqr.models import TableSessionPhone
+
+    shop = make_shop()
+    table = make_table(shop, "T5")
+    session = tables.join_or_start(db.session, table)
+    db.session.flush()
+    dara = TableSessionPhone(session_id=session.id, seq=1, token="a" * 43, name="Dara")
+    nameless = TableSessionPhone(session_id=session.id, seq=2, token="b" * 43)
+    db.session.add_all([dara, nameless])
+    db.session.flush()
+    order = make_order(shop, make_product(shop, "Iced Latte"), paid=True, table=table)
+    other = make_order(shop, make_product(shop, "Mocha"), paid=True, table=table)
+    order.lines[0].phone_id, other.lines[0].phone_id = dara.id, nameless.id
+    db.session.commit()
+    page = kitchen_client(app, shop).get(f"/s/{shop.slug}/kitchen/").get_data(as_text=True)
+    card = page.split(f'id="kitchen-order-{order.id}"')[1].split("</article>")[0]
+    assert "Iced Latte" in card and "· Dara" in card
+    nameless_card = page.split(f'id="kitchen-order-{other.id}"')[1].split("</article>")[0]
+    assert "Mocha" in nameless_card and "line-who" not in nameless_card
