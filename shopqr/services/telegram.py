@@ -299,7 +299,7 @@ def paid_text(order: Order) -> str:
     return _("Paid: order #%(seq)s (%(number)s) · %(table)s · %(amount)s · %(method)s",
              seq=order.seq, number=order.number,
              table=(_("Table %(name)s", name=order.table_name) if order.table_name
-                    else _("Counter")),
+                    else _("Takeaway") if order.source == "takeaway" else _("Counter")),
              amount=format_money(order.total, order.currency),
              method=str(method) if method else order.payment_method)
 

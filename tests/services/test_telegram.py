@@ -486,3 +486,22 @@ def test_a_refused_get_updates_is_a_warning_not_a_crash(app, ctx, fake, cafe, mo
     assert report["sent"]  # sending goes on
     run(app, now + timedelta(seconds=2))
     assert seen == ["telegram job: bound: Internal Server Error"]  # once, not every tick
+
+
+def test_paid_message_names_the_table_takeaway_or_counter(app, ctx):
+    """The owner's paid-order message says where the order is for: a table, a takeaway order
+    from the counter's QR code, or a walk-in POS sale."""
+    from shopqr.services.telegram import paid_text
+    from tests.factories import make_order, make_product, make_shop, make_table
+
+    shop = make_shop()
+    tea = make_product(shop, "Tea", "1.50")
+    at_table = make_order(shop, tea, table=make_table(shop, "5"), paid=True)
+    takeaway = make_order(shop, tea, paid=True)
+    takeaway.source = "takeaway"
+    walk_in = make_order(shop, tea, paid=True)
+    walk_in.source = "pos"
+    with app.test_request_context():
+        assert "· Table 5 ·" in paid_text(at_table)
+        assert "· Takeaway ·" in paid_text(takeaway)
+        assert "· Counter ·" in paid_text(walk_in)
