@@ -311,7 +311,8 @@ def test_parallel_moves_never_split_or_stack_groups(app, ctx):
             return "refused"
 
     results = run_together(app, 24, move)
-    assert "moved" in results
+    # each seated group leaves its table once at most (again only after a crossing move)
+    assert "moved" in results and results.count("refused") >= 12
     db.session.expire_all()
     active = db.session.scalars(select(TableSession).where(
         TableSession.shop_id == shop.id, TableSession.active_table_id.is_not(None))).all()
