@@ -53,7 +53,8 @@ def test_call_shows_live_then_add_move_and_close(browser: Browser, live_server, 
     tile = tablet.locator(f"#pos-table-{table.id}")
     expect(tile).to_contain_text("Awaiting payment")
     expect(tile.locator(".table-open-amount")).to_contain_text("$1.75")
-    expect(tile.locator(".table-open-amount")).to_contain_text("7,175៛")  # 1.75 x 4,100, as the order page says
+    # in riel too: 1.75 x 4,100, as the order page says it
+    expect(tile.locator(".table-open-amount")).to_contain_text("7,175៛")
     expect(tile.locator(".since-value")).to_have_text(re.compile(r"^\d+ min$"))
     expect(tile.locator(".attention-badge")).to_contain_text("1")  # the cash to take
 

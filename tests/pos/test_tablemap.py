@@ -37,8 +37,9 @@ def seat(app, shop, table, product=None, *, order=False, method="cash"):
         assert phone.post(f"/s/{shop.slug}/cart/items",
                           data={"product_id": product.id}).status_code in (200, 303)
     if order:
+        key = f"order-key-{table.id:08d}-{method}"
         placed = phone.post(f"/s/{shop.slug}/checkout",
-                            data={"method": method, "checkout_key": f"order-key-{table.id:08d}-{method}"})
+                            data={"method": method, "checkout_key": key})
         assert placed.status_code == 303, placed.text
     return phone
 
