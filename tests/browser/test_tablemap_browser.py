@@ -112,4 +112,10 @@ def test_call_shows_live_then_add_move_and_close(browser: Browser, live_server, 
     # the unpaid orders wait on the awaiting-payment list
     expect(tablet.locator("#pos-awaiting .pos-order")).to_have_count(2)
     shot(tablet, "tablemap-closed")
+    # in Khmer, on the same tab
+    tablet.locator(".lang-switch button").click()
+    expect(tablet.locator("html")).to_have_attribute("lang", "km")
+    expect(tablet.locator(f"#pos-table-{patio.id}")).to_be_visible()
+    expect(tablet.locator(f"#pos-table-{patio.id} .state-label")).to_have_text("ទំនេរ")
+    shot(tablet, "tablemap-km")
     assert not errors
