@@ -16,6 +16,7 @@ from shopqr.extensions import db
 from shopqr.live import LiveScreen, add_staff_socket
 from shopqr.models import Order, Shop, utcnow
 from shopqr.pos import bp
+from shopqr.pos.tablemap import TICKET_FOR_KEY, map_region, ticket_for
 from shopqr.services import (
     DomainError,
     attention,
@@ -31,6 +32,7 @@ from shopqr.services import (
     reports,
     service_requests,
     shops,
+    tablemap,
     till,
 )
 from shopqr.services.events import get_bus
@@ -66,8 +68,7 @@ def _awaiting(shop: Shop) -> dict[str, object]:
 def live_regions(shop: Shop, *, oob: bool) -> Markup:
     waiting = _awaiting(shop)
     return Markup("").join([
-        partial(PARTIALS, "table_grid", shop=shop, states=pos.table_states(db.session, shop),
-                oob=oob),
+        map_region(shop, oob=oob),
         partial(PARTIALS, "awaiting", shop=shop, oob=oob, **waiting),
         partial(PARTIALS, "awaiting_badge", count=len(waiting["orders"]) + len(waiting["payments"]),
                 oob=True),
@@ -86,7 +87,7 @@ def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -
     lines = [(i, cart.unit_price(i.product, i.options) * i.quantity) for i in items]
     total = sum((amount for _, amount in lines), start=cart.Decimal("0"))
     return partial(PARTIALS, "ticket", shop=shop, lines=lines, total=total,
-                   tables=shops.active_tables(db.session, shop),
+                   tables=shops.active_tables(db.session, shop), bound=ticket_for(shop),
                    error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
 
 
@@ -94,8 +95,10 @@ def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -
 @staff_required("pos")
 def index() -> str:
     shop: Shop = g.shop
+    tab = request.args.get("tab")
     return render_template("pos/index.html", shop=shop, user=g.staff,
-                           states=pos.table_states(db.session, shop), awaiting=_awaiting(shop),
+                           table_map=map_region(shop, oob=False), awaiting=_awaiting(shop),
+                           open_tab=tab if tab in ("menu", "tables", "awaiting") else None,
                            menu=menu.categories(db.session, shop, with_options=True),
                            ticket=_ticket_region(shop))
 
@@ -188,7 +191,14 @@ def resolve_payment(txn_id: int) -> Response:
 @bp.post("/tables/<int:table_id>/close")
 @staff_required("pos")
 def close_table(table_id: int) -> Response:
-    pos.close_table(db.session, get_bus(current_app), g.shop, table_id, by=g.staff)
+    """End the table's session; with orders unpaid only once the cashier confirmed
+    (``unpaid_ok``, docs/tablemap.md). From the table sheet (``next=map``) back to the map."""
+    table = tablemap.close_group(db.session, get_bus(current_app), g.shop, table_id, by=g.staff,
+                                 unpaid_ok=request.form.get("unpaid_ok") == "1")
+    if request.form.get("next") == "map":
+        db.session.commit()
+        flash(_("%(table)s is closed.", table=table.name))
+        return _go(url_for("pos.index", tab="tables"))
     return _done()
 
 
@@ -347,11 +357,14 @@ def ticket_checkout() -> Response | tuple[Markup, int]:
     """A walk-in or phone-less guest's order, paid by cash or by a KHQR shown on this screen."""
     shop: Shop = g.shop
     key = request.form.get("checkout_key")
+    bound = ticket_for(shop)  # "Add items" on a table sheet: the ticket is for that table
     try:
         # a new order, or the one this ticket made when it was submitted before
         order = checkout.checkout_ticket(
             db.session, get_bus(current_app), shop, _ticket(), checkout_key=key,
-            method=request.form.get("method"), table_id=request.form.get("table_id"),
+            method=request.form.get("method"),
+            table_id=bound["table_id"] if bound else request.form.get("table_id"),
+            group_id=bound["group_id"] if bound else None,
             note=request.form.get("note"), by=g.staff, now=utcnow(),
             ttl_seconds=current_app.config["KHQR_TTL_SECONDS"],
             grace_seconds=current_app.config["PAYMENT_GRACE_SECONDS"])
@@ -379,6 +392,7 @@ def _ticket_refused(shop: Shop, exc: DomainError) -> tuple[Markup, int]:
 def _ticket_done(order: Order) -> Response:
     """The ticket became ``order`` (also when submitted twice): empty it, show the order."""
     session.pop(TICKET_KEY, None)
+    session.pop(TICKET_FOR_KEY, None)
     target = url_for("pos.order_detail", order_id=order.id)
     if is_htmx():
         return Response(status=204, headers={"HX-Redirect": target})

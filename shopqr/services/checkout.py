@@ -61,15 +61,16 @@ def order_by_key(db: Session, key: str, *, shop: Shop,
 
     The key is bound to where the form was shown: a guest's checkout key only ever finds an
     order of the same shop and table session; with ``session`` None (the POS ticket) only a
-    POS order of the shop. A key that made any other order (another table's, another shop's,
-    a guest's at the POS) is refused with 409 and never leads to that order."""
+    POS order of the shop (at a table's session or not). A key that made any other order
+    (another table's, another shop's, a guest's at the POS) is refused with 409 and never
+    leads to that order."""
     order = db.scalar(select(Order).where(Order.checkout_key == key))
     if order is None:
         return None
     if session is not None:
         own = order.session_id == session.id and order.source in ("table", "takeaway")
     else:
-        own = order.session_id is None and order.source == "pos"
+        own = order.source == "pos"
     if order.shop_id != shop.id or not own:
         raise DomainError(OUT_OF_DATE, 409)
     return order
@@ -194,18 +195,24 @@ def checkout_ticket(
     now: datetime,
     ttl_seconds: int,
     grace_seconds: int,
+    group_id: object = None,
 ) -> Order:
     """The POS ticket becomes a pending order, paid by cash or by a KHQR shown on the POS (made
     here), at a table (``table_id``) or a walk-in (empty). The same ticket submitted again (same
     checkout key) returns the first order; a key of any other order is refused (409). Nothing
     is written when anything is wrong. Two submits at the same instant: see
-    ``order_after_race``."""
+    ``order_after_race``.
+
+    An order at a table joins the group sitting there (its session, started if the table was
+    free), so the table map counts it. A ticket bound to a group ("Add items" on the table
+    sheet, ``group_id``) goes to that group wherever it sits now; 409 once it has left
+    (docs/tablemap.md)."""
     key = clean_key(checkout_key)
     existing = order_by_key(db, key, shop=shop, session=None)
     if existing is not None:
         return existing
     pay_method = validate_method(shop, method)
-    table = tables.load_table(db, shop, table_id) if table_id else None
+    table, group = _ticket_table(db, shop, table_id, group_id)
     items = ticket_items(db, shop, ticket)
     for item in items:
         if not item.product.orderable:
@@ -214,7 +221,7 @@ def checkout_ticket(
         if item.problem:
             raise DomainError(item.problem, 409)
     order = create_order(db, shop, items=items, method=pay_method, key=key,
-                         note=clean_note(note), table=table, source="pos")
+                         note=clean_note(note), table=table, session=group, source="pos")
     if pay_method == "khqr":
         payments.regenerate(db, shop, order, now=now, ttl_seconds=ttl_seconds,
                             grace_seconds=grace_seconds)
@@ -222,6 +229,29 @@ def checkout_ticket(
           f"{pay_method}, {len(items)} lines")
     _created(db, bus, order)
     return order
+
+
+def _ticket_table(db: Session, shop: Shop, table_id: object,
+                  group_id: object) -> tuple[ShopTable | None, TableSession | None]:
+    """The table and group (session) a POS ticket is for; (None, None) for a walk-in. The
+    group's row is locked (a move or a close of it waits), and it must still be seated."""
+    from shopqr.services import tablemap
+
+    if group_id:
+        group = tablemap.bound_session(db, shop, group_id)
+    elif table_id:
+        group = tables.join_or_start(db, tables.load_table(db, shop, table_id))
+    else:
+        return None, None
+    locked = db.execute(
+        update(TableSession)
+        .where(TableSession.id == group.id, TableSession.active_table_id.is_not(None))
+        .values(checkout_version=TableSession.checkout_version + 1)
+        .execution_options(synchronize_session=False))
+    db.refresh(group)  # where it sits now (a move a moment ago)
+    if locked.rowcount != 1 or group.table_id is None or not group.is_active:
+        raise DomainError(_l("That table's group has left. Choose the table again."), 409)
+    return db.get(ShopTable, group.table_id), group
 
 
 @dataclass

@@ -438,8 +438,10 @@ document.addEventListener("cart-changed", function () {
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-tabs]").forEach(function (box) {
-      let kept = null;
-      try { kept = sessionStorage.getItem("shopqr-" + box.dataset.tabs); } catch (e) { /* none */ }
+      let kept = box.dataset.open || null;  // the server asked for a tab (data-open)
+      if (!kept) {
+        try { kept = sessionStorage.getItem("shopqr-" + box.dataset.tabs); } catch (e) { /* none */ }
+      }
       if (kept && box.querySelector("[data-tab='" + kept + "']")) show(box, kept);
     });
   });
@@ -561,4 +563,24 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     focused = null;
   });
+})();
+
+// The table map's clocks (templates/pos/_tablemap.html): data-since is the group's first order
+// in ms, data-now the server's clock when drawn; the minutes tick here, with no request.
+(function () {
+  function tick() {
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      if (!el.dataset.offset) el.dataset.offset = String(Number(el.dataset.now) - Date.now());
+      const mins = Math.max(0, Math.floor((Date.now() + Number(el.dataset.offset) - Number(el.dataset.since)) / 60000));
+      const out = el.querySelector(".since-value");
+      if (!out) return;
+      out.textContent = mins < 60 ? el.dataset.fmtMin.replace("{m}", mins)
+        : el.dataset.fmtHour.replace("{h}", Math.floor(mins / 60)).replace("{m}", String(mins % 60).padStart(2, "0"));
+      el.classList.toggle("long", mins >= 90);
+    });
+  }
+  setInterval(tick, 15000);
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:load", tick);
+  document.body && document.body.addEventListener("htmx:wsAfterMessage", tick);
 })();
