@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
 from shopqr.models import Shop, utcnow
-from shopqr.services import DomainError, NotFound, platform
+from shopqr.services import DomainError, NotFound
 from shopqr.services import staff as staff_service
 from shopqr.services.bakong import token_warning
 from shopqr.services.numbering import business_date
+from shopqr.services.platform import expires_soon
 
 PARTIALS = "settings/_partials.html"
 
@@ -29,7 +30,7 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
             notices.append({"level": "bad", "text": _(
                 "Your subscription expired on %(date)s: guests cannot order by QR code. "
                 "Please renew.", date=format_date(shop.subscription_expires_on, "medium"))})
-        elif platform.expires_soon(shop.subscription_expires_on, today):
+        elif expires_soon(shop.subscription_expires_on, today):
             notices.append({"level": "warn", "text": _(
                 "Your subscription ends on %(date)s. Please renew.",
                 date=format_date(shop.subscription_expires_on, "medium"))})
