@@ -70,8 +70,8 @@ def regenerate_table(table_id: int) -> Response:
 @owner_required
 def qr_sheet() -> str:
     """The printable sheet: the counter's card (takeaway) first, then one per table; with
-    ``?only=counter`` the counter's card alone."""
-    counter_only = request.args.get("only") == "counter"
+    ``?card=counter`` the counter's card alone."""
+    counter_only = request.args.get("card") == "counter"
     tables = [] if counter_only else shops.active_tables(db.session, g.shop)
     return render_template("settings/qr_sheet.html", shop=g.shop, tables=tables,
                            counter_only=counter_only)

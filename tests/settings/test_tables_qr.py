@@ -140,8 +140,8 @@ def test_the_counter_code_prints_alone(owned):  # noqa: F811
     shop, _, client = owned
     make_table(shop, "Table 1")
     page = client.get(f"/s/{shop.slug}/settings/tables").text
-    assert f'href="/s/{shop.slug}/settings/tables/print?only=counter"' in page
-    alone = client.get(f"/s/{shop.slug}/settings/tables/print?only=counter").text
+    assert f'href="/s/{shop.slug}/settings/tables/print?card=counter"' in page
+    alone = client.get(f"/s/{shop.slug}/settings/tables/print?card=counter").text
     assert 'id="qr-counter"' in alone and 'class="qr-card"' not in alone
     assert "Takeaway · ខ្ចប់យកទៅ" in alone and "Counter QR code (takeaway)" in alone
 
