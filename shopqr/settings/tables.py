@@ -82,13 +82,14 @@ def table_url(shop: object, table: ShopTable) -> str:
     return url_for("guest.scan", slug=shop.slug, qr_token=table.qr_token, _external=True)
 
 
-def _download(body: bytes, mimetype: str, filename: str, url: str) -> Response:
-    """A QR code file to save: an attachment, cached by the browser only until the code
-    changes (the ETag names the URL it encodes; a new code is a new ETag)."""
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    """A QR code file to save: an attachment the browser may keep but asks about each time
+    (the ETag is the file's own hash: a new code, or a renamed table or shop on the PNG card,
+    is a new ETag)."""
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.set_etag(hashlib.sha256(url.encode()).hexdigest()[:32])
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     return response.make_conditional(request)
 
 
@@ -97,9 +98,8 @@ def _download(body: bytes, mimetype: str, filename: str, url: str) -> Response:
 def table_qr_png(table_id: int) -> Response:
     """The table's printable card (shop name, code, table name) as PNG."""
     table = table_service.load_table(db.session, g.shop, table_id)
-    url = table_url(g.shop, table)
-    return _download(table_qr.png(url, g.shop.name, table), "image/png",
-                     f"{table_qr.file_stem(table)}.png", url)
+    return _download(table_qr.png(table_url(g.shop, table), g.shop.name, table), "image/png",
+                     f"{table_qr.file_stem(table)}.png")
 
 
 @bp.get("/tables/<int:table_id>/qr.svg")
@@ -107,9 +107,8 @@ def table_qr_png(table_id: int) -> Response:
 def table_qr_svg(table_id: int) -> Response:
     """The table's bare code as SVG (also the small preview on the tables page)."""
     table = table_service.load_table(db.session, g.shop, table_id)
-    url = table_url(g.shop, table)
-    return _download(table_qr.svg(url), "image/svg+xml", f"{table_qr.file_stem(table)}.svg",
-                     url)
+    return _download(table_qr.svg(table_url(g.shop, table)), "image/svg+xml",
+                     f"{table_qr.file_stem(table)}.svg")
 
 
 @bp.post("/tables/counter/regenerate")

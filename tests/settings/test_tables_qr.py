@@ -79,6 +79,13 @@ def test_the_png_is_the_tables_card_and_downloads_as_its_name(owned):  # noqa: F
     assert response.headers["Content-Disposition"] == 'attachment; filename="table-5.png"'
     assert find_code(response.data, table_url(shop, table))
     assert not find_code(response.data, table_url(shop, table) + "x")
+    # renamed, the card (it prints the name) is a new file, not the browser's old copy
+    url, etag = f"/s/{shop.slug}/settings/tables/{table.id}/qr.png", response.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    client.post(f"/s/{shop.slug}/settings/tables/{table.id}", data={"name": "Table 6"})
+    renamed = client.get(url, headers={"If-None-Match": etag})
+    assert renamed.status_code == 200 and renamed.data != response.data
+    assert 'filename="table-6.png"' in renamed.headers["Content-Disposition"]
 
 
 def test_the_svg_encodes_the_url_the_printed_sheet_does(owned):  # noqa: F811
