@@ -172,6 +172,12 @@ def register_error_handlers(app: Flask) -> None:
             ),
         )
 
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):
+        # A request over MAX_CONTENT_LENGTH: in practice an image upload (photo, logo).
+        return error_page(413, _("Too large"), _(
+            "That file is too large (4 MB at most). Choose a smaller image and try again."))
+
     @app.errorhandler(429)
     def _too_many(exc: HTTPException):
         return error_page(429, _("Slow down"), _("Too many requests. Wait a moment and retry."))

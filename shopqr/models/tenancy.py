@@ -51,6 +51,9 @@ class Shop(Base):
     # The POS receipt (docs/receipts.md): printed once cash is taken, on 58 or 80 mm paper.
     print_receipt_after_cash: Mapped[bool] = mapped_column(default=True, server_default=true())
     receipt_paper_mm: Mapped[int] = mapped_column(default=80, server_default="80")
+    # The shop's logo, "uploads/<name>.png" (services/logo.py, docs/tables-and-qr.md): on the
+    # printed QR sheet, receipts and the KHQR payment page. None: those look as without one.
+    logo: Mapped[str | None] = mapped_column(String(120))
     # Subscription
     subscription_expires_on: Mapped[date | None]
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -19,7 +19,10 @@ from shopqr.services.shops import add_staff, add_table, create_shop, random_pin,
 
 STATUSES = ("active", "suspended")
 EXPIRIES = ("expired", "soon", "ok")
-REMIND_DAYS = 7  # reminders and the "expiring" filter: this many days before the end
+# The one "expires soon" rule (docs/admin.md): from REMIND_DAYS before the paid-up date to the
+# day itself. The reminders (staff screens, Telegram), the owner's settings banner, the admin's
+# "Expiring within 7 days" filter and the "expires soon" status in the shops list all use it.
+REMIND_DAYS = 7
 PAGE_SIZE = 50
 MIN_PASSWORD = 10
 
@@ -51,6 +54,16 @@ class ShopListing:
     pages: int
 
 
+def soon_until(today: date) -> date:
+    """The last paid-up date that counts as "expires soon" today."""
+    return today + timedelta(days=REMIND_DAYS)
+
+
+def expires_soon(expires_on: date | None, today: date) -> bool:
+    """The paid-up date is today or within REMIND_DAYS: the reminders are due."""
+    return expires_on is not None and today <= expires_on <= soon_until(today)
+
+
 def subscription_status(shop: Shop, today: date) -> str:
     if not shop.is_active:
         return "suspended"
@@ -58,7 +71,7 @@ def subscription_status(shop: Shop, today: date) -> str:
         return "active"
     if shop.subscription_expires_on < today:
         return "expired"
-    if shop.subscription_expires_on <= today + timedelta(days=14):
+    if expires_soon(shop.subscription_expires_on, today):
         return "expires soon"
     return "active"
 
@@ -66,10 +79,9 @@ def subscription_status(shop: Shop, today: date) -> str:
 def days_to_expiry(shop: Shop, today: date) -> int | None:
     """Days left while the subscription ends within REMIND_DAYS (0: today is the last day);
     None when no reminder is due (no end date, already ended, or later)."""
-    if not shop.is_active or shop.subscription_expires_on is None:
+    if not shop.is_active or not expires_soon(shop.subscription_expires_on, today):
         return None
-    left = (shop.subscription_expires_on - today).days
-    return left if 0 <= left <= REMIND_DAYS else None
+    return (shop.subscription_expires_on - today).days
 
 
 def reminder_text(shop: Shop, today: date) -> str | None:
@@ -104,7 +116,7 @@ def shop_list(db: Session, *, today: date, since: datetime, q: str = "", status:
         where.append(Shop.is_active.is_(True))
     elif status == "suspended":
         where.append(Shop.is_active.is_(False))
-    soon = today + timedelta(days=REMIND_DAYS)
+    soon = soon_until(today)
     if expiry == "expired":
         where.append(Shop.subscription_expires_on < today)
     elif expiry == "soon":

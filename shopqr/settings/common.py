@@ -4,7 +4,6 @@ change (commit and redirect, or roll back and show the page again with the messa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from flask import current_app, flash, g, get_flashed_messages, redirect, render_template, url_for
 from flask_babel import format_date
@@ -17,6 +16,7 @@ from shopqr.services import DomainError, NotFound, bakong_token
 from shopqr.services import staff as staff_service
 from shopqr.services.bakong import token_warning
 from shopqr.services.numbering import business_date
+from shopqr.services.platform import expires_soon
 
 PARTIALS = "settings/_partials.html"
 
@@ -30,7 +30,7 @@ def notices_for(shop: Shop) -> list[dict[str, str]]:
             notices.append({"level": "bad", "text": _(
                 "Your subscription expired on %(date)s: guests cannot order by QR code. "
                 "Please renew.", date=format_date(shop.subscription_expires_on, "medium"))})
-        elif shop.subscription_expires_on <= today + timedelta(days=14):
+        elif expires_soon(shop.subscription_expires_on, today):
             notices.append({"level": "warn", "text": _(
                 "Your subscription ends on %(date)s. Please renew.",
                 date=format_date(shop.subscription_expires_on, "medium"))})

@@ -1,13 +1,17 @@
-"""The owner's tables and their QR codes (and the printable sheet), and the counter's QR code
-for takeaway (docs/takeaway.md)."""
+"""The owner's tables and their QR codes (a preview, PNG and SVG downloads, the printable sheet
+with the shop's logo), and the counter's QR code for takeaway (docs/tables-and-qr.md,
+docs/takeaway.md)."""
 
 from __future__ import annotations
+
+import hashlib
 
 from flask import g, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shopqr.extensions import db
-from shopqr.services import counter_qr, shops
+from shopqr.models import ShopTable
+from shopqr.services import counter_qr, shops, table_qr
 from shopqr.services import tables as table_service
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
@@ -65,9 +69,46 @@ def regenerate_table(table_id: int) -> Response:
 @bp.get("/tables/print")
 @owner_required
 def qr_sheet() -> str:
-    """The printable sheet: the counter's card (takeaway) first, then one per table."""
-    return render_template("settings/qr_sheet.html", shop=g.shop,
-                           tables=shops.active_tables(db.session, g.shop))
+    """The printable sheet: the counter's card (takeaway) first, then one per table; with
+    ``?card=counter`` the counter's card alone."""
+    counter_only = request.args.get("card") == "counter"
+    tables = [] if counter_only else shops.active_tables(db.session, g.shop)
+    return render_template("settings/qr_sheet.html", shop=g.shop, tables=tables,
+                           counter_only=counter_only)
+
+
+def table_url(shop: object, table: ShopTable) -> str:
+    """A table's QR code URL: the one the printed sheet encodes."""
+    return url_for("guest.scan", slug=shop.slug, qr_token=table.qr_token, _external=True)
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    """A QR code file to save: an attachment the browser may keep but asks about each time
+    (the ETag is the file's own hash: a new code, or a renamed table or shop on the PNG card,
+    is a new ETag)."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+@bp.get("/tables/<int:table_id>/qr.png")
+@owner_required
+def table_qr_png(table_id: int) -> Response:
+    """The table's printable card (shop name, code, table name) as PNG."""
+    table = table_service.load_table(db.session, g.shop, table_id)
+    return _download(table_qr.png(table_url(g.shop, table), g.shop.name, table), "image/png",
+                     f"{table_qr.file_stem(table)}.png")
+
+
+@bp.get("/tables/<int:table_id>/qr.svg")
+@owner_required
+def table_qr_svg(table_id: int) -> Response:
+    """The table's bare code as SVG (also the small preview on the tables page)."""
+    table = table_service.load_table(db.session, g.shop, table_id)
+    return _download(table_qr.svg(table_url(g.shop, table)), "image/svg+xml",
+                     f"{table_qr.file_stem(table)}.svg")
 
 
 @bp.post("/tables/counter/regenerate")
