@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import gettext
@@ -34,6 +35,7 @@ UNIT = {"USD": Decimal("0.01"), "KHR": Decimal("100")}
 MAX_NAME = 40
 HUNDRED = Decimal("100")
 ZERO = Decimal("0")
+RATE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +208,11 @@ NAMES = {"service": _l("Service charge"), "vat": _l("VAT")}
 def parse_rate(raw: str | None, label: object) -> Decimal:
     """A percentage typed by the owner: 0 to 100, at most 2 decimals, digits 0-9."""
     text = (raw or "").strip().removesuffix("%").strip()
-    if not text or not text.isascii():
+    if not RATE.fullmatch(text):  # digits 0-9 and one point: no "1e2", "NaN" or "١٠"
         raise DomainError(_l("%(field)s: the rate must be a number from 0 to 100.",
                              field=label))
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or not ZERO <= value <= HUNDRED:
+    value = Decimal(text)
+    if not ZERO <= value <= HUNDRED:
         raise DomainError(_l("%(field)s: the rate must be a number from 0 to 100.",
                              field=label))
     if value != value.quantize(Decimal("0.01")):
