@@ -64,9 +64,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('order_charges') as batch_op:
-        batch_op.drop_index(batch_op.f('ix_order_charges_order_id'))
-    op.drop_table('order_charges')
+    op.drop_table('order_charges')  # with its index (MariaDB refuses to drop it alone: the FK)
     with op.batch_alter_table('orders') as batch_op:
         batch_op.drop_column('subtotal')
     with op.batch_alter_table('shops') as batch_op:
