@@ -15,7 +15,7 @@ from shopqr.models import AuditLog, Order, Shop, TableSession
 from shopqr.services import cart, charges, hotpath
 from shopqr.web import partial
 from tests.factories import make_product, make_shop, make_table, sign_in_staff
-from tests.settings.test_settings_pages import make_owner, owner_login, owned  # noqa: F401
+from tests.settings.test_settings_pages import make_owner, owned, owner_login  # noqa: F401
 
 HX = {"HX-Request": "true"}
 PARTIALS = "guest/_partials.html"
