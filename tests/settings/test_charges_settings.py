@@ -223,3 +223,46 @@ def test_the_pos_ticket_shows_and_charges_the_lines(app, ctx, owned):  # noqa: F
     order = db.session.scalar(select(Order).where(Order.shop_id == shop.id))
     assert (order.subtotal, order.total) == (Decimal("6.00"), Decimal("6.93"))
     assert [c.amount for c in order.charges] == [Decimal("0.30"), Decimal("0.63")]
+
+
+def test_phones_and_setting_changes_at_once_never_leave_a_stale_total(app, table_cafe):
+    """20 requests at the same instant: 12 phones of the table add to the shared cart while the
+    owner's settings change 8 times (service on and off, VAT added and included, rounding).
+    Afterwards every phone's cart button, cached or not, shows the total of the cart as it is
+    under the settings as they are."""
+    from shopqr.models import User
+    from tests.factories import run_together
+
+    shop, table, latte, cake, first_phone, _owner = table_cafe
+    slug, qr, latte_id, cake_id = shop.slug, table.qr_token, latte.id, cake.id
+    owner_id = db.session.scalar(select(User.id).where(User.shop_id == shop.id,
+                                                       User.role == "owner"))
+    phones = [app.test_client() for _ in range(12)]
+    for phone in phones:
+        assert phone.get(f"/s/{slug}/t/{qr}").status_code == 303
+        badge_total(phone, shop)  # each phone has a cached badge to go stale
+    variants = [{**BOTH, "service_rate": "7.5"}, {**BOTH, "vat_mode": "included"},
+                {k: v for k, v in BOTH.items() if k != "service_on"},
+                {**BOTH, "charge_rounding": "up"}]
+
+    def work(n: int) -> None:
+        if n < 12:
+            response = phones[n].post(f"/s/{slug}/cart/items", headers=HX, data={
+                "product_id": str(latte_id if n % 2 else cake_id), "quantity": "1"})
+            assert response.status_code == 200, response.text
+            return
+        owner_row = db.session.get(User, owner_id)
+        charges.save_settings(db.session, db.session.get(Shop, owner_row.shop_id),
+                              variants[n % len(variants)], by=owner_row)
+        db.session.commit()
+
+    run_together(app, 20, work)
+    db.session.expire_all()
+    session = db.session.scalar(select(TableSession).where(
+        TableSession.table_id == table.id, TableSession.active_table_id.is_not(None)))
+    summary = cart.summarize(db.session, session, db.session.get(Shop, shop.id))
+    assert summary.count == 12
+    assert summary.total == summary.subtotal + sum(
+        (line.amount for line in summary.charges if not line.included), Decimal("0"))
+    for phone in [first_phone, *phones]:
+        assert badge_total(phone, shop) == f"${summary.total}"
