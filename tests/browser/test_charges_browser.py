@@ -71,6 +71,13 @@ def test_owner_sets_charges_and_a_guest_cart_and_order_show_them(browser: Browse
     # $10.00 + 0.50 service + 10% of 10.50 = 1.05: the example bill says $11.55
     expect(page.locator("#charges-example .example-total")).to_have_text("$11.55")
     shot(page, "charges-settings-phone")
+    # in Khmer the page fits a phone: nothing wider than the screen
+    owner_context.add_cookies([{"name": "shopqr_lang", "value": "km", "url": base}])
+    page.reload()
+    expect(page.get_by_role("heading", name="ពន្ធ និងសេវាកម្ម")).to_be_visible()
+    expect(page.locator("#charges-example")).to_contain_text("សរុបរង")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "charges-settings-phone-km")
 
     # The guest's open menu polls the menu version: the cart button's total follows, no reload.
     # $2.50 + 5% (0.125 -> 0.13) + 10% of 2.63 (0.263 -> 0.26) = $2.89
