@@ -62,7 +62,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["epoch_ms"] = epoch_ms
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_time"] = local_time
-    from shopqr.services import attention, cart
+    from shopqr.services import attention, cart, charges
+
+    app.jinja_env.globals["charge_label"] = charges.label
+    app.jinja_env.globals["charges_percent"] = lambda rate: charges.percent(rate)[:-1]
 
     app.jinja_env.globals["grouped_options"] = cart.grouped
     app.jinja_env.globals["initial_price"] = cart.initial_price

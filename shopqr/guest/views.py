@@ -31,6 +31,7 @@ from shopqr.services import (
     NotFound,
     attention,
     cart,
+    charges,
     checkout,
     get_for_shop,
     guest_pay,
@@ -136,9 +137,11 @@ def _hot_guest(*, check: bool = True) -> tuple[GuestShop, GuestSession | None]:
 
 
 def _fragment_key(kind: str, shop: GuestShop, session_id: int, cart_version: int) -> tuple:
-    # every shop value the fragments show is in the key, read before the fragment's data
+    # every shop value the fragments show is in the key, read before the fragment's data (the
+    # taxes and charges too: saving them also bumps menu_version; docs/taxes.md)
     return (kind, shop.id, shop.slug, session_id, cart_version, shop.menu_version,
-            shop.currency, shop.khr_per_usd, shop.khqr_ready, str(get_locale()))
+            shop.currency, shop.khr_per_usd, shop.khqr_ready, str(get_locale()),
+            charges.settings_of(shop))
 
 
 def _badge(shop: GuestShop, session: GuestSession, *, oob: bool,
@@ -149,7 +152,7 @@ def _badge(shop: GuestShop, session: GuestSession, *, oob: bool,
     version = fresh.cart_version if fresh is not None else session.cart_version
 
     def render() -> Markup:
-        summary = fresh if fresh is not None else hotpath.badge(db.session, session.id)
+        summary = fresh if fresh is not None else hotpath.badge(db.session, session.id, shop)
         return partial(PARTIALS, "cart_badge", shop=shop, summary=summary, oob=oob)
 
     return cache.get(_fragment_key(f"badge-{oob}", shop, session.id, version), render)
@@ -164,7 +167,7 @@ def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int,
         _fragment_key("panel", shop, session.id, cart_version),
         lambda: menu_cache.Shell(render_template(
             "guest/_cart_panel_shell.html", shop=shop, takeaway=session.is_takeaway,
-            summary=cart.summarize(db.session, session),
+            summary=cart.summarize(db.session, session, shop),
             checkout_key=menu_cache.hole("checkout_key"),
             phone_form=menu_cache.hole("phone"),
             csrf_token=lambda: menu_cache.hole("csrf"))))
@@ -187,7 +190,7 @@ def _phone_form(shop: GuestShop | Shop, phone: hotpath.GuestPhone | None,
 def _cart_regions(shop: GuestShop, session: GuestSession) -> list:
     """After a change (committed): the cart panel and the badge (out-of-band), at the version
     read now."""
-    fresh = hotpath.badge(db.session, session.id)
+    fresh = hotpath.badge(db.session, session.id, shop)
     return [_cart_panel(shop, session, fresh.cart_version),
             _badge(shop, session, oob=True, fresh=fresh)]
 
@@ -351,7 +354,13 @@ def menu_changes() -> Response:
     cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True)
              for category in menu_service.categories(db.session, shop)
              for product in category.products if not product.is_deleted]
-    return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True))
+    # A price or the taxes and charges may have changed: the cart button's total too, and an
+    # open cart panel reloads ("cart-changed"; docs/taxes.md).
+    guest_shop, session = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
+    if guest_shop is not None and session is not None and session.is_active:
+        cards.append(_badge(guest_shop, session, oob=True))
+    return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True),
+                     headers={"HX-Trigger": "cart-changed"})
 
 
 @bp.get("/menu/products/<int:product_id>")
@@ -399,7 +408,7 @@ def add_to_cart() -> Response:
         return redirect(url_for("guest.menu"), 303)
     # The cart dialog loads its panel when opened; only the badge changes here.
     return fragments(
-        _badge(shop, session, oob=True, fresh=hotpath.badge(db.session, session.id)),
+        _badge(shop, session, oob=True, fresh=hotpath.badge(db.session, session.id, shop)),
         partial(PARTIALS, "toast", message=_("Added %(name)s", name=name)),
         headers={"HX-Trigger": "cart-changed"},
     )
@@ -411,7 +420,7 @@ def view_cart() -> str | Response:
     if is_htmx():
         return fragments(_cart_panel(shop, session, session.cart_version),
                          _badge(shop, session, oob=True))
-    summary = cart.summarize(db.session, session)
+    summary = cart.summarize(db.session, session, shop)
     return render_template("guest/cart.html", shop=shop, summary=summary,
                            takeaway=session.is_takeaway,
                            checkout_key=secrets.token_urlsafe(24), error=None,
@@ -429,7 +438,7 @@ def name_phone() -> Response:
     db.session.commit()  # first: reading back and rendering hold no lock
     if not is_htmx():
         return redirect(url_for("guest.view_cart"), 303)
-    fresh = hotpath.badge(db.session, session.id)
+    fresh = hotpath.badge(db.session, session.id, shop)
     return fragments(_cart_panel(shop, session, fresh.cart_version, phone),
                      _badge(shop, session, oob=True, fresh=fresh),
                      partial(PARTIALS, "toast", message=_("Name saved") if phone.name
@@ -522,7 +531,7 @@ def place_order() -> Response | tuple[str, int]:
 
 def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tuple[str, int]:
     """The cart again, with the message and a fresh checkout key."""
-    summary = cart.summarize(db.session, session)
+    summary = cart.summarize(db.session, session, shop)
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
     form = _phone_form(shop, mine.phone if mine is not None else None, escape(generate_csrf()))
     return render_template("guest/cart.html", shop=shop, summary=summary, phone_form=form,

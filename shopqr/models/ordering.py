@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -199,7 +199,9 @@ class Order(Base):
     payment_status: Mapped[str] = mapped_column(String(10), default="pending")
     kitchen_status: Mapped[str | None] = mapped_column(String(10))  # set once paid
     currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[Decimal]
+    total: Mapped[Decimal]  # what is paid: the lines plus the added charges (the KHQR amount)
+    # the lines' sum before charges (None: an order made before charges existed, = total)
+    subtotal: Mapped[Decimal | None]
     note: Mapped[str | None] = mapped_column(String(200))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -214,10 +216,38 @@ class Order(Base):
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
     )
     table: Mapped[ShopTable | None] = relationship()
+    # the taxes and charges as they were charged (docs/taxes.md), in the order computed
+    charges: Mapped[list[OrderCharge]] = relationship(
+        back_populates="order", order_by="OrderCharge.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_paid(self) -> bool:
         return self.payment_status == "paid"
+
+    @property
+    def items_total(self) -> Decimal:
+        """The lines' sum before charges (an order made before charges existed: its total)."""
+        return self.subtotal if self.subtotal is not None else self.total
+
+
+class OrderCharge(Base):
+    """A tax or charge of an order as it was charged: a snapshot, never recomputed from the
+    shop's settings (docs/taxes.md). ``included``: the prices already held it (shown, not
+    added to the total)."""
+
+    __tablename__ = "order_charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # service | vat
+    name: Mapped[str] = mapped_column(String(40))
+    name_km: Mapped[str | None] = mapped_column(String(40))
+    rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # percent
+    included: Mapped[bool] = mapped_column(default=False)
+    amount: Mapped[Decimal]
+
+    order: Mapped[Order] = relationship(back_populates="charges")
 
 
 class OrderLine(Base):

@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, true
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -54,6 +54,24 @@ class Shop(Base):
     # The shop's logo, "uploads/<name>.png" (services/logo.py, docs/tables-and-qr.md): on the
     # printed QR sheet, receipts and the KHQR payment page. None: those look as without one.
     logo: Mapped[str | None] = mapped_column(String(120))
+    # Taxes and charges (docs/taxes.md): a service charge, then VAT, each off, added to the
+    # prices or included in them; every charge line rounded to the currency's unit
+    # (services/charges.py). Off by default. Saving them bumps ``menu_version``.
+    service_on: Mapped[bool] = mapped_column(default=False, server_default=false())
+    service_name: Mapped[str] = mapped_column(String(40), default="Service charge",
+                                              server_default="Service charge")
+    service_name_km: Mapped[str | None] = mapped_column(String(40))
+    service_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"),
+                                                  server_default="0")
+    service_included: Mapped[bool] = mapped_column(default=False, server_default=false())
+    vat_on: Mapped[bool] = mapped_column(default=False, server_default=false())
+    vat_name: Mapped[str] = mapped_column(String(40), default="VAT", server_default="VAT")
+    vat_name_km: Mapped[str | None] = mapped_column(String(40))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("10"),
+                                              server_default="10")
+    vat_included: Mapped[bool] = mapped_column(default=False, server_default=false())
+    charge_rounding: Mapped[str] = mapped_column(String(8), default="nearest",
+                                                 server_default="nearest")
     # Subscription
     subscription_expires_on: Mapped[date | None]
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -21,6 +21,7 @@ from shopqr.services import (
     DomainError,
     attention,
     cart,
+    charges,
     checkout,
     get_for_shop,
     guest_pay,
@@ -85,8 +86,9 @@ def _ticket() -> list[dict]:
 def _ticket_region(shop: Shop, *, error: str | None = None, oob: bool = False) -> Markup:
     items = checkout.ticket_items(db.session, shop, _ticket())
     lines = [(i, cart.unit_price(i.product, i.options) * i.quantity) for i in items]
-    total = sum((amount for _, amount in lines), start=cart.Decimal("0"))
-    return partial(PARTIALS, "ticket", shop=shop, lines=lines, total=total,
+    totals = charges.totals_for(shop, sum((amount for _, amount in lines),
+                                          start=cart.Decimal("0")))
+    return partial(PARTIALS, "ticket", shop=shop, lines=lines, total=totals.total, totals=totals,
                    tables=shops.active_tables(db.session, shop), bound=ticket_for(shop),
                    error=error, checkout_key=secrets.token_urlsafe(24), oob=oob)
 

@@ -22,14 +22,16 @@ from shopqr.models import (
     OptionGroup,
     Order,
     Product,
+    Shop,
     TableSession,
 )
 from shopqr.services import MAX_ID as MAX_ID  # moved to services (parse_id); re-exported
 from shopqr.services import DomainError, parse_id, sanitize
+from shopqr.services.charges import ChargeLine, totals_for
 from shopqr.services.events import Event, EventBus, publish_after_commit
 
 if TYPE_CHECKING:
-    from shopqr.services.hotpath import GuestSession
+    from shopqr.services.hotpath import GuestSession, GuestShop
 
 MAX_QUANTITY = 50
 MAX_LINES = 60
@@ -49,8 +51,14 @@ class PricedLine:
 
 @dataclass
 class CartSummary:
+    """The cart priced: ``subtotal`` the lines' sum, ``charges`` the shop's taxes and charges on
+    it (services/charges.py), ``total`` what the order will cost (the subtotal plus the added
+    charges)."""
+
     lines: list[PricedLine] = field(default_factory=list)
     total: Decimal = Decimal("0")
+    subtotal: Decimal = Decimal("0")
+    charges: tuple[ChargeLine, ...] = ()
 
     @property
     def count(self) -> int:
@@ -226,8 +234,10 @@ def initial_price(product: Product) -> Decimal:
     return unit_price(product, [o for g in product.option_groups for o in g.initial_options])
 
 
-def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
-    """The cart priced from the database as it is now."""
+def summarize(db: Session, session: TableSession | GuestSession,
+              shop: Shop | GuestShop | None = None) -> CartSummary:
+    """The cart priced from the database as it is now, with the shop's taxes and charges
+    (``shop``: the session's shop, read here when not given)."""
     items = db.scalars(
         select(CartItem)
         .where(CartItem.session_id == session.id)
@@ -247,7 +257,11 @@ def summarize(db: Session, session: TableSession | GuestSession) -> CartSummary:
         line = PricedLine(item, item.product, options, price, price * item.quantity,
                           line_problem(item.product, options))
         summary.lines.append(line)
-        summary.total += line.line_total
+        summary.subtotal += line.line_total
+    if shop is None or shop.id != session.shop_id:
+        shop = db.get(Shop, session.shop_id)
+    totals = totals_for(shop, summary.subtotal)
+    summary.charges, summary.total = totals.lines, totals.total
     return summary
 
 

@@ -27,7 +27,7 @@ from shopqr.models import (
     User,
     utcnow,
 )
-from shopqr.services import DomainError, numbering, parse_id, payments, tables
+from shopqr.services import DomainError, charges, numbering, parse_id, payments, tables
 from shopqr.services.audit import audit
 from shopqr.services.cart import clean_note, line_problem, summarize, unit_price
 from shopqr.services.events import Event, EventBus, publish_after_commit
@@ -283,9 +283,12 @@ def create_order(
     if not items:
         raise DomainError(_l("Your cart is empty."))
     # Amounts are stored as NUMERIC(10, 2): a larger total (60 lines of 50 in riel can reach
-    # it) would be a database error on MariaDB. Checked before a number is taken.
-    if sum((unit_price(i.product, i.options) * i.quantity for i in items),
-           Decimal("0")) > MAX_AMOUNT:
+    # it) would be a database error on MariaDB. Checked before a number is taken, with the
+    # shop's charges (docs/taxes.md) as they are now: the order keeps what it was charged.
+    totals = charges.totals_for(shop, quantize(sum(
+        (unit_price(i.product, i.options) * i.quantity for i in items), Decimal("0")),
+        shop.currency))
+    if totals.total > MAX_AMOUNT:
         raise DomainError(_l("This order is too large for one bill. Please split it into "
                              "smaller orders."))
     now = utcnow()
@@ -307,11 +310,9 @@ def create_order(
         note=note,
         created_at=now,
     )
-    total = Decimal("0")
     for item in items:
         price = unit_price(item.product, item.options)
         line_total = price * item.quantity
-        total += line_total
         order.lines.append(OrderLine(
             product_id=item.product.id,
             product_name=item.product.name,
@@ -328,7 +329,7 @@ def create_order(
             note=item.note,
             phone_id=item.phone_id,
         ))
-    order.total = quantize(total, shop.currency)
+    charges.snapshot(order, totals)  # subtotal, charge lines, total (the KHQR amount)
     db.add(order)
     db.flush()
     return order

@@ -54,7 +54,7 @@ from shopqr.models import (
     Transaction,
     utcnow,
 )
-from shopqr.services import DomainError, NotFound, parse_id, sanitize
+from shopqr.services import DomainError, NotFound, charges, parse_id, sanitize
 from shopqr.services.cart import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -163,6 +163,18 @@ class GuestShop:
     khqr_merchant_name: str | None
     is_active: bool
     subscription_expires_on: date | None
+    # taxes and charges (services/charges.py reads them by these names)
+    service_on: bool
+    service_name: str
+    service_name_km: str | None
+    service_rate: Decimal
+    service_included: bool
+    vat_on: bool
+    vat_name: str
+    vat_name_km: str | None
+    vat_rate: Decimal
+    vat_included: bool
+    charge_rounding: str
 
     def subscription_ok(self, today: date) -> bool:
         return self.is_active and (self.subscription_expires_on is None
@@ -216,7 +228,8 @@ class GuestSession:
 
 @dataclass(frozen=True, slots=True)
 class Badge:
-    """The cart button: how many items and the total, at ``cart_version``."""
+    """The cart button: how many items and the total (with the shop's added taxes and
+    charges: what the order will cost), at ``cart_version``."""
 
     cart_version: int
     count: int
@@ -225,7 +238,11 @@ class Badge:
 
 _SHOP_COLUMNS = (shops.c.id, shops.c.slug, shops.c.name, shops.c.name_km, shops.c.currency,
                  shops.c.khr_per_usd, shops.c.menu_version, shops.c.bakong_account_id,
-                 shops.c.khqr_merchant_name, shops.c.is_active, shops.c.subscription_expires_on)
+                 shops.c.khqr_merchant_name, shops.c.is_active, shops.c.subscription_expires_on,
+                 shops.c.service_on, shops.c.service_name, shops.c.service_name_km,
+                 shops.c.service_rate, shops.c.service_included, shops.c.vat_on,
+                 shops.c.vat_name, shops.c.vat_name_km, shops.c.vat_rate, shops.c.vat_included,
+                 shops.c.charge_rounding)
 _N_SHOP = len(_SHOP_COLUMNS)
 
 # shop + the phone's table session + its table, in one statement (the session and table are
@@ -436,13 +453,25 @@ _BADGE = Read(
 )
 
 
-def badge(db: Session, session_id: int) -> Badge:
-    """Count and total of a table's cart, priced from the database, summed in cents by SQL."""
+_SESSION_SHOP = Read(
+    select(*_SHOP_COLUMNS).select_from(sessions.join(shops, shops.c.id == sessions.c.shop_id))
+    .where(sessions.c.id == bindparam("session_id"))
+)
+
+
+def badge(db: Session, session_id: int, shop: GuestShop | Shop | None = None) -> Badge:
+    """Count and total of a table's cart, priced from the database, summed in cents by SQL,
+    with the shop's taxes and charges (``shop``: the session's shop, read here when not given).
+    """
     row = _BADGE.first(db, {"session_id": session_id})
     if row is None:
         return Badge(0, 0, Decimal("0.00"))
     version, count, cents = row
-    return Badge(version, int(count), Decimal(int(round(cents))).scaleb(-2))
+    subtotal = Decimal(int(round(cents))).scaleb(-2)
+    if shop is None:
+        shop_row = _SESSION_SHOP.first(db, {"session_id": session_id})
+        shop = GuestShop(*shop_row)
+    return Badge(version, int(count), charges.totals_for(shop, subtotal).total)
 
 
 _ORDERS = Read(

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import Order, OrderLine, Shop, Transaction
-from shopqr.services import DomainError, attention
+from shopqr.services import DomainError, attention, charges
 from shopqr.services.money import format_money, quantize
 from shopqr.services.numbering import day_bounds, shop_time
 
@@ -109,12 +109,13 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
     writer = csv.writer(out)
     writer.writerow(["number", "created (Phnom Penh)", "table", "method", "payment", "kitchen",
                      "total", "currency", "bakong hash", "from account",
-                     "payments needing attention"])
+                     "payments needing attention", *charges.CSV_HEADER])
     orders = list(db.scalars(
         select(Order)
         .where(Order.shop_id == shop.id, Order.created_at >= start, Order.created_at < end)
         .order_by(Order.id)))
     received = attention.received_payments(db, [o.id for o in orders])
+    charged = charges.of_orders(db, [o.id for o in orders])
     with force_locale("en"):
         for order in orders:  # one row per order, however many payments it received
             created = shop_time(order.created_at)
@@ -130,7 +131,8 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
                     "takeaway" if order.source == "takeaway" else "walk-in"),
                 order.payment_method, order.payment_status, order.kitchen_status or "",
                 order.total, order.currency, paying.bakong_hash if paying else "",
-                paying.bakong_from_account if paying else "", extra)])
+                paying.bakong_from_account if paying else "", extra,
+                *charges.csv_cells(order, charged.get(order.id, [])))])
     return out.getvalue()
 
 

@@ -6,6 +6,7 @@ from flask import Response, g, request
 
 from shopqr.extensions import db
 from shopqr.models import utcnow
+from shopqr.services import charges as charge_service
 from shopqr.services import reports as report_service
 from shopqr.settings import bp
 from shopqr.settings.auth import owner_required
@@ -19,7 +20,9 @@ def reports() -> tuple[str, int]:
     report = report_service.build(db.session, g.shop, range_, utcnow())
     peak = max(report.by_hour) if any(report.by_hour) else 1
     top = max((p[1] for p in report.top_products), default=1)
-    return page("settings/reports.html", report=report, peak=peak, top=top)
+    charge_totals = charge_service.paid_totals(db.session, g.shop, report.start, report.end)
+    return page("settings/reports.html", report=report, peak=peak, top=top,
+                charge_totals=charge_totals)
 
 
 @bp.get("/reports.csv")
