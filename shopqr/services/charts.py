@@ -99,7 +99,7 @@ def column_chart(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *,
     slot = COL_PLOT_W / count
     every = max(1, -(-count // max_ticks))  # ceil
     for i, bar in enumerate(chart.bars):
-        bar.width = round(max(1.0, slot * 0.75), 2)
+        bar.width = round(min(48.0, max(1.0, slot * 0.75)), 2)  # one day: not a wall
         bar.x = round(COL_LEFT + i * slot + (slot - bar.width) / 2, 2)
         bar.height = round(float(bar.value / top) * COL_PLOT_H, 2) if bar.value > 0 else 0
         bar.y = round(COL_TOP + COL_PLOT_H - bar.height, 2)
