@@ -87,8 +87,8 @@ def test_reports_periods_charts_and_downloads(browser: Browser, app, ctx, live_s
     expect(page.locator("#voids-amount")).to_have_text("$10.00")
 
     # A custom range: yesterday to today, typed into the labelled date fields.
-    page.get_by_label("From", exact=True).fill(yesterday.isoformat())
-    page.get_by_label("To", exact=True).fill(today.isoformat())
+    page.get_by_label("Start date").fill(yesterday.isoformat())
+    page.get_by_label("End date").fill(today.isoformat())
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(
         rf"range=custom&from={yesterday.isoformat()}&to={today.isoformat()}"))
@@ -112,10 +112,10 @@ def test_reports_periods_charts_and_downloads(browser: Browser, app, ctx, live_s
     assert sorted(r["options"] for r in lines) == ["Size: Large", "Size: Small", "Size: Small"]
 
     # A range that ends before it starts: the page says so and keeps the picker.
-    page.get_by_label("From", exact=True).fill(today.isoformat())
-    page.get_by_label("To", exact=True).fill(yesterday.isoformat())
+    page.get_by_label("Start date").fill(today.isoformat())
+    page.get_by_label("End date").fill(yesterday.isoformat())
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#period-error")).to_have_text(
         "The start date must be on or before the end date.")
-    expect(page.get_by_label("From", exact=True)).to_have_value(today.isoformat())
+    expect(page.get_by_label("Start date")).to_have_value(today.isoformat())
     expect(page.locator("svg.chart")).to_have_count(0)
