@@ -18,6 +18,7 @@ from shopqr.models import Category, utcnow
 from shopqr.services.checkout import OrderItem, create_order
 from shopqr.services.numbering import business_date
 from shopqr.services.shops import add_staff
+from tests.browser.conftest import PHONE
 from tests.factories import make_product, make_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -30,7 +31,8 @@ def read_csv(path: Path) -> tuple[bytes, list[dict[str, str]]]:
     return raw, list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
 
 
-def test_reports_periods_charts_and_downloads(browser: Browser, app, ctx, live_server, shot):
+def test_reports_periods_charts_and_downloads(browser: Browser, app, ctx, live_server, shot,
+                                              khmer):
     shop = make_shop("report-browser", name="Chart Cafe")
     drinks = Category(shop_id=shop.id, name="Drinks")
     db.session.add(drinks)
@@ -119,3 +121,15 @@ def test_reports_periods_charts_and_downloads(browser: Browser, app, ctx, live_s
         "The start date must be on or before the end date.")
     expect(page.get_by_label("Start date")).to_have_value(today.isoformat())
     expect(page.locator("svg.chart")).to_have_count(0)
+
+    # In Khmer on a phone: the picker and the charts fit the screen's width.
+    page.context.add_cookies([{"name": "shopqr_lang", "value": "km", "url": base}])
+    page.set_viewport_size(PHONE)
+    page.goto(f"{base}/s/{shop.slug}/settings/reports?range=7d")
+    expect(page.get_by_role("img", name=re.compile("^" + khmer["Sales by hour"]))).to_be_visible()
+    expect(page.get_by_role("link", name=khmer["This month"])).to_be_visible()
+    for selector in (".report-period", "#section-by-time", "#section-categories",
+                     "#section-methods"):
+        overflow = page.eval_on_selector(selector, "e => e.scrollWidth - e.clientWidth")
+        assert overflow <= 0, (selector, overflow)
+    shot(page, "reports-phone-km")
