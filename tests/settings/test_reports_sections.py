@@ -289,3 +289,45 @@ def test_another_shops_owner_cannot_read_these_reports(seeded, app):
     # Their own report of the same days is empty.
     own = nosy.get(f"/s/{other.slug}/settings/reports.csv", query_string=PERIOD).data.decode()
     assert rows(own) == []
+
+
+def test_the_khqr_reconciliation_lists_each_bakong_payment_once_with_its_state(seeded):
+    from shopqr.models import Order
+    from shopqr.services import payments
+
+    shop, client = seeded
+    khqr_orders = db.session.scalars(db.select(Order).where(
+        Order.shop_id == shop.id, Order.payment_method == "khqr").order_by(Order.id)).all()
+    # (order, Bakong hash, local time Bakong reported it, attention)
+    reported = [
+        (khqr_orders[0], "hash-paid", datetime(2026, 11, 29, 0, 1), None),
+        (khqr_orders[1], "hash-second", datetime(2026, 11, 30, 14, 0), "due"),
+        (khqr_orders[2], "hash-refunded", datetime(2026, 12, 1, 23, 59), "refunded"),
+        (khqr_orders[3], "hash-late", datetime(2026, 12, 2, 0, 0), "due"),  # after the period
+    ]
+    for order, hash_, local, state in reported:
+        status, order.payment_status = order.payment_status, "pending"  # a QR needs it
+        txn = payments.create_khqr(db.session, shop, order, now=utcnow(), ttl_seconds=600,
+                                   grace_seconds=60)
+        order.payment_status = status
+        txn.status, txn.bakong_hash, txn.paid_at = "paid", hash_, local - PLUS_7
+        txn.bakong_amount, txn.bakong_currency = order.total, "USD"
+        txn.bakong_from_account = "guest@aclb"
+        if state:
+            txn.attention, txn.attention_kind = state, "khqr"
+        if state == "refunded":
+            txn.resolution_note = "Refunded in ABA"
+    db.session.commit()
+    text = client.get(f"/s/{shop.slug}/settings/reports", query_string=PERIOD).text
+    table = text[text.index('id="khqr-payments"'):text.index("</table>", text.index(
+        'id="khqr-payments"'))]
+    assert table.count('id="khqr-payment-') == 3
+    for hash_ in ("hash-paid", "hash-second", "hash-refunded"):
+        assert table.count(hash_) == 1
+    assert "hash-late" not in table
+    assert "Paid the order" in table and "Refund due" in table
+    assert "Resolved: refunded" in table and "Refunded in ABA" in table
+    assert '<strong id="refunds-due">1</strong>' in text
+    # The extra payments are not sales: the revenue is still the paid orders'.
+    revenue = sum(expected()["method"].values(), Decimal("0"))
+    assert f'<strong id="revenue">${revenue:.2f}</strong>' in text
