@@ -365,7 +365,7 @@ def queue_daily_summaries(db: Session, now: datetime) -> int:
                                                   ~sent_today))
     for link in list(links):
         shop = db.get(Shop, link.shop_id)
-        report = reports.build(db, shop, "today", now)
+        report = reports.build(db, shop, reports.preset("today", now))
         with force_locale(link.language):
             text = daily_text(shop, report, day)
         if enqueue(db, link.shop_id, "daily", day, text, now):

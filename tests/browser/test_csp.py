@@ -306,7 +306,7 @@ def test_owner_and_admin_screens_under_the_policy(watch: PolicyWatch, live_serve
     page.get_by_role("button", name="Show a test KHQR").click()
     expect(page.locator("#khqr-preview svg")).to_be_visible()
     page.goto(f"{settings}/reports")
-    expect(page.locator("svg.chart rect")).to_have_count(24)
+    expect(page.locator("#chart-hour rect.bar")).to_have_count(24)
 
     admin = watch.page(viewport=DESKTOP)
     admin.goto(f"{base}/admin/")
