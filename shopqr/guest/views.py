@@ -342,9 +342,11 @@ def _menu_shell(shop: GuestShop, closed: availability.Slice, *,
         )))
 
 
-def _menu_html(shop: GuestShop | Shop, closed: availability.Slice) -> Markup:
+def _menu_html(shop: GuestShop | Shop, closed: availability.Slice | None = None) -> Markup:
     """Categories and product cards: the same for every guest of the shop at the same menu
     version and hours slice, so cached."""
+    if closed is None:
+        closed = _closed(shop)
     return menu_cache.for_app(current_app).get(
         ("body", shop.id, shop.menu_version, str(get_locale()), closed.key),
         lambda: partial(PARTIALS, "menu_body", shop=shop, closed=closed,

@@ -19,6 +19,7 @@ from shopqr.pos import bp
 from shopqr.services import (
     DomainError,
     attention,
+    availability,
     cart,
     checkout,
     get_for_shop,
@@ -97,6 +98,8 @@ def index() -> str:
     return render_template("pos/index.html", shop=shop, user=g.staff,
                            states=pos.table_states(db.session, shop), awaiting=_awaiting(shop),
                            menu=menu.categories(db.session, shop, with_options=True),
+                           closed=availability.closed_now(db.session, shop.id,
+                                                          shop.menu_version),
                            ticket=_ticket_region(shop))
 
 
