@@ -161,11 +161,12 @@ def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int,
     """The cart panel, cached on the cart's version (the same on every phone of the table)
     with holes for this phone's name form, its CSRF token and a fresh checkout key. (A
     takeaway phone's panel is keyed on its own session: private, and without names.)"""
+    closed = _closed(shop)  # a line outside its hours says so (docs/availability.md)
     shell = menu_cache.table_fragments(current_app).get(
-        _fragment_key("panel", shop, session.id, cart_version),
+        (*_fragment_key("panel", shop, session.id, cart_version), closed.key),
         lambda: menu_cache.Shell(render_template(
             "guest/_cart_panel_shell.html", shop=shop, takeaway=session.is_takeaway,
-            summary=cart.summarize(db.session, session),
+            summary=cart.summarize(db.session, session), closed=closed,
             checkout_key=menu_cache.hole("checkout_key"),
             phone_form=menu_cache.hole("phone"),
             csrf_token=lambda: menu_cache.hole("csrf"))))
@@ -435,7 +436,7 @@ def view_cart() -> str | Response:
                          _badge(shop, session, oob=True))
     summary = cart.summarize(db.session, session)
     return render_template("guest/cart.html", shop=shop, summary=summary,
-                           takeaway=session.is_takeaway,
+                           takeaway=session.is_takeaway, closed=_closed(shop),
                            checkout_key=secrets.token_urlsafe(24), error=None,
                            phone_form=_phone_form(shop, session.phone,
                                                   escape(generate_csrf())))
@@ -548,7 +549,7 @@ def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tu
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
     form = _phone_form(shop, mine.phone if mine is not None else None, escape(generate_csrf()))
     return render_template("guest/cart.html", shop=shop, summary=summary, phone_form=form,
-                           takeaway=session.is_takeaway,
+                           takeaway=session.is_takeaway, closed=_closed(shop),
                            checkout_key=secrets.token_urlsafe(24), error=exc.message), exc.status
 
 

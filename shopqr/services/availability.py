@@ -247,8 +247,11 @@ def hours(db: Session, shop_id: int, menu_version: int | None = None) -> MenuHou
 
 def closed_now(db: Session, shop_id: int, menu_version: int | None = None,
                local: datetime | None = None) -> Slice:
-    """What is closed in the shop right now."""
-    return hours(db, shop_id, menu_version).at(local or local_now())
+    """What is closed in the shop right now (a shop without hours: nothing, at once)."""
+    menu_hours = hours(db, shop_id, menu_version)
+    if not menu_hours.products:
+        return OPEN
+    return menu_hours.at(local or local_now())
 
 
 def check_lines(db: Session, shop_id: int, products: Iterable[Product], *,

@@ -219,7 +219,12 @@ def test_checkout_refuses_an_item_that_left_its_hours_and_keeps_the_cart(app, ca
     clock(10, 50)
     assert add(phone, shop, omelette).status_code == 200
     assert add(phone, shop, cake).status_code == 200
+    panel = phone.get(f"/s/{shop.slug}/cart", headers=HX).text
+    assert "Not served now" not in panel
     clock(11, 5)
+    # the same cart version, yet the cart panel now says which line left its hours
+    panel = phone.get(f"/s/{shop.slug}/cart", headers=HX).text
+    assert "Not served now (from tomorrow 6:00): please remove" in panel
     response = phone.post(f"/s/{shop.slug}/checkout",
                           data={"method": "cash", "checkout_key": "k" * 24})
     assert response.status_code == 409
