@@ -51,6 +51,9 @@ def test_owner_sets_breakfast_hours_and_a_phone_sees_from_6(browser: Browser, ap
     expect(page.get_by_text("Saved.")).to_be_visible()
     expect(page).to_have_url(f"{base}/s/{slug}/settings/menu")
     expect(page.locator(f"#cat-{cat_id}-hours .hours-summary")).to_have_text("6:00–11:00")
+    page.locator(f"#cat-{cat_id}-hours summary").click()
+    expect(page.locator(f"#cat-{cat_id}-w0-from")).to_have_value("06:00")
+    shot(page, "availability-owner-hours-phone")
 
     guest = browser.new_context(viewport=PHONE).new_page()
     guest.goto(f"{base}/s/{slug}/t/{token}")
