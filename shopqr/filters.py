@@ -71,4 +71,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["initial_price"] = cart.initial_price
 
     app.jinja_env.globals["payment_reason"] = attention.reason
+    from shopqr.services import availability
+
+    # the owner's hours forms (docs/availability.md)
+    app.jinja_env.globals["hours_of"] = lambda item: availability.parse(item.schedule)
+    app.jinja_env.globals["describe_hours"] = availability.describe
+    app.jinja_env.globals["clock_field"] = availability.clock_field
+    app.jinja_env.globals["hours_day_names"] = availability.DAY_NAMES
+    app.jinja_env.globals["max_windows"] = availability.MAX_WINDOWS
     app.jinja_env.globals["payment_state"] = attention.state_label

@@ -30,6 +30,7 @@ from shopqr.services import (
     DomainError,
     NotFound,
     attention,
+    availability,
     cart,
     charges,
     checkout,
@@ -163,11 +164,12 @@ def _cart_panel(shop: GuestShop, session: GuestSession, cart_version: int,
     """The cart panel, cached on the cart's version (the same on every phone of the table)
     with holes for this phone's name form, its CSRF token and a fresh checkout key. (A
     takeaway phone's panel is keyed on its own session: private, and without names.)"""
+    closed = _closed(shop)  # a line outside its hours says so (docs/availability.md)
     shell = menu_cache.table_fragments(current_app).get(
-        _fragment_key("panel", shop, session.id, cart_version),
+        (*_fragment_key("panel", shop, session.id, cart_version), closed.key),
         lambda: menu_cache.Shell(render_template(
             "guest/_cart_panel_shell.html", shop=shop, takeaway=session.is_takeaway,
-            summary=cart.summarize(db.session, session, shop),
+            summary=cart.summarize(db.session, session, shop), closed=closed,
             checkout_key=menu_cache.hole("checkout_key"),
             phone_form=menu_cache.hole("phone"),
             csrf_token=lambda: menu_cache.hole("csrf"))))
@@ -307,7 +309,7 @@ def menu() -> str | Response:
         return _rejoin(shop, session)
     _check_session(shop, session)
     takeaway = session.is_takeaway
-    return _menu_shell(shop, takeaway=takeaway).fill({
+    return _menu_shell(shop, _closed(shop), takeaway=takeaway).fill({
         "csrf": escape(generate_csrf()),
         "table": escape(_("Takeaway") if takeaway else localized(session.table, "name")),
         "orders": _order_strip(shop, session),
@@ -316,18 +318,26 @@ def menu() -> str | Response:
     })
 
 
-def _menu_shell(shop: GuestShop, *, takeaway: bool = False) -> menu_cache.Shell:
+def _closed(shop: GuestShop | Shop) -> availability.Slice:
+    """What is outside its hours right now (docs/availability.md): the menu's cache keys hold
+    it, so a window opening or closing is a new key, never a stale page."""
+    return availability.closed_now(db.session, shop.id, shop.menu_version)
+
+
+def _menu_shell(shop: GuestShop, closed: availability.Slice, *,
+                takeaway: bool = False) -> menu_cache.Shell:
     """The menu page with holes for the table's and the phone's own parts, cached. A takeaway
     phone's page has no "call staff" box (the staff are at the counter)."""
     locale = str(get_locale())
     return menu_cache.for_app(current_app).get(
         ("shell", shop.id, shop.menu_version, locale, shop.slug, shop.name, shop.name_km,
-         shop.currency, takeaway),
+         shop.currency, takeaway, closed.key),
         lambda: menu_cache.Shell(render_template(
             "guest/menu.html",
             shop=shop,
             takeaway=takeaway,
-            menu_html=_menu_html(shop),
+            stamp=closed.stamp(shop.menu_version),
+            menu_html=_menu_html(shop, closed),
             table_name=menu_cache.hole("table"),
             orders_html=menu_cache.hole("orders"),
             badge_html=menu_cache.hole("badge"),
@@ -336,46 +346,59 @@ def _menu_shell(shop: GuestShop, *, takeaway: bool = False) -> menu_cache.Shell:
         )))
 
 
-def _menu_html(shop: GuestShop | Shop) -> Markup:
-    """Categories and product cards: the same for every guest of the shop, so cached."""
+def _menu_html(shop: GuestShop | Shop, closed: availability.Slice | None = None) -> Markup:
+    """Categories and product cards: the same for every guest of the shop at the same menu
+    version and hours slice, so cached."""
+    if closed is None:
+        closed = _closed(shop)
     return menu_cache.for_app(current_app).get(
-        ("body", shop.id, shop.menu_version, str(get_locale())),
-        lambda: partial(PARTIALS, "menu_body", shop=shop,
+        ("body", shop.id, shop.menu_version, str(get_locale()), closed.key),
+        lambda: partial(PARTIALS, "menu_body", shop=shop, closed=closed,
                         categories=menu_service.categories(db.session, shop)))
 
 
 @bp.get("/menu/changes")
 def menu_changes() -> Response:
-    """Polled by open menus: nothing (204) until the menu version moves, then every product
-    card out-of-band (sold-out badges appear without a reload) and the new version."""
+    """Polled by open menus: nothing (204) until the menu version or what is outside its hours
+    moves (``v``: the stamp the page shows), then every product card and category's hours
+    out-of-band (sold-out and "from 6:00" badges appear without a reload) and the new stamp."""
     shop: Shop = g.shop
-    if request.args.get("v", type=int) == shop.menu_version:
+    closed = _closed(shop)
+    stamp = closed.stamp(shop.menu_version)
+    if request.args.get("v") == stamp:
         return Response(status=204)
-    cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True)
-             for category in menu_service.categories(db.session, shop)
+    categories = menu_service.categories(db.session, shop)
+    cards = [partial(PARTIALS, "product_card", shop=shop, product=product, oob=True,
+                     closed=closed.product_label(product.id))
+             for category in categories
              for product in category.products if not product.is_deleted]
+    notes = [partial(PARTIALS, "category_hours", category=category, closed=closed, oob=True)
+             for category in categories if any(not p.is_deleted for p in category.products)]
     # A price or the taxes and charges may have changed: the cart button's total too, and an
     # open cart panel reloads ("cart-changed"; docs/taxes.md).
     guest_shop, session = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
     if guest_shop is not None and session is not None and session.is_active:
         cards.append(_badge(guest_shop, session, oob=True))
-    return fragments(*cards, partial(PARTIALS, "menu_version", shop=shop, oob=True),
+    return fragments(*cards, *notes,
+                     partial(PARTIALS, "menu_version", shop=shop, oob=True, stamp=stamp),
                      headers={"HX-Trigger": "cart-changed"})
 
 
 @bp.get("/menu/products/<int:product_id>")
 def product_sheet(product_id: int) -> str | Markup:
     shop, _session = _hot_guest()
+    closed = _closed(shop).product_label(product_id)  # "from 6:00": outside its hours
     if not is_htmx():
-        return render_template("guest/product.html", shop=shop,
+        return render_template("guest/product.html", shop=shop, closed=closed,
                                product=_sheet_product(shop, product_id))
     # The same for every guest of the shop but the CSRF token: cached per menu version (every
-    # menu change bumps it: a price, an option, sold out) with a hole for the token.
+    # menu change bumps it: a price, an option, sold out) and whether the product is outside
+    # its hours now, with a hole for the token.
     shell = menu_cache.for_app(current_app).get(
         ("sheet", shop.id, product_id, shop.menu_version, str(get_locale()), shop.slug,
-         shop.currency),
+         shop.currency, closed),
         lambda: menu_cache.Shell(render_template(
-            "guest/_product_sheet_shell.html", shop=shop,
+            "guest/_product_sheet_shell.html", shop=shop, closed=closed,
             product=_sheet_product(shop, product_id),
             csrf_token=lambda: menu_cache.hole("csrf"))))
     return shell.fill({"csrf": escape(generate_csrf())})
@@ -422,7 +445,7 @@ def view_cart() -> str | Response:
                          _badge(shop, session, oob=True))
     summary = cart.summarize(db.session, session, shop)
     return render_template("guest/cart.html", shop=shop, summary=summary,
-                           takeaway=session.is_takeaway,
+                           takeaway=session.is_takeaway, closed=_closed(shop),
                            checkout_key=secrets.token_urlsafe(24), error=None,
                            phone_form=_phone_form(shop, session.phone,
                                                   escape(generate_csrf())))
@@ -535,7 +558,7 @@ def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tu
     _, mine = hotpath.guest(db.session, shop.slug, _guest_cookie(), _phone_cookie())
     form = _phone_form(shop, mine.phone if mine is not None else None, escape(generate_csrf()))
     return render_template("guest/cart.html", shop=shop, summary=summary, phone_form=form,
-                           takeaway=session.is_takeaway,
+                           takeaway=session.is_takeaway, closed=_closed(shop),
                            checkout_key=secrets.token_urlsafe(24), error=exc.message), exc.status
 
 

@@ -29,6 +29,8 @@ class Category(Base):
     station_id: Mapped[int | None] = mapped_column(
         ForeignKey("stations.id", ondelete="SET NULL"), index=True
     )
+    # Hours it is offered ("0600-1100/1111100;..."; None: always): services/availability.py
+    schedule: Mapped[str | None] = mapped_column(String(64))
 
     products: Mapped[list[Product]] = relationship(
         back_populates="category", order_by="Product.sort_order, Product.id"
@@ -53,6 +55,8 @@ class Product(Base):
     is_deleted: Mapped[bool] = mapped_column(default=False)
     sort_order: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Hours it is offered, within its category's (None: always): services/availability.py
+    schedule: Mapped[str | None] = mapped_column(String(64))
 
     category: Mapped[Category | None] = relationship(back_populates="products")
     option_groups: Mapped[list[OptionGroup]] = relationship(

@@ -20,6 +20,7 @@ from shopqr.pos.tablemap import TICKET_FOR_KEY, map_region, ticket_for
 from shopqr.services import (
     DomainError,
     attention,
+    availability,
     cart,
     charges,
     checkout,
@@ -102,6 +103,8 @@ def index() -> str:
                            table_map=map_region(shop, oob=False), awaiting=_awaiting(shop),
                            open_tab=tab if tab in ("menu", "tables", "awaiting") else None,
                            menu=menu.categories(db.session, shop, with_options=True),
+                           closed=availability.closed_now(db.session, shop.id,
+                                                          shop.menu_version),
                            ticket=_ticket_region(shop))
 
 

@@ -27,7 +27,15 @@ from shopqr.models import (
     User,
     utcnow,
 )
-from shopqr.services import DomainError, charges, numbering, parse_id, payments, tables
+from shopqr.services import (
+    DomainError,
+    availability,
+    charges,
+    numbering,
+    parse_id,
+    payments,
+    tables,
+)
 from shopqr.services.audit import audit
 from shopqr.services.cart import clean_note, line_problem, summarize, unit_price
 from shopqr.services.events import Event, EventBus, publish_after_commit
@@ -132,6 +140,7 @@ def checkout(
                                   name=localized(line.product, "name")))
         if line.problem:  # an option deleted or a group's rule changed since it was added
             raise DomainError(line.problem, 409)
+    availability.check_lines(db, shop.id, [line.product for line in cart.lines])
     order = create_order(
         db, shop,
         items=[OrderItem(line.product, line.options, line.item.quantity, line.item.note,
@@ -220,6 +229,7 @@ def checkout_ticket(
                                  name=localized(item.product, "name")))
         if item.problem:
             raise DomainError(item.problem, 409)
+    availability.check_lines(db, shop.id, [item.product for item in items])
     order = create_order(db, shop, items=items, method=pay_method, key=key,
                          note=clean_note(note), table=table, session=group, source="pos")
     if pay_method == "khqr":

@@ -54,7 +54,7 @@ from shopqr.models import (
     Transaction,
     utcnow,
 )
-from shopqr.services import DomainError, NotFound, charges, parse_id, sanitize
+from shopqr.services import DomainError, NotFound, availability, charges, parse_id, sanitize
 from shopqr.services.cart import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -554,11 +554,11 @@ def _changed(db: Session, bus: EventBus, session: GuestSession) -> None:
 
 def orderable_product(db: Session, shop_id: int, product_id: object, *,
                       menu_version: int | None = None) -> Product:
-    """A product of this shop on the menu and not sold out, with its option groups and
-    options, in one query. With the shop's ``menu_version`` (read in this request) the product
-    comes from the app's cache of products, detached and fully loaded: every menu change (a
-    price, an option, sold out) bumps the version, so a cached product is never stale. It is
-    only read (the guest's choices are checked against it), never changed."""
+    """A product of this shop on the menu, not sold out and within its hours, with its option
+    groups and options, in one query. With the shop's ``menu_version`` (read in this request)
+    the product comes from the app's cache of products, detached and fully loaded: every menu
+    change (a price, an option, sold out, hours) bumps the version, so a cached product is never
+    stale. It is only read (the guest's choices are checked against it), never changed."""
     wanted = parse_id(product_id)
     if wanted is None:
         raise NotFound(NOT_ON_MENU)
@@ -573,6 +573,8 @@ def orderable_product(db: Session, shop_id: int, product_id: object, *,
     if not product.is_available:
         raise DomainError(_l("Sorry, %(name)s is sold out.", name=localized(product, "name")),
                           status=409)
+    # outside its hours or its category's, in the shop's time (docs/availability.md)
+    availability.check_addable(db, product, menu_version=menu_version)
     return product
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shopqr.models import Category, Option, OptionGroup, Product, Shop, User
 from shopqr.models.menu import MAX_CHOICES, MULTI, SINGLE
-from shopqr.services import DomainError, clean_text, get_for_shop
+from shopqr.services import DomainError, availability, clean_text, get_for_shop
 from shopqr.services.audit import audit
 from shopqr.services.events import Event, EventBus, publish_after_commit
 from shopqr.services.money import parse_amount
@@ -121,7 +121,8 @@ def duplicate_product(db: Session, shop: Shop, product: Product, *, by: User | N
                    name=product.name[:80 - len(suffix)] + suffix, name_km=product.name_km,
                    description=product.description, description_km=product.description_km,
                    price=product.price, image=product.image,
-                   is_available=product.is_available, sort_order=product.sort_order)
+                   is_available=product.is_available, sort_order=product.sort_order,
+                   schedule=product.schedule)
     for group in product.option_groups:
         twin = OptionGroup(name=group.name, name_km=group.name_km, sort_order=group.sort_order,
                            kind=group.kind, min_choices=group.min_choices,
@@ -135,6 +136,18 @@ def duplicate_product(db: Session, shop: Shop, product: Product, *, by: User | N
     db.flush()
     audit(db, shop, by, "menu.product_copied", copy.name, f"from product {product.id}")
     return copy
+
+
+def save_hours(db: Session, shop: Shop, item: Category | Product, form: object, *,
+               by: User | None = None) -> None:
+    """The hours a category or product is offered (``availability.read_form``: up to three
+    windows with their days; none: always). Every problem is reported at once (422)."""
+    windows = availability.read_form(form)
+    item.schedule = availability.dump(windows)
+    bump(db, shop)
+    kind = "category" if isinstance(item, Category) else "product"
+    audit(db, shop, by, f"menu.{kind}_hours", item.name,
+          availability.dump(windows) or "always")
 
 
 def delete_product(db: Session, shop: Shop, product: Product) -> None:

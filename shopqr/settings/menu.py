@@ -49,6 +49,15 @@ def edit_category(category_id: int) -> Response | tuple[str, int]:
         category=category))
 
 
+@bp.post("/menu/categories/<int:category_id>/hours")
+@owner_required
+def category_hours(category_id: int) -> Response | tuple[str, int]:
+    """The hours a category is offered (docs/availability.md); stays on the menu page."""
+    category = menu_admin.load_category(db.session, g.shop, category_id)
+    return _menu_action(lambda: menu_admin.save_hours(db.session, g.shop, category,
+                                                      request.form, by=g.owner))
+
+
 @bp.post("/menu/categories/<int:category_id>/move")
 @owner_required
 def move_category(category_id: int) -> Response:
@@ -109,6 +118,15 @@ def edit_product(product_id: int) -> Response | tuple[str, int]:
     item = menu_admin.load_product(db.session, g.shop, product_id)
     return _product_action(item, lambda: menu_admin.save_product(
         db.session, g.shop, request.form.to_dict(), product=item, image=_uploaded_image()))
+
+
+@bp.post("/menu/products/<int:product_id>/hours")
+@owner_required
+def product_hours(product_id: int) -> Response | tuple[str, int]:
+    """The hours a product is offered, within its category's (docs/availability.md)."""
+    item = menu_admin.load_product(db.session, g.shop, product_id)
+    return _product_action(item, lambda: menu_admin.save_hours(db.session, g.shop, item,
+                                                               request.form, by=g.owner))
 
 
 @bp.post("/menu/products/<int:product_id>/delete")

@@ -106,11 +106,16 @@ def _paths(shop, tea):
         (f"{menu}/options/{large}/move", {"direction": "up"}),
         (f"{menu}/options/{large}/default", {}),
         (f"{menu}/options/{small}/delete", {}),
+        # availability hours (docs/availability.md)
+        (f"{menu}/products/{tea.id}/hours", {"w0-from": "06:00", "w0-to": "11:00",
+                                             "w0-day": "0"}),
+        (f"{menu}/categories/{tea.category_id}/hours", {"w0-from": "22:00", "w0-to": "02:00",
+                                                        "w0-day": "4"}),
         (f"{menu}/products/{tea.id}/delete", {}),
     ]
 
 
-@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("index", range(14))
 def test_every_menu_edit_path_moves_the_menu_version_and_says_saved(owned, index):
     shop, client, tea = owned
     path, data = _paths(shop, tea)[index]
