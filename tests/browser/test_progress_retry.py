@@ -42,16 +42,21 @@ def test_a_slow_add_shows_progress_and_a_failed_one_offers_a_retry(
     if lang == "km":  # (a Khmer phone's browser asks for Khmer: the page is in Khmer already)
         expect(page.locator("html")).to_have_attribute("lang", "km")
 
-    def slow(route: Route) -> None:
-        time.sleep(1.5)
-        route.continue_()
-
-    page.route("**/cart/items", slow)
+    # The add is held (not slept on: a handler that sleeps blocks this thread, and the request
+    # could finish before the assertions run) until the busy state has been seen.
+    held: list[Route] = []
+    page.route("**/cart/items", lambda route: held.append(route))
     open_sheet(page)
     add = page.locator("#product-dialog button.btn-primary")
     add.click()
     expect(add).to_be_disabled()  # working: the button waits with a spinner
     expect(add).to_have_class(lambda_has("is-busy"))
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets Playwright deliver the held request
+    assert held, "the add never reached the network"
+    expect(add).to_be_disabled()  # still waiting for its answer
+    held[0].continue_()
     expect(page.locator(".cart-count")).to_have_text("1", timeout=10_000)
     page.unroute("**/cart/items")
 
