@@ -1,6 +1,7 @@
 """All models, importable from one place (Flask-Migrate sees them through this module)."""
 
 from shopqr.models.base import Base, epoch_ms, utcnow
+from shopqr.models.cash import CashMovement, Refund, RefundLine, Shift
 from shopqr.models.kitchen import Station
 from shopqr.models.menu import Category, Option, OptionGroup, Product
 from shopqr.models.ordering import (
@@ -34,6 +35,7 @@ __all__ = [
     "Base",
     "CartItem",
     "CartItemOption",
+    "CashMovement",
     "Category",
     "LoginSession",
     "Option",
@@ -43,7 +45,10 @@ __all__ = [
     "OrderLine",
     "PollerLease",
     "Product",
+    "Refund",
+    "RefundLine",
     "ServiceRequest",
+    "Shift",
     "Shop",
     "Station",
     "SimCall",

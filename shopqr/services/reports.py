@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shopqr.models import Order, OrderLine, Shop, Transaction
-from shopqr.services import DomainError, attention
+from shopqr.services import DomainError, attention, refunds
 from shopqr.services.money import format_money, quantize
 from shopqr.services.numbering import day_bounds, shop_time
 
@@ -41,6 +41,7 @@ class Report:
     # paid their order and the extra ones (refund due, refunded, kept, accepted).
     khqr_payments: list[tuple[Order, Transaction]] = field(default_factory=list)
     refunds_due: int = 0
+    refunded: Decimal = Decimal("0")  # refunds made in the range, already out of revenue
 
     @property
     def average(self) -> Decimal:
@@ -93,6 +94,7 @@ def build(db: Session, shop: Shop, range_: str, now: datetime) -> Report:
         .order_by(Transaction.paid_at, Transaction.id)
     )]
     report.refunds_due = sum(1 for _o, t in report.khqr_payments if t.attention == "due")
+    refunds.apply_to_report(db, shop, report)  # docs/refunds.md
     return report
 
 
@@ -131,6 +133,7 @@ def orders_csv(db: Session, shop: Shop, range_: str, now: datetime) -> str:
                 order.payment_method, order.payment_status, order.kitchen_status or "",
                 order.total, order.currency, paying.bakong_hash if paying else "",
                 paying.bakong_from_account if paying else "", extra)])
+    writer.writerows(refunds.csv_rows(db, shop, start, end, _cell))  # docs/refunds.md
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ from shopqr.settings import (  # noqa: E402,F401
     overview,
     payments,
     reports,
+    shifts,
     staff,
     tables,
     telegram,

@@ -19,7 +19,10 @@ def reports() -> tuple[str, int]:
     report = report_service.build(db.session, g.shop, range_, utcnow())
     peak = max(report.by_hour) if any(report.by_hour) else 1
     top = max((p[1] for p in report.top_products), default=1)
-    return page("settings/reports.html", report=report, peak=peak, top=top)
+    from shopqr.settings.shifts import money_report
+
+    return page("settings/reports.html", report=report, peak=peak, top=top,
+                money=money_report(g.shop, report.start, report.end))
 
 
 @bp.get("/reports.csv")

@@ -25,6 +25,7 @@ from tests.factories import (
     make_shop,
     make_staff,
     make_table,
+    open_shift,
     run_together,
 )
 
@@ -121,6 +122,7 @@ def cafe(ctx):
     shop = make_shop("tg-cafe", name="Telegram Cafe")
     table = make_table(shop, "T4")
     tea = make_product(shop, "Tea", "1.50")
+    open_shift(shop)  # the drawer is open: cash can be taken (docs/shifts.md)
     return shop, table, tea
 
 
