@@ -130,25 +130,8 @@ def downgrade():
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_column('refunded_qty')
 
-    with op.batch_alter_table('refund_lines', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_refund_lines_refund_id'))
-        batch_op.drop_index(batch_op.f('ix_refund_lines_order_line_id'))
-
+    # their indexes go with them
     op.drop_table('refund_lines')
-    with op.batch_alter_table('refunds', schema=None) as batch_op:
-        batch_op.drop_index('ix_refunds_shop_created')
-        batch_op.drop_index(batch_op.f('ix_refunds_shift_id'))
-        batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
-
     op.drop_table('refunds')
-    with op.batch_alter_table('cash_movements', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_cash_movements_shop_id'))
-        batch_op.drop_index(batch_op.f('ix_cash_movements_shift_id'))
-
     op.drop_table('cash_movements')
-    with op.batch_alter_table('shifts', schema=None) as batch_op:
-        batch_op.drop_index('ix_shifts_shop_opened')
-        batch_op.drop_index(batch_op.f('ix_shifts_opened_by_id'))
-        batch_op.drop_index(batch_op.f('ix_shifts_closed_by_id'))
-
     op.drop_table('shifts')

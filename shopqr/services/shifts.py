@@ -44,12 +44,18 @@ def current(db: Session, shop: Shop) -> Shift | None:
 
 
 def lock_open(db: Session, shop: Shop, *, message: object = NO_SHIFT) -> Shift:
-    """The open shift, its row locked until the caller commits (MariaDB; SQLite has one
-    writer at a time); else 409 with ``message``."""
-    shift = db.scalar(select(Shift).where(Shift.open_shop_id == shop.id)
-                      .with_for_update().execution_options(populate_existing=True))
-    if shift is None:
+    """The open shift, held until the caller commits; else 409 with ``message``. A write (one
+    that changes nothing) both checks that it is still open and takes the lock: its row lock
+    on MariaDB (READ COMMITTED: what the holder reads next includes every cash payment that
+    committed before), the writer lock on SQLite (services/sqlite_writers.py)."""
+    shift_id = db.scalar(select(Shift.id).where(Shift.open_shop_id == shop.id))
+    held = None if shift_id is None else db.execute(
+        update(Shift).where(Shift.id == shift_id, Shift.open_shop_id == shop.id)
+        .values(open_shop_id=Shift.open_shop_id).execution_options(synchronize_session=False))
+    if held is None or held.rowcount != 1:
         raise DomainError(message, 409)  # type: ignore[arg-type]
+    shift = db.get(Shift, shift_id, populate_existing=True)
+    assert shift is not None
     return shift
 
 
