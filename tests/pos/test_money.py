@@ -117,6 +117,8 @@ def test_a_shift_from_float_to_z_report(app, cashier_client):
     owner_login(settings, shop, owner)
     reports_page = settings.get(f"/s/{shop.slug}/settings/reports").text
     assert f'id="report-shift-{shift.id}"' in reports_page
+    assert reports_page.count('id="report-shifts"') == 1  # once, in the page's content
+    assert "report-shifts" not in reports_page[:reports_page.index("<body")]
     assert 'id="refunded-total">$2.75<' in reports_page
     assert 'id="revenue">$5.50<' in reports_page  # $8.25 paid - $2.75 refunded
     z = settings.get(f"/s/{shop.slug}/settings/reports/shifts/{shift.id}?paper=a4")
