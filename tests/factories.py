@@ -194,3 +194,21 @@ def close_code(ws, within: float) -> int | None:
     except simple_websocket.ConnectionClosed as closed:
         return closed.reason
     return None
+
+
+def open_shift(shop: Shop, user: User | None = None, usd: str = "0", khr: str = "0"):
+    """Open the shop's cash drawer (a shift) with a float, so cash can be taken
+    (docs/shifts.md); ``user`` opens it (else the shop's first staff member)."""
+    from sqlalchemy import select
+
+    from shopqr.models import utcnow
+    from shopqr.services import shifts
+    from shopqr.services.events import EventBus
+
+    by = user or db.session.scalar(select(User).where(
+        User.shop_id == shop.id, User.is_active.is_(True)).order_by(User.id).limit(1)) \
+        or make_staff(shop, "owner", "739154", name="Drawer owner")
+    shift = shifts.open_shift(db.session, EventBus(), shop, usd=usd, khr=khr, by=by,
+                              now=utcnow())
+    db.session.commit()
+    return shift

@@ -33,6 +33,7 @@ from tests.factories import (
     make_shop,
     make_staff,
     make_table,
+    open_shift,
     option_id,
     sign_in_staff,
 )
@@ -131,7 +132,7 @@ def world(app, ctx):
         "user_id": cashier.id, "item_id": db.session.scalar(select(CartItem.id)),
         "line_id": paid.lines[0].id, "index": 0, "txn_id": refund_due.id,
         "request_id": db.session.scalar(select(ServiceRequest.id)),
-        "station_id": station.id,
+        "station_id": station.id, "shift_id": open_shift(shop, owner).id,
     }
     return {"client": client, "shop": shop, "ids": ids, "pending": pending.id, "paid": paid.id,
             "owner": owner.id}

@@ -1,6 +1,7 @@
 """All models, importable from one place (Flask-Migrate sees them through this module)."""
 
 from shopqr.models.base import Base, epoch_ms, utcnow
+from shopqr.models.cash import CashMovement, Refund, RefundLine, Shift
 from shopqr.models.kitchen import Station
 from shopqr.models.menu import Category, Option, OptionGroup, Product
 from shopqr.models.ordering import (
@@ -36,6 +37,7 @@ __all__ = [
     "Base",
     "CartItem",
     "CartItemOption",
+    "CashMovement",
     "Category",
     "LoginSession",
     "Option",
@@ -46,7 +48,10 @@ __all__ = [
     "OrderLine",
     "PollerLease",
     "Product",
+    "Refund",
+    "RefundLine",
     "ServiceRequest",
+    "Shift",
     "Shop",
     "Station",
     "SimCall",

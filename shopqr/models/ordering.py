@@ -211,6 +211,12 @@ class Order(Base):
     served_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cash_tendered: Mapped[str | None] = mapped_column(Text)  # JSON-ish note of what was handed
+    # The drawer's shift that took the cash (docs/shifts.md); None for KHQR and older orders.
+    shift_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shifts.id", ondelete="SET NULL"), index=True)
+    # What refunds gave back so far (docs/refunds.md): raised by one conditional UPDATE that
+    # also checks it stays within the total, so refunds at once can never give back more.
+    refunded_total: Mapped[Decimal] = mapped_column(default=Decimal("0"), server_default="0")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
@@ -224,6 +230,13 @@ class Order(Base):
     @property
     def is_paid(self) -> bool:
         return self.payment_status == "paid"
+
+    @property
+    def refund_state(self) -> str | None:
+        """None, "partial" or "full": how much of a paid order was given back."""
+        if not self.refunded_total:
+            return None
+        return "full" if self.refunded_total >= self.total else "partial"
 
     @property
     def items_total(self) -> Decimal:
@@ -268,6 +281,8 @@ class OrderLine(Base):
     options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(String(200))
     done: Mapped[bool] = mapped_column(default=False)
+    # How many of this line refunds gave back (never more than ``quantity``)
+    refunded_qty: Mapped[int] = mapped_column(default=0, server_default="0")
     # the phone whose cart line this was (a cancelled order's lines go back to it)
     phone_id: Mapped[int | None] = mapped_column(
         ForeignKey("table_session_phones.id", ondelete="SET NULL"), index=True)

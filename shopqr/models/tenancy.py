@@ -109,6 +109,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The owner lets this cashier refund paid orders (owners always may; docs/refunds.md)
+    can_refund: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The PIN path: wrong PINs in a row, the last one's time, and the PIN lock. A PIN lock
     # blocks the PIN pad only: never the owner's password sign-in, which lifts it.
     failed_pin_attempts: Mapped[int] = mapped_column(default=0)

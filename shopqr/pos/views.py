@@ -68,6 +68,7 @@ def _awaiting(shop: Shop) -> dict[str, object]:
 
 
 def live_regions(shop: Shop, *, oob: bool) -> Markup:
+    g.pop("drawer_shift", None)  # a socket renders again and again in one request: read anew
     waiting = _awaiting(shop)
     return Markup("").join([
         map_region(shop, oob=oob),
@@ -241,13 +242,13 @@ def _fingerprint(shop: Shop, order: Order, now: datetime) -> str | None:
 
 @bp.get("/orders/<int:order_id>")
 @staff_required("pos")
-def order_detail(order_id: int) -> str:
+def order_detail(order_id: int, refund_error: str | None = None) -> str:
     """One order: its payment (the cash tender, or the KHQR with "take cash instead"), its
-    lines, the receipt once paid."""
+    lines, the receipt once paid, its refunds (``refund_error``: the refund form's message)."""
     shop: Shop = g.shop
     context = _order_context(shop, order_id)
     order: Order = context["order"]  # type: ignore[assignment]
-    return render_template("pos/order.html", user=g.staff, **context,
+    return render_template("pos/order.html", user=g.staff, **context, refund_error=refund_error,
                            quick=pos.quick_cash(shop, order.total),
                            received=attention.received_payments(db.session, [order.id])
                            .get(order.id, []))

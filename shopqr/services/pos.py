@@ -248,10 +248,14 @@ def confirm_cash(db: Session, bus: EventBus, shop: Shop, order_id: object, *, us
                              "instead” first.", number=order.seq), 409)
     usd_amount, khr_amount = received(usd, khr)
     change = compute_change(shop, order.total, usd, khr)
+    from shopqr.services import shifts  # shifts uses this module's clean_reason
+
+    # Cash goes into the open shift's drawer (its row locked first: docs/shifts.md).
+    shift = shifts.lock_open(db, shop)
     marked = db.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "pending")
         .values(payment_status="paid", payment_method="cash", paid_at=now,
-                kitchen_status="queued",
+                kitchen_status="queued", shift_id=shift.id,
                 cash_tendered=change.tender(usd_amount, khr_amount).to_json())
         .execution_options(synchronize_session="fetch")
     )

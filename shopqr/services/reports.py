@@ -25,8 +25,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from shopqr.models import Category, Order, OrderLine, Product, Shop, Transaction
-from shopqr.services import DomainError, attention, charges
+from shopqr.models import Category, Order, OrderLine, Product, Refund, Shop, Transaction
+from shopqr.services import DomainError, attention, charges, refunds, shifts
 from shopqr.services.charts import Bar, Chart, bar_chart, column_chart
 from shopqr.services.money import format_money, quantize
 from shopqr.services.numbering import SHOP_TZ, UTC, business_date, day_bounds, shop_time
@@ -183,6 +183,7 @@ class Report:
     refunds_due: int = 0
     # room for sections other modules add (their builder stores what its partial reads)
     extra: dict[str, Any] = field(default_factory=dict)
+    refunded: Decimal = Decimal("0")  # refunds made in the range, already out of revenue
 
     @property
     def average(self) -> Decimal:
@@ -220,6 +221,8 @@ def _totals(db: Session, shop: Shop, report: Report) -> None:
         report.by_method[method] = (count, _dec(total))
         report.orders += count
         report.revenue += _dec(total)
+    # refunds made in the period come off revenue and the methods' figures (docs/refunds.md)
+    refunds.apply_to_report(db, shop, report)
     method_names = {"khqr": "KHQR", "cash": _("Cash")}
     report.charts["method"] = bar_chart(
         "chart-method", _("Sales by payment method"),
@@ -328,6 +331,24 @@ def _khqr(db: Session, shop: Shop, report: Report) -> None:
     report.refunds_due = sum(1 for _o, t in report.khqr_payments if t.attention == "due")
 
 
+@dataclass
+class MoneyReport:
+    """Refunds and closed shifts of a report's period (docs/refunds.md, docs/shifts.md)."""
+
+    shifts: list[shifts.Summary]
+    refunds: list[Refund]
+    refunded: Decimal
+    bank_refunds: list[Any]  # (Refund, Order, Transaction | None): KHQR refunded in the bank app
+
+
+def _money(db: Session, shop: Shop, report: Report) -> None:
+    start, end = report.period.start, report.period.end
+    found = refunds.in_range(db, shop, start, end)
+    report.extra["money"] = MoneyReport(shifts.closed_shifts(db, shop, start, end), found,
+                                        sum((r.amount for r in found), Decimal("0")),
+                                        refunds.bank_refunds(db, shop, start, end))
+
+
 def _charges(db: Session, shop: Shop, report: Report) -> None:
     """The taxes and charges of the period's paid orders (docs/taxes.md), per charge."""
     report.extra["charge_totals"] = charges.paid_totals(db, shop, report.period.start,
@@ -346,6 +367,7 @@ BUILDERS: list[tuple[str, Builder | None]] = [
     ("methods", None),  # drawn from what "totals" found
     ("voids", _voids),
     ("khqr", _khqr),
+    ("money", _money),
 ]
 
 
@@ -379,14 +401,18 @@ class Column:
 
 def write_csv(columns: list[Column], rows: list[Any]) -> str:
     """UTF-8 with a BOM (Excel reads Khmer names only with it), CRLF rows, every cell made
-    formula-safe."""
+    formula-safe. A row is read through the columns, or is a dict by column header (cells it
+    lacks are empty: a refund's row in the orders export)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow([c.header for c in columns])
     with force_locale("en"):  # the export is English, like the audit log
         for row in rows:
-            writer.writerow([_cell(c.value(row)) for c in columns])
+            if isinstance(row, dict):
+                writer.writerow([_cell(row.get(c.header, "")) for c in columns])
+            else:
+                writer.writerow([_cell(c.value(row)) for c in columns])
     return out.getvalue()
 
 
@@ -445,12 +471,15 @@ def _period_orders(db: Session, shop: Shop, period: Period) -> list[Order]:
 
 def orders_csv(db: Session, shop: Shop, period: Period) -> str:
     """Every order placed in the period (any payment state), one row each however many
-    payments it received."""
+    payments it received, then a row for each refund made in it."""
     orders = _period_orders(db, shop, period)
     received = attention.received_payments(db, [o.id for o in orders])
     charged = charges.of_orders(db, [o.id for o in orders])
-    return write_csv(ORDER_COLUMNS, [OrderRow(o, received.get(o.id, []), charged.get(o.id, []))
-                                     for o in orders])
+    rows: list[Any] = [OrderRow(o, received.get(o.id, []), charged.get(o.id, []))
+                       for o in orders]
+    # each refund made in the period: a row below zero (docs/refunds.md)
+    rows += refunds.csv_rows(db, shop, period.start, period.end)
+    return write_csv(ORDER_COLUMNS, rows)
 
 
 @dataclass

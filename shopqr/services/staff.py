@@ -77,3 +77,12 @@ def remove(db: Session, bus: EventBus, shop: Shop, user: User, *, by: User,
 def allow_short_pins(db: Session, shop: Shop, allow: bool, *, by: User) -> None:
     shop.allow_short_pins = allow
     audit(db, shop, by, "settings.short_pins", str(allow))
+
+
+def allow_refunds(db: Session, shop: Shop, user: User, allow: bool, *, by: User) -> None:
+    """Let a cashier refund paid orders, or stop it (owners always may; docs/refunds.md). The
+    refund checks the person's row on every request, so a change holds at once."""
+    if user.role != "cashier":
+        raise DomainError(_l("Only a cashier needs this: owners can always refund."))
+    user.can_refund = allow
+    audit(db, shop, by, "settings.staff_refunds", user.name, str(allow))

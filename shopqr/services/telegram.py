@@ -15,8 +15,9 @@ back-off (a 429 waits its ``retry_after``), a call that timed out is not resent 
 have delivered it), and after MAX_ATTEMPTS the row is given up with its last error. No request
 and no payment check ever waits for Telegram.
 
-Shift close messages: shifts do not exist yet (the POS issue), so the owner can already choose
-them but nothing sends them."""
+Shift close messages: closing a shift (services/shifts.close_shift, event ``shift.closed``)
+queues one message per shift (key ``shift:<id>``) with the drawer's expected and counted cash
+and the difference (docs/shifts.md)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ STUCK_AFTER = timedelta(minutes=10)  # a row left "sending" by a process that di
 DAILY_AT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 # Event kinds (services/events.py) -> message kinds (the owner's choices, models.telegram.KINDS)
-EVENT_KINDS = {"order.paid": "paid", "order.flagged": "attention"}
+EVENT_KINDS = {"order.paid": "paid", "order.flagged": "attention", "shift.closed": "shift"}
 METHOD_TEXT = {"khqr": _l("KHQR"), "cash": _l("Cash")}
 
 
@@ -313,6 +314,45 @@ def attention_text(order: Order, txn: Transaction) -> str:
              account=txn.bakong_from_account or "?")
 
 
+def shift_text(summary: Any) -> str:
+    """The shift close message: who, when, sales, refunds, and the drawer per currency."""
+    from shopqr.services.shifts import CURRENCIES
+
+    shift = summary.shift
+    currency = summary.currency
+    lines = [_("Shift closed by %(name)s · %(opened)s–%(closed)s",
+               name=shift.closed_by.name if shift.closed_by else "?",
+               opened=shop_time(shift.opened_at).strftime("%d %b %H:%M"),
+               closed=shop_time(shift.closed_at).strftime("%H:%M")),
+             _("Sales: cash %(cash)s (%(cash_count)s), KHQR %(khqr)s (%(khqr_count)s) · "
+               "refunds %(refunds)s · voids %(voids)s",
+               cash=format_money(summary.cash_sales, currency), cash_count=summary.cash_orders,
+               khqr=format_money(summary.khqr_sales, currency), khqr_count=summary.khqr_orders,
+               refunds=format_money(summary.refunds_total, currency), voids=summary.voids)]
+    for c in CURRENCIES:
+        difference = summary.difference(c)
+        lines.append(_("Drawer %(currency)s: expected %(expected)s, counted %(counted)s, "
+                       "difference %(difference)s", currency=c,
+                       expected=format_money(summary.expected(c), c),
+                       counted=format_money(summary.counted(c), c),
+                       difference=("+" if difference > 0 else "")
+                       + format_money(difference, c)))
+    return "\n".join(lines)
+
+
+def _queue_shift(db: Session, ev: Event, link: TelegramLink, now: datetime) -> None:
+    from shopqr.models import Shift
+    from shopqr.services import shifts
+
+    shift = db.get(Shift, ev.data.get("shift_id"))
+    shop = db.get(Shop, ev.shop_id)
+    if shift is None or shop is None or shift.shop_id != shop.id or shift.closed_at is None:
+        return
+    summary = shifts.summarize(db, shop, shift, now)
+    with force_locale(link.language):
+        enqueue(db, ev.shop_id, "shift", f"shift:{shift.id}", shift_text(summary), now)
+
+
 def on_event(db: Session, ev: Event) -> None:
     """The outbox row for an event the owner wants by Telegram, in the event's transaction."""
     kind = EVENT_KINDS.get(ev.kind)
@@ -321,6 +361,9 @@ def on_event(db: Session, ev: Event) -> None:
     try:
         link = linked_chat(db, ev.shop_id)
         if link is None or not wants(link, kind):
+            return
+        if kind == "shift":
+            _queue_shift(db, ev, link, utcnow())
             return
         order = db.get(Order, ev.data.get("order_id"))
         if order is None:

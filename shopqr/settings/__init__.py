@@ -11,6 +11,7 @@ from shopqr.settings import (  # noqa: E402,F401
     overview,
     payments,
     reports,
+    shifts,
     staff,
     tables,
     telegram,

@@ -77,3 +77,12 @@ def short_pins() -> Response:
     staff_service.allow_short_pins(db.session, g.shop, request.form.get("allow") == "1",
                                    by=g.owner)
     return done("settings.staff")
+
+
+@bp.post("/staff/<int:user_id>/refunds")
+@owner_required
+def staff_refunds(user_id: int) -> Response | tuple[str, int]:
+    """May this cashier refund paid orders (docs/refunds.md)?"""
+    user = shops.load_staff(db.session, g.shop, user_id)
+    return _staff_action(lambda: staff_service.allow_refunds(
+        db.session, g.shop, user, request.form.get("allow") == "1", by=g.owner))

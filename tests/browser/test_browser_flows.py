@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, sign_in
-from tests.factories import make_product, make_shop, make_staff, make_table
+from tests.factories import make_product, make_shop, make_staff, make_table, open_shift
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -32,7 +32,8 @@ def cafe(app, ctx):
                          options={"Size": [("Small", "0"), ("Large", "0.50")]})
     croissant = make_product(shop, "Croissant", "1.75")
     make_staff(shop, "barista", "271828", name="Vanna")
-    make_staff(shop, "cashier", "481516", name="Dara")
+    # the drawer is open: cash can be taken (docs/shifts.md)
+    open_shift(shop, make_staff(shop, "cashier", "481516", name="Dara"))
     return shop, table, latte, croissant
 
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import sign_in
-from tests.factories import make_product, make_shop, make_staff
+from tests.factories import make_product, make_shop, make_staff, open_shift
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -37,7 +37,8 @@ def till(app, ctx):
         make_product(shop, f"Tea {n + 1}", "2.00", category=drinks)
     croissant = make_product(shop, "Croissant", "1.75", category=bakery, name_km="នំក្រូសង់")
     make_product(shop, "Banana Cake", "2.25", category=bakery)
-    make_staff(shop, "cashier", "481516", name="Dara")
+    # the drawer is open: cash can be taken (docs/shifts.md)
+    open_shift(shop, make_staff(shop, "cashier", "481516", name="Dara"))
     return shop, latte, croissant
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, sign_in
-from tests.factories import make_product, make_shop, make_staff, make_table
+from tests.factories import make_product, make_shop, make_staff, make_table, open_shift
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -27,7 +27,8 @@ def cafe(app, ctx):
     make_product(shop, "Iced Latte", "2.50", name_km="ឡាតេទឹកកក")
     make_product(shop, "Croissant", "1.75", name_km="នំក្រ័រសង់")
     make_staff(shop, "barista", "271828", name="Vanna")
-    make_staff(shop, "cashier", "481516", name="Dara")
+    # the drawer is open: cash can be taken (docs/shifts.md)
+    open_shift(shop, make_staff(shop, "cashier", "481516", name="Dara"))
     return shop.slug, shop.counter_token
 
 

@@ -13,7 +13,14 @@ from shopqr.services.events import get_bus
 from shopqr.services.pos import confirm_cash
 from shopqr.services.shops import add_staff
 from tests.browser.conftest import PHONE
-from tests.factories import make_order, make_product, make_shop, make_staff, make_table
+from tests.factories import (
+    make_order,
+    make_product,
+    make_shop,
+    make_staff,
+    make_table,
+    open_shift,
+)
 from tests.services.test_telegram import Fake, telegram_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -31,6 +38,7 @@ def test_owner_links_telegram_from_settings_and_gets_a_paid_order(
     table = make_table(shop, "T9")
     tea = make_product(shop, "Tea", "1.50")
     cashier = make_staff(shop, "cashier", "481516", name="Dara")
+    open_shift(shop, cashier)  # the drawer is open: cash can be taken (docs/shifts.md)
     add_staff(db.session, shop, name="Boss", role="owner", pin="135790",
               email="boss@tg.example", password="browser-owner-pw")
     db.session.commit()

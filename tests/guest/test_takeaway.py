@@ -20,6 +20,7 @@ from tests.factories import (
     make_shop,
     make_staff,
     make_table,
+    open_shift,
     run_together,
     sign_in_staff,
 )
@@ -172,6 +173,7 @@ def test_order_pay_cash_kitchen_ready_for_pickup(app, cafe):
 
     # the POS lists it as awaiting cash, named as takeaway
     cashier = staff(app, shop, "cashier", "481516")
+    open_shift(shop)  # the drawer is open: cash can be taken (docs/shifts.md)
     pos = cashier.get(f"/s/{shop.slug}/pos/").text
     card = pos[pos.index(f'id="pos-order-{order.id}"'):]
     card = card[:card.index("</article>")]

@@ -18,6 +18,7 @@ from tests.factories import (
     make_product,
     make_shop,
     make_staff,
+    open_shift,
     option_id,
 )
 
@@ -361,6 +362,7 @@ def test_the_tender_is_kept_with_the_order(app, ctx):
     shop = make_shop()
     order = make_order(shop, make_product(shop, "Latte", "2.75"))
     cashier = make_staff(shop)
+    open_shift(shop, cashier)
     pos.confirm_cash(db.session, get_bus(app), shop, order.id, usd="5", khr="", by=cashier,
                      now=utcnow())
     db.session.commit()

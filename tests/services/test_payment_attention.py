@@ -25,6 +25,7 @@ from tests.factories import (
     make_shop,
     make_staff,
     make_table,
+    open_shift,
     run_together,
     sign_in_staff,
 )
@@ -46,6 +47,7 @@ class Cafe:
         self.cashier_id = self.cashier_user.id
         self.cashier = app.test_client()
         sign_in_staff(self.cashier, self.cashier_user)
+        open_shift(shop, self.cashier_user)  # the drawer is open: cash can be taken
         self.bakong = FakeBakong()
 
     @property

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from shopqr import create_app
 from shopqr.extensions import db
 from shopqr.models import Order, Shop, TelegramLink, TelegramMessage, User, utcnow
-from shopqr.services import payments, poller, pos, tables, telegram
+from shopqr.services import DomainError, payments, poller, pos, tables, telegram
 from shopqr.services.events import get_bus
 from shopqr.services.numbering import SHOP_TZ, UTC
 from tests.conftest import _empty_all_tables, build_app, settings_for
@@ -25,6 +25,7 @@ from tests.factories import (
     make_shop,
     make_staff,
     make_table,
+    open_shift,
     run_together,
 )
 
@@ -121,6 +122,7 @@ def cafe(ctx):
     shop = make_shop("tg-cafe", name="Telegram Cafe")
     table = make_table(shop, "T4")
     tea = make_product(shop, "Tea", "1.50")
+    open_shift(shop)  # the drawer is open: cash can be taken (docs/shifts.md)
     return shop, table, tea
 
 
@@ -505,3 +507,40 @@ def test_paid_message_names_the_table_takeaway_or_counter(app, ctx):
         assert "· Table 5 ·" in paid_text(at_table)
         assert "· Takeaway ·" in paid_text(takeaway)
         assert "· Counter ·" in paid_text(walk_in)
+
+
+def test_the_shift_close_reaches_the_owner_once_and_only_if_chosen(app, fake, cafe):
+    """docs/shifts.md: closing the drawer's shift queues one message, with the drawer's
+    expected and counted cash per currency; a second close of the same shift cannot happen,
+    and an owner who turned shift messages off gets none."""
+    from shopqr.services import shifts
+
+    shop, table, tea = cafe  # the fixture opened a shift (float $0)
+    link(app, shop, fake)
+    pay_cash(app, shop, make_order(shop, tea, table=table))  # $1.50 paid with $20
+    by = db.session.scalar(select(User).where(User.shop_id == shop.id, User.role == "cashier"))
+    shifts.close_shift(db.session, get_bus(app), shop, usd="1", khr="0", note=None, by=by,
+                       now=utcnow())
+    db.session.commit()
+    with pytest.raises(DomainError):  # closed already: nothing more to close
+        shifts.close_shift(db.session, get_bus(app), shop, usd="1", khr="0", note=None, by=by,
+                           now=utcnow())
+    db.session.rollback()
+    run(app)
+    shift_rows = [r for r in rows(shop.id) if r.kind == "shift"]
+    assert [r.status for r in shift_rows] == ["sent"]
+    text = next(t for t in fake.messages() if t.startswith("Shift closed"))
+    assert f"Shift closed by {by.name}" in text
+    assert "cash $1.50 (1)" in text
+    # $20 in, $18 change handed back (+ 2,100 riel of the $0.50): $2 expected, $1 counted
+    assert "Drawer USD: expected $2.00, counted $1.00, difference -$1.00" in text
+    assert "Drawer KHR: expected -2,100៛, counted 0៛, difference +2,100៛" in text
+
+    telegram.save_choices(db.session, shop, {"notify_paid": "1", "daily_at": "22:00"},
+                          utcnow())
+    db.session.commit()
+    shifts.open_shift(db.session, get_bus(app), shop, usd="0", khr="0", by=by, now=utcnow())
+    shifts.close_shift(db.session, get_bus(app), shop, usd="0", khr="0", note=None, by=by,
+                       now=utcnow())
+    db.session.commit()
+    assert len([r for r in rows(shop.id) if r.kind == "shift"]) == 1  # not wanted: not queued
