@@ -100,8 +100,15 @@ def refund(db: Session, bus: EventBus, shop: Shop, order_id: object, *, scope: s
         wanted = parse_lines(order, form)
         lines = {line.id: line for line in order.lines}
         amount = sum((lines[i].unit_price * q for i, q in wanted.items()), Decimal("0"))
+        items = order.items_total
+        if items and order.total != items:
+            # charges added to the prices (docs/taxes.md): a line gives back its share of them
+            amount = amount * order.total / items
     amount = quantize(amount, order.currency)
     left = order.total - order.refunded_total
+    if scope == "lines" and all(
+            wanted.get(line.id, 0) == line.quantity - line.refunded_qty for line in order.lines):
+        amount = left  # the last of the order: exactly what is left, no cent lost to rounding
     if amount <= 0:
         raise DomainError(_l("Order #%(number)s was refunded in full already.",
                              number=order.seq), 409)

@@ -323,3 +323,31 @@ def test_cash_refunds_leave_the_drawer_as_change_does(app, ctx, currency, amount
     shop = make_shop(currency=currency)
     got = refunds.cash_split(shop, Decimal(amount), currency)
     assert got == (Decimal(expected[0]), Decimal(expected[1]))
+
+
+def test_a_line_refund_gives_back_its_share_of_added_charges(app, ctx):
+    """docs/refunds.md, docs/taxes.md: with VAT added to the prices, a refunded line gives back
+    its price and its VAT; refunding the rest gives back exactly what is left."""
+    from tests.services.test_charges import charge_on
+
+    shop = make_shop()
+    charge_on(shop, vat="10")
+    owner = make_owner(shop)
+    client = app.test_client()
+    sign_in_staff(client, owner, "135790")
+    shifts.open_shift(db.session, get_bus(app), shop, usd="20", khr="0", by=owner, now=utcnow())
+    db.session.commit()
+    order = make_order(shop, make_product(shop, "Latte", "2.50"), 3)  # 7.50 + VAT 0.75
+    assert order.total == Decimal("8.25")
+    assert pay_cash(client, shop, order, usd="10").status_code == 303
+    url = f"/s/{shop.slug}/pos/orders/{order.id}/refund"
+    line = order.lines[0].id
+    base = {"scope": "lines", "method": "cash", "reason": "spilled"}
+    assert client.post(url, data={**base, f"qty-{line}": "1"}).status_code == 303
+    amounts = db.session.scalars(select(Refund.amount).order_by(Refund.id)).all()
+    assert amounts == [Decimal("2.75")]  # 2.50 and its 10% VAT
+    assert client.post(url, data={**base, f"qty-{line}": "2"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalars(select(Refund.amount).order_by(Refund.id)).all() == [
+        Decimal("2.75"), Decimal("5.50")]
+    assert db.session.get(Order, order.id).refund_state == "full"
