@@ -534,6 +534,7 @@ document.addEventListener("DOMContentLoaded", function () {
 (function () {
   const KEPT = ".pos-order input[name=usd], .pos-order input[name=khr], .pos-order output.change-preview";
   let focused = null;
+  let typed = [];  // cash fields that kept a value: their preview may have been lost in flight
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     const target = event.detail && event.detail.target;
     const fragment = event.detail && event.detail.fragment;
@@ -547,6 +548,7 @@ document.addEventListener("DOMContentLoaded", function () {
       } else if (old.value) {
         fresh.value = old.value;
         fresh.setAttribute("value", old.value);
+        typed.push(old.id);
       }
     });
     const active = document.activeElement;
@@ -555,6 +557,23 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
+    // A change preview asked for just before the swap answers into the replaced output (or
+    // was never sent from the replaced field): ask again from the new field, once htmx has
+    // processed it, when its preview is still empty.
+    const pending = typed;
+    typed = [];
+    if (pending.length) {
+      setTimeout(function () {
+        pending.forEach(function (id) {
+          const field = document.getElementById(id);
+          const order = field && field.closest(".pos-order");
+          const preview = order && order.querySelector("output.change-preview");
+          if (preview && !preview.textContent.trim()) {
+            field.dispatchEvent(new Event("input", { bubbles: true }));
+          }
+        });
+      }, 50);
+    }
     if (!focused) return;
     const again = document.getElementById(focused.id);
     if (again && document.activeElement !== again) {
