@@ -527,9 +527,10 @@ def lines_csv(db: Session, shop: Shop, period: Period) -> str:
 @dataclass
 class DayReport:
     orders: list[Order]
-    paid_total: Decimal
+    paid_total: Decimal  # net of refunds
     paid_count: int
-    by_method: dict[str, Decimal]
+    by_method: dict[str, Decimal]  # net of refunds
+    refunded: Decimal = Decimal("0")  # given back of these orders
 
 
 def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None = None,
@@ -548,6 +549,11 @@ def todays_orders(db: Session, shop: Shop, *, now: datetime, payment: str | None
     orders = list(db.scalars(query))
     paid = [o for o in orders if o.is_paid]
     by_method: dict[str, Decimal] = {"khqr": Decimal("0"), "cash": Decimal("0")}
-    for o in paid:
-        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + o.total
-    return DayReport(orders, sum((o.total for o in paid), Decimal("0")), len(paid), by_method)
+    for o in paid:  # net of what was refunded of each order (docs/refunds.md)
+        by_method[o.payment_method] = by_method.get(o.payment_method, Decimal("0")) + _net(o)
+    return DayReport(orders, sum((_net(o) for o in paid), Decimal("0")), len(paid), by_method,
+                     sum((o.refunded_total or Decimal("0") for o in paid), Decimal("0")))
+
+
+def _net(order: Order) -> Decimal:
+    return order.total - (order.refunded_total or Decimal("0"))

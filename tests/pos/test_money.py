@@ -351,3 +351,26 @@ def test_a_line_refund_gives_back_its_share_of_added_charges(app, ctx):
     assert db.session.scalars(select(Refund.amount).order_by(Refund.id)).all() == [
         Decimal("2.75"), Decimal("5.50")]
     assert db.session.get(Order, order.id).refund_state == "full"
+
+
+def test_todays_orders_on_the_pos_show_refunds_and_net_totals(app, ctx):
+    """The POS's today's orders: a refunded order says how much went back, and the day's paid
+    total and the cash figure are net of it (as the reports are)."""
+    shop = make_shop()
+    owner = make_owner(shop)
+    client = app.test_client()
+    sign_in_staff(client, owner, "135790")
+    shifts.open_shift(db.session, get_bus(app), shop, usd="20", khr="0", by=owner, now=utcnow())
+    db.session.commit()
+    order = make_order(shop, make_product(shop, "Latte", "2.50"), 2)
+    assert pay_cash(client, shop, order, usd="5").status_code == 303
+    line = order.lines[0].id
+    assert client.post(f"/s/{shop.slug}/pos/orders/{order.id}/refund", data={
+        "scope": "lines", f"qty-{line}": "1", "method": "cash",
+        "reason": "cold"}).status_code == 303
+    page = client.get(f"/s/{shop.slug}/pos/orders").text
+    totals = page[page.index('id="day-totals"'):].split("</p>")[0]
+    assert "<strong>$2.50</strong>" in totals and "Cash $2.50" in totals
+    assert "Refunded $2.50" in totals
+    row = page[page.index(f'id="row-{order.id}"'):].split("</tr>")[0]
+    assert "$5.00" in row and "Refunded −$2.50" in row
