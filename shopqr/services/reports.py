@@ -342,11 +342,33 @@ class MoneyReport:
 
 
 def _money(db: Session, shop: Shop, report: Report) -> None:
+    """Refunds and closed shifts, with two charts: refunds against voids, and the cash each
+    cashier took over the period's shifts (runs after "voids")."""
     start, end = report.period.start, report.period.end
     found = refunds.in_range(db, shop, start, end)
-    report.extra["money"] = MoneyReport(shifts.closed_shifts(db, shop, start, end), found,
-                                        sum((r.amount for r in found), Decimal("0")),
-                                        refunds.bank_refunds(db, shop, start, end))
+    money = MoneyReport(shifts.closed_shifts(db, shop, start, end), found,
+                        sum((r.amount for r in found), Decimal("0")),
+                        refunds.bank_refunds(db, shop, start, end))
+    report.extra["money"] = money
+    report.charts["refunds_voids"] = bar_chart(
+        "chart-refunds-voids", _("Refunds and voids"),
+        _("Money given back on paid orders, and orders cancelled before payment, with how "
+          "many."),
+        [Bar(_("Refunds"), money.refunded, report.money(money.refunded), len(found)),
+         Bar(_("Voids"), report.voids.amount, report.money(report.voids.amount),
+             report.voids.count)])
+    by_cashier: dict[str, tuple[int, Decimal]] = {}
+    for summary in money.shifts:  # the drawer's shifts: the cashier who opened each one
+        opener = summary.shift.opened_by
+        name = opener.name if opener is not None else "?"
+        count, total = by_cashier.get(name, (0, Decimal("0")))
+        by_cashier[name] = (count + 1, total + summary.cash_sales - summary.cash_refunds_total)
+    report.charts["cashier"] = bar_chart(
+        "chart-cashier", _("Cash by cashier"),
+        _("Cash sales less cash refunds of the shifts closed in this period, by the cashier "
+          "who opened each shift, with the number of shifts."),
+        [Bar(name, total, report.money(total), count)
+         for name, (count, total) in sorted(by_cashier.items(), key=lambda kv: -kv[1][1])])
 
 
 def _charges(db: Session, shop: Shop, report: Report) -> None:

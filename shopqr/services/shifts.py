@@ -124,6 +124,7 @@ class Summary:
     refunded_cash: dict[str, Decimal] = field(
         default_factory=lambda: dict.fromkeys(CURRENCIES, Decimal("0")))
     refunds_total: Decimal = Decimal("0")  # every method, in the shop's currency
+    cash_refunds_total: Decimal = Decimal("0")  # cash back only, in the shop's currency
     voids: int = 0
     voided: Decimal = Decimal("0")
     movements: list[CashMovement] = field(default_factory=list)
@@ -180,6 +181,7 @@ def summarize(db: Session, shop: Shop, shift: Shift, now: datetime) -> Summary:
     for refund in summary.refunds:
         summary.refunds_total += refund.amount
         if refund.method == "cash":
+            summary.cash_refunds_total += refund.amount
             summary.refunded_cash["USD"] += refund.cash_usd
             summary.refunded_cash["KHR"] += refund.cash_khr
     count, total = db.execute(select(func.count(Order.id), func.coalesce(func.sum(Order.total), 0))

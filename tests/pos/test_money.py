@@ -374,3 +374,37 @@ def test_todays_orders_on_the_pos_show_refunds_and_net_totals(app, ctx):
     assert "Refunded $2.50" in totals
     row = page[page.index(f'id="row-{order.id}"'):].split("</tr>")[0]
     assert "$5.00" in row and "Refunded −$2.50" in row
+
+
+def test_reports_chart_refunds_against_voids_and_cash_by_cashier(app, ctx):
+    """Issue 17's report charts from the POS's money: refunds against voids, and the cash each
+    cashier's shifts took (cash sales less cash refunds), drawn as SVG with their values."""
+    from shopqr.services import pos
+
+    shop = make_shop()
+    owner = make_owner(shop)
+    sophea = make_staff(shop, "cashier", "246810", name="Sophea")
+    client = app.test_client()
+    sign_in_staff(client, owner, "135790")
+    bus = get_bus(app)
+    shifts.open_shift(db.session, bus, shop, usd="20", khr="0", by=sophea, now=utcnow())
+    db.session.commit()
+    latte = make_product(shop, "Latte", "2.50")
+    order = make_order(shop, latte, 2)
+    assert pay_cash(client, shop, order, usd="5").status_code == 303
+    assert client.post(f"/s/{shop.slug}/pos/orders/{order.id}/refund", data={
+        "scope": "lines", f"qty-{order.lines[0].id}": "1", "method": "cash",
+        "reason": "cold"}).status_code == 303
+    voided = make_order(shop, latte, 3)
+    pos.cancel_order(db.session, bus, shop, voided.id, reason="changed mind", by=owner,
+                     now=utcnow())
+    shifts.close_shift(db.session, bus, shop, usd="17.50", khr="0", note=None, by=sophea,
+                       now=utcnow())
+    db.session.commit()
+    settings = app.test_client()
+    owner_login(settings, shop, owner)
+    page = settings.get(f"/s/{shop.slug}/settings/reports").text
+    chart = page[page.index('id="chart-refunds-voids"'):].split("</svg>")[0]
+    assert "Refunds: $2.50." in chart and "Voids: $7.50." in chart
+    cashiers = page[page.index('id="chart-cashier"'):].split("</svg>")[0]
+    assert "Sophea: $2.50." in cashiers  # $5.00 of cash sales less the $2.50 given back
