@@ -110,3 +110,16 @@ def test_shift_open_sale_refund_close_and_z_report(browser: Browser, live_server
     page.set_viewport_size(TABLET)
     expect(page.locator("#shift-link")).to_have_text("Shift: closed")
     assert not page.errors, page.errors
+
+    # The drawer's screen in Khmer on a phone: every field labelled, nothing scrolls sideways.
+    page.goto(f"{base}/s/{slug}/pos/shift")
+    page.locator(".lang-switch button[value=km]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "km")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#open-shift")).to_be_visible()
+    for field in page.locator("#shift-open input:not([type=hidden])").all():
+        assert field.evaluate("el => el.labels.length > 0"), field.get_attribute("name")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    big_enough(page, "#open-shift")
+    shot(page, "pos-shift-km-phone")
+    assert not page.errors, page.errors
