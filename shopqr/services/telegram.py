@@ -456,12 +456,18 @@ def backoff(attempts: int) -> timedelta:
 def send_due(db: Session, client: BotClient, now: datetime) -> dict[int, str]:
     """Send the outbox rows that are due; returns {row id: outcome}. Commits as it goes."""
     outcomes: dict[int, str] = {}
-    db.execute(update(TelegramMessage)
-               .where(TelegramMessage.status == "sending",
-                      TelegramMessage.next_attempt_at < now - STUCK_AFTER)
-               .values(status="failed",
-                       last_error="interrupted while sending; not resent (at most once)")
-               .execution_options(synchronize_session=False))
+    # Rows left "sending" by a sender that died. Found by a plain read, then updated by id: an
+    # UPDATE with this WHERE would lock every row it scans (MariaDB, REPEATABLE READ), and two
+    # senders at once would deadlock on the rows they are marking sent.
+    stuck = list(db.scalars(select(TelegramMessage.id).where(
+        TelegramMessage.status == "sending",
+        TelegramMessage.next_attempt_at < now - STUCK_AFTER)))
+    if stuck:
+        db.execute(update(TelegramMessage)
+                   .where(TelegramMessage.id.in_(stuck), TelegramMessage.status == "sending")
+                   .values(status="failed",
+                           last_error="interrupted while sending; not resent (at most once)")
+                   .execution_options(synchronize_session=False))
     db.commit()
     due = [(m.id, m.shop_id, m.kind) for m in db.scalars(
         select(TelegramMessage)
