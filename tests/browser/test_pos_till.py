@@ -7,6 +7,7 @@ confirmation, and the Khmer till. Screenshots land in tests/artifacts/."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -254,3 +255,29 @@ def test_the_till_in_khmer(browser: Browser, live_server, till, shot, khmer):
     expect(page.locator("td.order-state").first).to_have_text(
         f"{khmer['Paid']} / {khmer['Queued']}")
     shot(page, "pos-orders-km")
+
+
+def test_cash_typed_before_the_page_is_ready_still_shows_the_change(browser: Browser,
+                                                                     live_server, till):
+    """A quick cashier on a slow tablet types the cash before htmx has set the field up (here
+    htmx is held back while the amount is typed): once it has, the change shows all the same."""
+    from tests.factories import make_order
+
+    shop, latte, croissant = till
+    order = make_order(shop, croissant, 1)  # $1.75, awaiting cash
+    page = tablet(browser)
+    sign_in(page, live_server.url, shop.slug, "Dara", "481516")
+    expect(page).not_to_have_url(re.compile(r"/staff/"))
+    held: list = []
+    page.route("**/htmx-*.min.js", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/s/{shop.slug}/pos/orders/{order.id}", wait_until="commit")
+    field = page.get_by_label("US dollars received")
+    field.fill("5")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for htmx"
+    expect(page.locator(".change-preview")).to_have_text("")  # nothing can have asked yet
+    for route in held:
+        route.continue_()
+    expect(page.locator(".change-preview")).to_contain_text("$3.25")

@@ -534,7 +534,6 @@ document.addEventListener("DOMContentLoaded", function () {
 (function () {
   const KEPT = ".pos-order input[name=usd], .pos-order input[name=khr], .pos-order output.change-preview";
   let focused = null;
-  let typed = [];  // cash fields that kept a value: their preview may have been lost in flight
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     const target = event.detail && event.detail.target;
     const fragment = event.detail && event.detail.fragment;
@@ -548,7 +547,6 @@ document.addEventListener("DOMContentLoaded", function () {
       } else if (old.value) {
         fresh.value = old.value;
         fresh.setAttribute("value", old.value);
-        typed.push(old.id);
       }
     });
     const active = document.activeElement;
@@ -556,24 +554,24 @@ document.addEventListener("DOMContentLoaded", function () {
       focused = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
     }
   });
+  // A cash field that holds an amount but shows no change: typed into before htmx had set the
+  // field up (a quick cashier on a slow tablet), or replaced by a live update while its preview
+  // was on the way (the answer went to the replaced output). Once htmx has set the field up,
+  // ask for the change again. (Not by an "input" event: htmx took the typed amount as the
+  // field's starting value, and its "changed" check would drop the event.)
+  document.addEventListener("htmx:load", function (event) {
+    const root = event.detail && event.detail.elt;
+    if (!root || !root.querySelectorAll) return;
+    const asked = new Set();
+    root.querySelectorAll("form input[name=usd][hx-post], form input[name=khr][hx-post]").forEach(function (field) {
+      const preview = field.form.querySelector("output.change-preview");
+      if (!field.value || !preview || preview.textContent.trim() || asked.has(preview)) return;
+      asked.add(preview);  // one request per order, with both fields (hx-include)
+      htmx.ajax("POST", field.getAttribute("hx-post"), {
+        source: field, target: "#" + CSS.escape(preview.id), swap: "outerHTML" });
+    });
+  });
   document.addEventListener("htmx:oobAfterSwap", function () {
-    // A change preview asked for just before the swap answers into the replaced output (or
-    // was never sent from the replaced field): ask again from the new field, once htmx has
-    // processed it, when its preview is still empty.
-    const pending = typed;
-    typed = [];
-    if (pending.length) {
-      setTimeout(function () {
-        pending.forEach(function (id) {
-          const field = document.getElementById(id);
-          const order = field && field.closest(".pos-order");
-          const preview = order && order.querySelector("output.change-preview");
-          if (preview && !preview.textContent.trim()) {
-            field.dispatchEvent(new Event("input", { bubbles: true }));
-          }
-        });
-      }, 50);
-    }
     if (!focused) return;
     const again = document.getElementById(focused.id);
     if (again && document.activeElement !== again) {
