@@ -37,6 +37,7 @@ from run import (  # noqa: E402
     guest,
     gunicorn,
     kitchen_socket,
+    open_drawer,
     product_ids,
     staff_session,
     table_tokens,
@@ -74,6 +75,7 @@ def measure(code: Path, sockets: int, board: int, rounds: int) -> dict:
         env = {**app_env(url, workdir), "PYTHONPATH": str(code)}
         with gunicorn("app:app", env, cwd=code, threads=sockets + 64) as base:
             cashier = staff_session(base, SLUG, "Cashier", "481516")
+            open_drawer(cashier, base, SLUG)
             pos_csrf = csrf_of(cashier.get(f"{base}/s/{SLUG}/pos/", timeout=30).text)
 
             def pay(order_id: str) -> None:
