@@ -188,3 +188,21 @@ def test_create_shop_failing_on_the_owner_leaves_no_half_made_shop(ctx, runner, 
     # the shop and its tables were flushed before the owner failed: all rolled back
     assert db.session.scalar(select(Shop.id).where(Shop.slug == "second-cafe")) is None
     assert count(Shop) == 1 and count(User) == 1 and count(ShopTable) == 1
+
+
+def test_the_demo_cashier_takes_cash_at_once(app, ctx, demo_output):
+    """The demo's cash drawer is open (a $50 + 100,000 riel float), so the first cash order the
+    cashier confirms on the POS is paid and counted in that shift."""
+    from tests.factories import make_order, sign_in_staff
+
+    shop = db.session.scalar(select(Shop).where(Shop.slug == "lucky-cafe"))
+    latte = db.session.scalar(select(Product).where(Product.name == "Latte"))
+    order = make_order(shop, latte, 1)
+    dara = db.session.scalar(select(User).where(User.shop_id == shop.id, User.role == "cashier"))
+    cashier = app.test_client()
+    sign_in_staff(cashier, dara, "246802")
+    paid = cashier.post(f"/s/lucky-cafe/pos/orders/{order.id}/cash", data={"usd": "5"})
+    assert paid.status_code == 303
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert order.payment_status == "paid" and order.shift_id is not None

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopqr.models import Category, Option, OptionGroup, Product, Shop
+from shopqr.models import Category, Option, OptionGroup, Product, Shift, Shop, utcnow
 from shopqr.services.shops import add_staff, add_table, create_shop
 
 DEMO_SLUG = "lucky-cafe"
@@ -117,7 +117,13 @@ def seed_demo(db: Session) -> Shop:
     seed_menu(db, shop)
     for i in range(1, 7):
         add_table(db, shop, f"Table {i}", sort_order=i, name_km=f"តុ {i}")
-    for name, role, pin, email, password in DEMO_STAFF:
-        add_staff(db, shop, name=name, role=role, pin=pin, email=email, password=password)
+    staff = [add_staff(db, shop, name=name, role=role, pin=pin, email=email, password=password)
+             for name, role, pin, email, password in DEMO_STAFF]
+    db.flush()
+    # The cash drawer is open (docs/shifts.md), so the demo's POS takes cash at once: the
+    # cashier counted a $50 and 100,000 riel float.
+    cashier = next(u for u in staff if u.role == "cashier")
+    db.add(Shift(shop_id=shop.id, open_shop_id=shop.id, opened_by_id=cashier.id,
+                 opened_at=utcnow(), float_usd=Decimal("50"), float_khr=Decimal("100000")))
     db.flush()
     return shop
