@@ -208,22 +208,3 @@ def bank_refunds(db: Session, shop: Shop, start: datetime, end: datetime
             if txn.counts_for_order:
                 paying[txn.order_id] = txn
     return [(r, order, paying.get(order.id)) for r, order in rows]
-
-
-def csv_rows(db: Session, shop: Shop, start: datetime, end: datetime) -> list[dict[str, object]]:
-    """The refunds of [start, end) as rows of the orders CSV (services/reports.orders_csv), by
-    column header: the order's number, when the refund was made, "refunded" as its payment,
-    and the amount below zero (a number), so the total column adds up to net sales."""
-    from shopqr.services.numbering import shop_time
-
-    return [{"number": order.number,
-             "created (Phnom Penh)": shop_time(r.created_at).strftime("%Y-%m-%d %H:%M"),
-             "table": order.table_name or (
-                 "takeaway" if order.source == "takeaway" else "walk-in"),
-             "method": order.payment_method, "payment": "refunded",
-             "total": -r.amount, "currency": r.currency,
-             "payments needing attention": f"refund ({r.method}): {r.reason}"}
-            for r, order in db.execute(
-                select(Refund, Order).join(Order, Order.id == Refund.order_id)
-                .where(Refund.shop_id == shop.id, Refund.created_at >= start,
-                       Refund.created_at < end).order_by(Refund.created_at, Refund.id)).all()]

@@ -438,8 +438,12 @@ def write_csv(columns: list[Column], rows: list[Any]) -> str:
     return out.getvalue()
 
 
+def _local(moment: datetime) -> str:
+    return shop_time(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _created(order: Order) -> str:
-    return shop_time(order.created_at).strftime("%Y-%m-%d %H:%M")
+    return _local(order.created_at)
 
 
 def _where(order: Order) -> str:
@@ -499,9 +503,23 @@ def orders_csv(db: Session, shop: Shop, period: Period) -> str:
     charged = charges.of_orders(db, [o.id for o in orders])
     rows: list[Any] = [OrderRow(o, received.get(o.id, []), charged.get(o.id, []))
                        for o in orders]
-    # each refund made in the period: a row below zero (docs/refunds.md)
-    rows += refunds.csv_rows(db, shop, period.start, period.end)
+    rows += _refund_rows(db, shop, period)
     return write_csv(ORDER_COLUMNS, rows)
+
+
+def _refund_rows(db: Session, shop: Shop, period: Period) -> list[dict[str, object]]:
+    """Each refund made in the period as a row of the orders export, by column header
+    (docs/refunds.md): its order, when it was made, "refunded" as the payment, and the amount
+    below zero (a number), so the total column adds up to net sales."""
+    return [{"number": order.number, "created (Phnom Penh)": _local(r.created_at),
+             "table": _where(order), "method": order.payment_method, "payment": "refunded",
+             "total": -r.amount, "currency": r.currency,
+             "payments needing attention": f"refund ({r.method}): {r.reason}"}
+            for r, order in db.execute(
+                select(Refund, Order).join(Order, Order.id == Refund.order_id)
+                .where(Refund.shop_id == shop.id, Refund.created_at >= period.start,
+                       Refund.created_at < period.end)
+                .order_by(Refund.created_at, Refund.id)).all()]
 
 
 @dataclass
