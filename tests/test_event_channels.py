@@ -5,6 +5,7 @@ is not heard by the other, while every process of one deployment hears it."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -55,14 +56,17 @@ def redis_apps() -> Iterator[list[Flask]]:
 
 
 @pytest.mark.parametrize("databases", [
-    ("sqlite:///{tmp}/cafe_a.sqlite", "sqlite:///{tmp}/cafe_b.sqlite"),
-    ("mysql+pymysql://root@127.0.0.1/cafe_a", "mysql+pymysql://root@127.0.0.1/cafe_b"),
+    ("sqlite:///{tmp}/cafe_a_{run}.sqlite", "sqlite:///{tmp}/cafe_b_{run}.sqlite"),
+    ("mysql+pymysql://root@127.0.0.1/cafe_a_{run}", "mysql+pymysql://root@127.0.0.1/cafe_b_{run}"),
 ], ids=["sqlite", "mariadb-names"])
 def test_two_deployments_sharing_one_redis_do_not_hear_each_other(redis_apps, tmp_path,
                                                                    databases):
     """Deployment A has two processes, B one; all three use the same Redis (the same db number
-    even). No database is touched: only the names differ."""
-    first, second = (d.format(tmp=tmp_path) for d in databases)
+    even). No database is touched: only the names differ. The names carry this run's own token:
+    the SQLite and MariaDB passes of scripts/test.sh run at once on the same Redis server, and
+    pub/sub channels ignore the db number, so fixed names let one pass hear the other's events."""
+    run = uuid.uuid4().hex[:10]
+    first, second = (d.format(tmp=tmp_path, run=run) for d in databases)
     a1, a2, b = (create_app(settings(uri, REDIS_URL=REDIS_URL)) for uri in (first, first, second))
     redis_apps.extend([a1, a2, b])
     buses = [get_bus(app) for app in (a1, a2, b)]
