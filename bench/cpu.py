@@ -4,6 +4,7 @@ application's own cost (no sockets, no gunicorn), which is what a change to a vi
 moves. ``--profile PATH`` prints the top of a cProfile of that path instead.
 
     .venv/bin/python bench/cpu.py [--db sqlite|mariadb] [--n 2000] [--profile menu]
+    .venv/bin/python bench/cpu.py --qr     # the order page's KHQR drawing, two ways
 """
 
 from __future__ import annotations
@@ -49,12 +50,44 @@ def per_request(app, requests_: list[tuple], n: int) -> float:
     return (time.process_time() - start) * 1000 / n
 
 
+def qr_rows(n: int) -> None:
+    """CPU per KHQR code drawn for the order page (each a new string, as each order's is):
+    qrcode's SVG path image (a square per module) against shopqr.filters (a run per row)."""
+    import qrcode
+    import qrcode.constants
+    import qrcode.image.svg
+
+    from shopqr.filters import _qr_svg
+
+    khqr = ("00020101021229370016rasmey@aclb0113855123456780204shop52045999530384054041.255802KH"
+            "5914Cafe Lucky One6010Phnom Penh62270107ORD{:05d}0812table 5 x9917001317829000"
+            "00000063041234")
+
+    def squares(data: str) -> str:
+        return qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
+                           border=2, error_correction=qrcode.constants.ERROR_CORRECT_M
+                           ).to_string(encoding="unicode")
+
+    print(f"{'KHQR drawn by':<28}{'CPU ms':>8}{'bytes':>8}")
+    for name, draw in (("qrcode SvgPathImage", squares), ("shopqr.filters (runs)", _qr_svg)):
+        start = time.process_time()
+        for i in range(n):
+            draw(khqr.format(i + (0 if draw is squares else n)))
+        print(f"{name:<28}{(time.process_time() - start) * 1000 / n:>8.2f}"
+              f"{len(draw(khqr.format(2 * n))):>8}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "mariadb"], default="sqlite")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--profile", choices=["menu", "add", "status", "health", "badge"])
+    parser.add_argument("--qr", action="store_true",
+                        help="only the KHQR drawing: qrcode's SVG image against shopqr's")
     args = parser.parse_args()
+    if args.qr:
+        qr_rows(min(args.n, 200))
+        return
     tmp = tempfile.mkdtemp()
     if args.db == "sqlite":
         url = f"sqlite:///{tmp}/cpu.sqlite"
