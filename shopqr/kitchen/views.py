@@ -67,13 +67,15 @@ def board() -> Markup:
     return render_board(g.shop, _station(g.shop, request.args.get("station")), oob=False)
 
 
-def _after_action(order_id: int, *, full: bool = False) -> Response:
+def _after_action(order_id: int, *, full: bool = False, served: bool = False) -> Response:
+    """The tapping screen's answer: the order's card and the counters (with the recall list
+    when the order was just served), or the whole board."""
     db.session.commit()
     if is_htmx():
         station = _station(g.shop, request.args.get("station"))
         if full:
             return fragments(render_board(g.shop, station, oob=True))
-        return fragments(render_delta(g.shop, station, order_id))
+        return fragments(render_delta(g.shop, station, order_id, recall=served))
     args = {"station": request.args["station"]} if request.args.get("station") else {}
     return redirect(url_for("kitchen.index", **args), 303)
 
@@ -83,7 +85,7 @@ def _after_action(order_id: int, *, full: bool = False) -> Response:
 def advance(order_id: int) -> Response:
     order = kitchen_service.advance(db.session, get_bus(current_app), g.shop, order_id,
                                     by=g.staff, now=utcnow(), expect=request.form.get("from"))
-    return _after_action(order.id)
+    return _after_action(order.id, served=order.kitchen_status == "served")
 
 
 @bp.post("/orders/<int:order_id>/back")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from shopqr.cache import MenuCache
 from shopqr.models import Category, Order, OrderLine, Product, Shop, Station, User
 from shopqr.services import DomainError, get_for_shop, tables
 from shopqr.services.audit import audit
@@ -33,7 +35,7 @@ class Board:
     preparing), most first."""
 
     station: Station | None = None
-    stations: list[Station] = field(default_factory=list)
+    stations: list[StationRef] = field(default_factory=list)
     rail: list[Order] = field(default_factory=list)
     rail_ids: list[int] = field(default_factory=list)
     served: list[Order] = field(default_factory=list)
@@ -80,12 +82,44 @@ def load_station(db: Session, shop: Shop, raw_id: object) -> Station | None:
     return get_for_shop(db, Station, shop, raw_id, message=_l("Station not found."))
 
 
-def _line_stations(db: Session, shop: Shop) -> dict[int, int | None]:
-    """product id -> the station that makes it (None: no station)."""
-    return dict(db.execute(
+@dataclass(frozen=True)
+class StationRef:
+    """A station as the board shows it (plain values: kept in a cache between requests)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The shop's stations and which one makes each product (None: no station)."""
+
+    stations: tuple[StationRef, ...]
+    by_product: dict[int, int | None]
+
+
+def load_layout(db: Session, shop_id: int) -> Layout:
+    stations = tuple(StationRef(s.id, s.name) for s in db.execute(
+        select(Station.id, Station.name).where(Station.shop_id == shop_id)
+        .order_by(Station.sort_order, Station.id)))
+    by_product = dict(db.execute(
         select(Product.id, Category.station_id)
         .join(Category, Product.category_id == Category.id)
-        .where(Product.shop_id == shop.id)).all())
+        .where(Product.shop_id == shop_id)).all())
+    return Layout(stations, by_product)
+
+
+def layout(db: Session, shop: Shop) -> Layout:
+    """The shop's kitchen layout, from the app's cache under the shop's ``menu_version``:
+    every change of stations or of a category's station bumps it (below), as every menu
+    change does (services/menu_admin.py), so an entry is never stale. Every bump of a card
+    used to read all the shop's products and stations for it (bench/rush.py)."""
+    if not has_app_context():
+        return load_layout(db, shop.id)
+    cache = current_app.extensions.get("shopqr_kitchen")
+    if cache is None:
+        cache = current_app.extensions.setdefault("shopqr_kitchen", MenuCache(256))
+    return cache.get(("layout", shop.id, shop.menu_version), lambda: load_layout(db, shop.id))
 
 
 def board(db: Session, shop: Shop, station: Station | None = None, *,
@@ -96,8 +130,9 @@ def board(db: Session, shop: Shop, station: Station | None = None, *,
     open lines. With ``only`` (a per-card update), just that order is loaded for its card,
     ``rail`` holds it alone (if it is open here) and ``rail_ids`` gives its place; without
     ``with_served`` the recall list is not read."""
-    by_product = _line_stations(db, shop)
-    result = Board(station=station, stations=list_stations(db, shop),
+    shop_layout = layout(db, shop)
+    by_product = shop_layout.by_product
+    result = Board(station=station, stations=list(shop_layout.stations),
                    counts={status: 0 for status in FLOW[:3]},
                    warn_minutes=shop.kitchen_warn_minutes or 5,
                    late_minutes=shop.kitchen_late_minutes or 10)
@@ -131,8 +166,14 @@ def board(db: Session, shop: Shop, station: Station | None = None, *,
 
     wanted = result.rail_ids if only is None else [i for i in result.rail_ids if i == only]
     options = (selectinload(Order.lines).selectinload(OrderLine.phone),)  # names on the card
-    loaded = {o.id: o for o in db.scalars(
-        select(Order).where(Order.id.in_(wanted)).options(*options))} if wanted else {}
+    if only is None:
+        loaded = {o.id: o for o in db.scalars(
+            select(Order).where(Order.id.in_(wanted)).options(*options))} if wanted else {}
+    else:  # one card: the order, its lines and their phones in one statement
+        loaded = {o.id: o for o in db.scalars(
+            select(Order).where(Order.id.in_(wanted))
+            .options(joinedload(Order.lines).joinedload(OrderLine.phone))).unique()
+        } if wanted else {}
     served = db.scalars(
         select(Order)
         .where(Order.shop_id == shop.id, Order.payment_status == "paid",
@@ -284,7 +325,7 @@ def finish_station(db: Session, bus: EventBus, shop: Shop, order_id: object, *,
     order, lines = _lock_order(db, load_kitchen_order(db, shop, order_id).id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
-    by_product = _line_stations(db, shop)
+    by_product = layout(db, shop).by_product
     known = {s.id for s in list_stations(db, shop)}
     for line in lines:
         sid = by_product.get(line.product_id) if line.product_id else None
@@ -320,6 +361,7 @@ def add_station(db: Session, shop: Shop, name: str | None) -> Station:
     station = Station(shop_id=shop.id, name=clean, sort_order=len(stations) + 1)
     db.add(station)
     db.flush()
+    _layout_changed(db, shop)
     return station
 
 
@@ -330,6 +372,7 @@ def remove_station(db: Session, shop: Shop, station_id: object) -> None:
                                       Category.station_id == station.id)
                .values(station_id=None).execution_options(synchronize_session="fetch"))
     db.delete(station)
+    _layout_changed(db, shop)
 
 
 def assign_category(db: Session, shop: Shop, category_id: object, station_id: object) -> None:
@@ -338,6 +381,14 @@ def assign_category(db: Session, shop: Shop, category_id: object, station_id: ob
     category = load_category(db, shop, category_id)
     station = load_station(db, shop, station_id)
     category.station_id = station.id if station else None
+    _layout_changed(db, shop)
+
+
+def _layout_changed(db: Session, shop: Shop) -> None:
+    """Stations are part of the menu's version: the kitchen's cached layout follows it."""
+    from shopqr.services.menu_admin import bump
+
+    bump(db, shop)
 
 
 def set_thresholds(db: Session, shop: Shop, warn: object, late: object) -> None:

@@ -142,6 +142,48 @@ def test_the_owner_assigns_categories_to_stations_and_sets_thresholds(app, ctx):
     assert client.post(f"{base}/stations/{their_bar.id}/remove").status_code == 404
 
 
+def test_the_owners_station_changes_show_on_an_open_kitchen_screen_at_once(app, ctx):
+    """The board keeps the shop's stations and which one makes each product in a cache under
+    the menu's version: adding a station, assigning a category and removing the station must
+    each show on the next tap, never the layout of before."""
+    shop = make_shop()
+    owner = make_owner(shop)
+    client = app.test_client()
+    owner_login(client, shop, owner)
+    drinks, food = Category(shop_id=shop.id, name="Drinks"), Category(shop_id=shop.id, name="Food")
+    db.session.add_all([drinks, food])
+    db.session.commit()
+    order = create_order(db.session, shop, items=[
+        OrderItem(make_product(shop, "Latte", category=drinks), [], 1),
+        OrderItem(make_product(shop, "Sandwich", category=food), [], 1)],
+        method="cash", key=None, table=None)
+    from shopqr.models import utcnow
+    order.payment_status, order.kitchen_status, order.paid_at = "paid", "queued", utcnow()
+    db.session.commit()
+    screen = kitchen_client(app, shop)
+    kitchen, settings = f"/s/{shop.slug}/kitchen", f"/s/{shop.slug}/settings/kitchen"
+    assert "station-picker" not in screen.get(f"{kitchen}/").text  # no stations yet
+    for name in ("Bar", "Grill"):
+        assert client.post(f"{settings}/stations", data={"name": name}).status_code == 303
+    bar, grill = db.session.scalars(select(Station.id).where(Station.shop_id == shop.id)
+                                    .order_by(Station.id)).all()
+    assert f'data-station="{bar}"' in screen.get(f"{kitchen}/").text
+    bar_screen = screen.get(f"{kitchen}/board?station={bar}").text
+    assert "Latte" in bar_screen and "Sandwich" in bar_screen  # no category assigned yet
+    assert client.post(f"{settings}/categories/{food.id}",
+                       data={"station": grill}).status_code == 303
+    bar_screen = screen.get(f"{kitchen}/board?station={bar}").text
+    assert "Latte" in bar_screen and "Sandwich" not in bar_screen
+    # the whole kitchen's screen: the bar's part done, the grill's still waiting
+    latte = line_of(order, "Latte")
+    assert screen.post(f"{kitchen}/lines/{latte.id}/toggle?station={bar}").status_code == 303
+    assert "Waiting for: Grill" in screen.get(f"{kitchen}/").text
+    assert client.post(f"{settings}/stations/{grill}/remove").status_code == 303
+    after = screen.get(f"{kitchen}/board?station={bar}").text
+    assert "Sandwich" in after  # food is made by every station again
+    assert f'data-station="{grill}"' not in screen.get(f"{kitchen}/").text
+
+
 def test_a_barista_cannot_change_kitchen_settings(app, ctx):
     shop = make_shop()
     client = app.test_client()

@@ -24,7 +24,8 @@ from tests.factories import make_order, make_product, make_shop, make_table
 from tests.settings.test_counter_qr import find_code
 from tests.settings.test_settings_pages import make_owner, owned, owner_login  # noqa: F401
 
-PATH = re.compile(r"M(\d+),(\d+)H\d+V\d+H\d+z")
+PATH = re.compile(r"M(\d+),(\d+)H\d+V\d+H\d+z")  # a square per module (qrcode's SVG images)
+RUNS = re.compile(r"M(\d+),(\d+)h(\d+)v1h-\3z")  # a run per row (shopqr.filters.qr_svg)
 
 
 def table_url(shop, table) -> str:
@@ -35,6 +36,7 @@ def modules(svg: str) -> set[tuple[int, int]]:
     """The dark modules an SVG QR code draws, as (x, y) from its top-left dark module: equal
     sets are the same code, whatever the quiet zone or scale."""
     found = {(int(x), int(y)) for x, y in PATH.findall(svg)}
+    found |= {(int(x) + i, int(y)) for x, y, width in RUNS.findall(svg) for i in range(int(width))}
     assert found, svg[:200]
     left, top = min(x for x, _ in found), min(y for _, y in found)
     return {(x - left, y - top) for x, y in found}
