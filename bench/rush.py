@@ -13,11 +13,13 @@ after 2 s) is sent once more on a new connection, as browsers do; the "retried" 
 them, and the latency includes the retry. ``--cpu-report`` prints, after each step, the
 server's CPU per URL (bench/cpu_probe).
 
-The number of tables doubles-ish each step until the p99 of guest requests passes 500 ms or a
-guest request fails; the last step that held is the process's capacity.
+The number of tables grows by half each step until the p99 of guest requests passes 500 ms or a
+guest request fails; then the steps halve the gap between the last step that held and the
+first that did not, until it is within 10% (``--no-refine``: stop at once). The largest step
+that held is the process's capacity.
 
     .venv/bin/python bench/rush.py [--db sqlite|mariadb|both] [--code DIR] [--max-tables 60]
-                                   [--start 2] [--seconds 60] [--cpu-report]
+                                   [--start 2] [--seconds 60] [--cpu-report] [--no-refine]
 
 ``--code DIR`` serves another checkout of shopqr (e.g. `git worktree add /tmp/old <rev>`), so
 today's code and a change can be measured in one run.
@@ -56,6 +58,7 @@ POLL_SECONDS = 4.0  # the order page's hx-trigger="every 4s"
 P99_LIMIT_MS = 500.0
 
 
+REFINE = True  # --no-refine: stop at the first step over the limit
 CPU_REPORT = ""  # set by --cpu-report: the file bench/cpu_probe writes in the served process
 
 
@@ -249,7 +252,7 @@ def capacity(kind: str, code: Path, max_tables: int, seconds: float, start: int 
     workdir = Path(tempfile.mkdtemp(prefix="shopqr-rush-"))
     url = prepare(kind, code, workdir, max_tables)
     tokens, products = table_tokens(url, SLUG), product_ids(url, SLUG)
-    held = 0
+    held, over = 0, None
     tables = start
     print(f"{'tables':>7}{'requests':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}{'retried':>8}"
           f"{'served':>8}")
@@ -264,11 +267,17 @@ def capacity(kind: str, code: Path, max_tables: int, seconds: float, start: int 
                 print("".join(f"        {line}" for line in report.readlines()[:14]))
             os.remove(CPU_REPORT)
         if row["failed"] or row["p99"] > P99_LIMIT_MS:
-            break
-        held = tables
-        tables = tables + max(2, tables // 2)
+            over = tables
+        else:
+            held = tables
         subprocess.run([sys.executable, "-c", _CLOSE_SESSIONS, url], cwd=code, check=True,
                        env={**os.environ, **app_env(url, workdir), "PYTHONPATH": str(code)})
+        if over is None:
+            tables = tables + max(2, tables // 2)
+        elif REFINE and over - held > max(2, held // 10):
+            tables = (held + over) // 2  # between the last step held and the first over
+        else:
+            break
     return held
 
 
@@ -293,9 +302,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0,
                         help="how long one step may run (tables not served by then count "
                              "as not served)")
+    parser.add_argument("--no-refine", action="store_true",
+                        help="stop at the first step over the limit (by default the steps "
+                             "then halve the gap to the last step held, to within 10%%)")
     parser.add_argument("--cpu-report", action="store_true",
                         help="after each step, print the server's CPU per URL")
     args = parser.parse_args()
+    if args.no_refine:
+        global REFINE
+        REFINE = False
     if args.cpu_report:
         global CPU_REPORT
         CPU_REPORT = str(Path(tempfile.mkdtemp(prefix="shopqr-cpu-")) / "report.txt")
