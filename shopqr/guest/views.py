@@ -535,8 +535,10 @@ def place_order() -> Response | tuple[str, int]:
         needs_qr = order.payment_method == "khqr"
         if needs_qr and payments.latest_transaction(db.session, order) is None:
             _new_khqr(shop, order)
+        # read before the commit expires them (else two more SELECTs after it)
+        deeplinks, public_token = needs_qr and shop.khqr_deeplinks, order.public_token
         db.session.commit()
-        if needs_qr:
+        if deeplinks:
             _offer_deeplink(shop, order)
     except DomainError as exc:
         db.session.rollback()
@@ -549,7 +551,8 @@ def place_order() -> Response | tuple[str, int]:
             return _checkout_refused(shop, session, exc)
         if order is None:
             raise
-    return redirect(url_for("guest.order_page", public_token=order.public_token), 303)
+        public_token = order.public_token
+    return redirect(url_for("guest.order_page", public_token=public_token), 303)
 
 
 def _checkout_refused(shop: Shop, session: TableSession, exc: DomainError) -> tuple[str, int]:

@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shopqr.i18n import localized
 from shopqr.models import (
+    CartItem,
+    CartItemOption,
     Option,
     OptionGroup,
     Order,
@@ -149,11 +151,25 @@ def checkout(
         method=pay_method, key=key, note=order_note, table=session.table, session=session,
         source="takeaway" if session.table_id is None else "table",
     )
-    for line in cart.lines:
-        db.delete(line.item)
-    db.flush()
+    _empty_cart(db, [line.item for line in cart.lines])
     _created(db, bus, order)
     return order
+
+
+def _empty_cart(db: Session, items: list[CartItem]) -> None:
+    """Delete the cart's lines and their options in two statements (the ORM deleted each row
+    on its own: a round trip each on MariaDB, 25 or more for a table's cart). The session row
+    is locked (the checkout's first update), so no phone adds a line in between."""
+    db.flush()  # the order and its lines first
+    ids = [item.id for item in items]
+    db.execute(delete(CartItemOption).where(CartItemOption.cart_item_id.in_(ids))
+               .execution_options(synchronize_session=False))
+    db.execute(delete(CartItem).where(CartItem.id.in_(ids))
+               .execution_options(synchronize_session=False))
+    for item in items:
+        for chosen in item.options:
+            db.expunge(chosen)
+        db.expunge(item)
 
 
 # --- the POS ticket: a walk-in order (its lines are kept in the cashier's session cookie) ---

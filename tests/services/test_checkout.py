@@ -14,6 +14,7 @@ from sqlalchemy import delete, event, func, select
 from shopqr.extensions import db
 from shopqr.models import (
     CartItem,
+    CartItemOption,
     Order,
     OrderCounter,
     OrderLine,
@@ -120,6 +121,7 @@ def test_checkout_turns_the_cart_into_a_pending_order(shop, session, latte, cake
          "warm please"),
     ]
     assert count(CartItem) == 0  # the shared cart is empty for the whole table
+    assert count(CartItemOption) == 0  # and the latte's chosen options went with it
 
 
 def test_the_snapshot_survives_later_menu_edits(shop, session, latte, cake):
