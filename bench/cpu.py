@@ -143,7 +143,10 @@ def main() -> None:
         profiler.disable()
         out = io.StringIO()
         order = os.environ.get("SORT", "cumulative")  # or tottime
-        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
+        stats = pstats.Stats(profiler, stream=out).sort_stats(order)
+        stats.print_stats(45)
+        if os.environ.get("CALLERS"):  # e.g. CALLERS=exceptions.py:214
+            stats.print_callers(os.environ["CALLERS"])
         print(out.getvalue())
         return
     hello = per_request(hello_app, [("GET", "/", {})], args.n * 5)
