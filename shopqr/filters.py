@@ -40,7 +40,7 @@ def _qr_svg(data: str) -> str:
 def svg_of_modules(matrix: list[list[bool]]) -> str:
     """A QR code's modules (the quiet zone included) as an SVG of one path, a rectangle per run
     of dark modules in a row. qrcode's own SVG path image draws a square per dark module: the
-    same picture in twice the bytes (a KHQR: ~19 KB against ~9 KB) and ~4 ms more CPU a code
+    same picture in twice the bytes (a KHQR: ~19 KB against ~9 KB) and ~6 ms more CPU a code
     (bench/cpu.py --qr); one module is 1 mm, as in qrcode's SVG images."""
     size = len(matrix)
     runs = []

@@ -325,8 +325,9 @@ def finish_station(db: Session, bus: EventBus, shop: Shop, order_id: object, *,
     order, lines = _lock_order(db, load_kitchen_order(db, shop, order_id).id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
-    by_product = layout(db, shop).by_product
-    known = {s.id for s in list_stations(db, shop)}
+    shop_layout = layout(db, shop)
+    by_product = shop_layout.by_product
+    known = {s.id for s in shop_layout.stations}
     for line in lines:
         sid = by_product.get(line.product_id) if line.product_id else None
         if sid not in known or sid == station.id:
