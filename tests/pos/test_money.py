@@ -27,6 +27,18 @@ from tests.settings.test_settings_pages import make_owner, owner_login
 HX = {"HX-Request": "true"}
 
 
+def owner_at_the_till(app, shop, float_usd="0"):
+    """A POS signed in as the shop's owner (PIN 135790), the drawer's shift open with a float
+    in dollars: the client."""
+    owner = make_owner(shop)
+    client = app.test_client()
+    sign_in_staff(client, owner, "135790")
+    shifts.open_shift(db.session, get_bus(app), shop, usd=float_usd, khr="0", by=owner,
+                      now=utcnow())
+    db.session.commit()
+    return client
+
+
 def pay_cash(client, shop, order, usd="", khr=""):
     return client.post(f"/s/{shop.slug}/pos/orders/{order.id}/cash",
                        data={"usd": usd, "khr": khr, "next": "order"})
@@ -161,11 +173,7 @@ def test_refunds_need_the_owner_or_a_cashier_the_owner_allows(app, cashier_clien
 
 def test_line_refunds_add_up_and_never_exceed_what_was_paid(app, ctx, cashier_client):
     shop = make_shop()
-    owner = make_owner(shop)
-    client = app.test_client()
-    sign_in_staff(client, owner, "135790")
-    shifts.open_shift(db.session, get_bus(app), shop, usd="0", khr="0", by=owner, now=utcnow())
-    db.session.commit()
+    client = owner_at_the_till(app, shop, float_usd="0")
     order = make_order(shop, make_product(shop, "Latte", "2.50"), 3)
     assert pay_cash(client, shop, order, usd="10").status_code == 303
     line = order.lines[0].id
@@ -332,11 +340,7 @@ def test_a_line_refund_gives_back_its_share_of_added_charges(app, ctx):
 
     shop = make_shop()
     charge_on(shop, vat="10")
-    owner = make_owner(shop)
-    client = app.test_client()
-    sign_in_staff(client, owner, "135790")
-    shifts.open_shift(db.session, get_bus(app), shop, usd="20", khr="0", by=owner, now=utcnow())
-    db.session.commit()
+    client = owner_at_the_till(app, shop, float_usd="20")
     order = make_order(shop, make_product(shop, "Latte", "2.50"), 3)  # 7.50 + VAT 0.75
     assert order.total == Decimal("8.25")
     assert pay_cash(client, shop, order, usd="10").status_code == 303
@@ -357,11 +361,7 @@ def test_todays_orders_on_the_pos_show_refunds_and_net_totals(app, ctx):
     """The POS's today's orders: a refunded order says how much went back, and the day's paid
     total and the cash figure are net of it (as the reports are)."""
     shop = make_shop()
-    owner = make_owner(shop)
-    client = app.test_client()
-    sign_in_staff(client, owner, "135790")
-    shifts.open_shift(db.session, get_bus(app), shop, usd="20", khr="0", by=owner, now=utcnow())
-    db.session.commit()
+    client = owner_at_the_till(app, shop, float_usd="20")
     order = make_order(shop, make_product(shop, "Latte", "2.50"), 2)
     assert pay_cash(client, shop, order, usd="5").status_code == 303
     line = order.lines[0].id
