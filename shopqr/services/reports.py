@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from flask_babel import force_locale
@@ -460,6 +461,11 @@ class OrderRow:
     def paying(self) -> Transaction | None:
         return next((t for t in self.payments if t.counts_for_order), None)
 
+    @cached_property
+    def charge_cells(self) -> list[str]:
+        """The charge columns' cells, made once for the row (not once per column)."""
+        return charges.csv_cells(self.order, self.charge_lines)
+
     @property
     def needing_attention(self) -> str:
         return "; ".join(
@@ -484,7 +490,7 @@ ORDER_COLUMNS: list[Column] = [
     Column("from account", lambda r: r.paying.bakong_from_account if r.paying else ""),
     Column("payments needing attention", lambda r: r.needing_attention),
     # the taxes and charges (docs/taxes.md): the subtotal, and the charge lines as text
-    *[Column(header, lambda r, i=i: charges.csv_cells(r.order, r.charge_lines)[i])
+    *[Column(header, lambda r, i=i: r.charge_cells[i])
       for i, header in enumerate(charges.CSV_HEADER)],
 ]
 
