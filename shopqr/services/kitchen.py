@@ -278,14 +278,6 @@ def _check_station(line: OrderLine, line_station: int | None, station: Station |
         raise DomainError(_l("This line is made at another station."), 403)
 
 
-def _station_of(db: Session, line: OrderLine) -> int | None:
-    if line.product_id is None:
-        return None
-    return db.scalar(select(Category.station_id)
-                     .join(Product, Product.category_id == Category.id)
-                     .where(Product.id == line.product_id))
-
-
 def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object, *,
                 station: Station | None = None, by: User | None = None,
                 now: datetime | None = None) -> OrderLine:
@@ -294,7 +286,8 @@ def toggle_line(db: Session, bus: EventBus, shop: Shop, line_id: object, *,
     station has finished its part."""
     line = get_for_shop(db, OrderLine, shop, line_id, Order.payment_status == "paid",
                         via=(Order,), message=_l("Line not found."))
-    _check_station(line, _station_of(db, line), station)
+    line_station = layout(db, shop).by_product.get(line.product_id) if line.product_id else None
+    _check_station(line, line_station, station)
     order, lines = _lock_order(db, line.order_id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
