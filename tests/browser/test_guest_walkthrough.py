@@ -160,6 +160,10 @@ def test_a_table_of_two_phones_from_scan_to_the_bill(browser: Browser, live_serv
     expect(dara.locator(".guest-cancelled")).to_contain_text("back in your cart")
     shot(dara, "walkthrough-cancelled")
     dara.get_by_role("link", name="Open the menu and cart").click()
+    # the menu, loaded with its scripts: a tap on the badge before that lands on the order
+    # page's badge or the full cart page (the badge is a plain link until htmx is there)
+    expect(dara).to_have_url(re.compile(r"/menu$"))
+    dara.wait_for_load_state("load")
     cart = open_cart(dara)
     expect(cart.locator(".cart-line")).to_have_count(2)
     expect(line(cart, "Latte")).to_contain_text("Added by Dara")
