@@ -81,7 +81,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "mariadb"], default="sqlite")
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--profile", choices=["menu", "add", "status", "health", "badge"])
+    parser.add_argument("--profile",
+                        choices=["menu", "add", "status", "health", "badge", "write"])
     parser.add_argument("--qr", action="store_true",
                         help="only the KHQR drawing: qrcode's SVG image against shopqr's")
     args = parser.parse_args()
@@ -136,15 +137,29 @@ def main() -> None:
     order_status = [("GET", poll, {"HX-Request": "true"})]
     paths = {"health": [("GET", "/healthz", {})], "menu": menu, "badge": badge,
              "status": order_status, "add": add}
+    from floor_app import app as floor_app  # the write floor: one INSERT and COMMIT
+    apps = {"write": floor_app}
+    paths["write"] = [("POST", "/_bench/write", {})]
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        per_request(app, paths[args.profile], args.n)
+        per_request(apps.get(args.profile, app), paths[args.profile], args.n)
         profiler.disable()
         out = io.StringIO()
         order = os.environ.get("SORT", "cumulative")  # or tottime
         stats = pstats.Stats(profiler, stream=out).sort_stats(order)
         stats.print_stats(45)
+        if os.environ.get("GROUP"):  # tottime summed by package
+            groups: dict[str, float] = {}
+            for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
+                parts = file.split("site-packages/")
+                key = parts[1].split("/")[0] if len(parts) > 1 and os.environ["GROUP"] == "1" \
+                    else (parts[1] + ":" + _fn) if len(parts) > 1 else \
+                    file.replace(str(ROOT) + "/", "")
+                groups[key] = groups.get(key, 0.0) + tt
+            total = sum(groups.values())
+            for key, tt in sorted(groups.items(), key=lambda kv: -kv[1])[:25]:
+                print(f"{key:<50}{tt * 1000 / args.n:8.3f} ms/req {tt / total:6.1%}")
         if os.environ.get("CALLERS"):  # e.g. CALLERS=exceptions.py:214
             stats.print_callers(os.environ["CALLERS"])
         print(out.getvalue())
@@ -153,7 +168,8 @@ def main() -> None:
     print(f"{'path':<16}{'CPU ms/req':>12}{'vs hello':>10}")
     print(f"{'bare hello':<16}{hello:>12.3f}{1:>10.0%}")
     for name, reqs in paths.items():
-        ms = per_request(app, reqs, args.n if name != "add" else min(args.n, 1000))
+        ms = per_request(apps.get(name, app), reqs,
+                         args.n if name != "add" else min(args.n, 1000))
         print(f"{name:<16}{ms:>12.3f}{hello / ms:>10.1%}")
 
 
