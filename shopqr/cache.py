@@ -23,14 +23,23 @@ class MenuCache:
         self.max_entries = max_entries
 
     def get(self, key: Hashable, render: Callable[[], T]) -> T:
-        now = time.monotonic()
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
+        html = render()
+        self.put(key, html)
+        return html
+
+    def peek(self, key: Hashable) -> object | None:
+        """The entry under ``key``, or None (none, or expired)."""
         with self._lock:
             hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < MAX_AGE:
+        if hit is not None and time.monotonic() - hit[0] < MAX_AGE:
             return hit[1]
-        html = render()
+        return None
+
+    def put(self, key: Hashable, value: object) -> None:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = (now, html)
-        return html
+            self._entries[key] = (time.monotonic(), value)

@@ -438,7 +438,7 @@ def _sheet_product(shop: GuestShop, product_id: int) -> Product:
 @bp.post("/cart/items")
 def add_to_cart() -> Response:
     shop, session = _hot_guest()
-    product = hotpath.add_item(
+    added = hotpath.add_item(
         db.session,
         get_bus(current_app),
         session,
@@ -449,13 +449,14 @@ def add_to_cart() -> Response:
         menu_version=shop.menu_version,
         phone_token=_phone_token(),
     )
-    name = localized(product, "name")
+    name = localized(added.product, "name")
     db.session.commit()  # first: nothing below holds the cart's lock
     if not is_htmx():
         return redirect(url_for("guest.menu"), 303)
     # The cart dialog loads its panel when opened; only the badge changes here.
+    fresh = hotpath.badge_after_add(db.session, session.id, shop, added)
     return fragments(
-        _badge(shop, session, oob=True, fresh=hotpath.badge(db.session, session.id, shop)),
+        _badge(shop, session, oob=True, fresh=fresh),
         _toast(_("Added %(name)s", name=name)),
         headers={"HX-Trigger": "cart-changed"},
     )

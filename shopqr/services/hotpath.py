@@ -27,7 +27,7 @@ from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from flask import current_app
@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, scoped_session
 from sqlalchemy.sql import Select
 
 from shopqr.cache import MenuCache
@@ -79,6 +79,11 @@ phones = TableSessionPhone.__table__
 
 def _conn(db: Session) -> Connection:
     return db.connection()
+
+
+def _plain(db: Session | scoped_session) -> Session:
+    """The Session itself (Flask-SQLAlchemy's ``db.session`` is a scoped session)."""
+    return db() if isinstance(db, scoped_session) else db
 
 
 class Read:
@@ -440,16 +445,18 @@ _EXTRAS_CENTS = (
     .scalar_subquery()
 )
 # one statement, so the version and the sums are read at the same instant
+# (and the shop's menu version, so the sums are known to be priced at that version)
 _BADGE = Read(
-    select(sessions.c.cart_version,
+    select(sessions.c.cart_version, shops.c.menu_version,
            func.coalesce(func.sum(items.c.quantity), 0),
            func.coalesce(func.sum(items.c.quantity * (func.round(products.c.price * 100)
                                                       + func.coalesce(_EXTRAS_CENTS, 0))), 0))
     .select_from(sessions)
+    .join(shops, shops.c.id == sessions.c.shop_id)
     .outerjoin(items, items.c.session_id == sessions.c.id)
     .outerjoin(products, products.c.id == items.c.product_id)
     .where(sessions.c.id == bindparam("session_id"))
-    .group_by(sessions.c.cart_version)
+    .group_by(sessions.c.cart_version, shops.c.menu_version)
 )
 
 
@@ -459,19 +466,55 @@ _SESSION_SHOP = Read(
 )
 
 
+class CartSum(NamedTuple):
+    """A cart's item count and subtotal in cents at ``cart_version``, priced at the shop's
+    ``menu_version``."""
+
+    cart_version: int
+    menu_version: int
+    count: int
+    cents: int
+
+
 def badge(db: Session, session_id: int, shop: GuestShop | Shop | None = None) -> Badge:
     """Count and total of a table's cart, priced from the database, summed in cents by SQL,
     with the shop's taxes and charges (``shop``: the session's shop, read here when not given).
-    """
+    A read that starts a transaction of its own (after a commit: nothing uncommitted is in it)
+    is remembered for the next add (``add_item``)."""
+    fresh_transaction = not _plain(db).in_transaction()
     row = _BADGE.first(db, {"session_id": session_id})
     if row is None:
         return Badge(0, 0, Decimal("0.00"))
-    version, count, cents = row
-    subtotal = Decimal(int(round(cents))).scaleb(-2)
+    version, menu_version, count, cents = row
+    summed = CartSum(version, menu_version, int(count), int(round(cents)))
+    if fresh_transaction:
+        remember(session_id, summed)
+    return badge_of(db, session_id, summed, shop)
+
+
+def badge_of(db: Session, session_id: int, summed: CartSum,
+             shop: GuestShop | Shop | None = None) -> Badge:
     if shop is None:
         shop_row = _SESSION_SHOP.first(db, {"session_id": session_id})
         shop = GuestShop(*shop_row)
-    return Badge(version, int(count), charges.totals_for(shop, subtotal).total)
+    subtotal = Decimal(summed.cents).scaleb(-2)
+    return Badge(summed.cart_version, summed.count, charges.totals_for(shop, subtotal).total)
+
+
+def _sums() -> MenuCache:
+    """The cart sums last read or made per table session, under (session, cart version, menu
+    version): what one add needs to know the cart's new count and subtotal without summing the
+    cart again. Only committed states go in (a version that was rolled back could come again
+    with other lines)."""
+    cache = current_app.extensions.get("shopqr_cart_sums")
+    if cache is None:
+        cache = current_app.extensions.setdefault("shopqr_cart_sums", MenuCache(4096))
+    return cache
+
+
+def remember(session_id: int, summed: CartSum) -> None:
+    """Keep a committed cart sum for the next add of its table (see ``_sums``)."""
+    _sums().put((session_id, summed.cart_version, summed.menu_version), summed)
 
 
 _ORDERS = Read(
@@ -495,8 +538,12 @@ _BUMP = (
     .where(sessions.c.id == bindparam("session_id"), sessions.c.active_table_id.is_not(None))
     .values(cart_version=sessions.c.cart_version + 1)
 )
+# the same, from the version the caller knows: no row when another change came first
+_BUMP_FROM = _BUMP.where(sessions.c.cart_version == bindparam("from_version"))
+# with the shop's menu version read in the same statement: the version it is priced at
 _PRODUCT = (
-    select(Product)
+    select(Product, shops.c.menu_version)
+    .join(shops, shops.c.id == Product.shop_id)
     .where(Product.id == bindparam("product_id"), Product.shop_id == bindparam("shop_id"),
            Product.is_deleted.is_(False))
     .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
@@ -559,15 +606,30 @@ def orderable_product(db: Session, shop_id: int, product_id: object, *,
     the product comes from the app's cache of products, detached and fully loaded: every menu
     change (a price, an option, sold out, hours) bumps the version, so a cached product is never
     stale. It is only read (the guest's choices are checked against it), never changed."""
+    product, _exact = _orderable(db, shop_id, product_id, menu_version)
+    return product
+
+
+def _orderable(db: Session, shop_id: int, product_id: object,
+               menu_version: int | None) -> tuple[Product, bool]:
+    """``orderable_product``, and whether the product is exactly as at ``menu_version`` (the
+    version its statement read was that one)."""
     wanted = parse_id(product_id)
     if wanted is None:
         raise NotFound(NOT_ON_MENU)
+    exact = False
     if menu_version is None:
-        product = _load_product(db, shop_id, wanted)
+        product, _seen = _load_product(db, shop_id, wanted)
     else:
-        product = _product_cache().get(
-            (shop_id, wanted, menu_version),
-            lambda: _load_product(db, shop_id, wanted, detach=True))
+        key = (shop_id, wanted, menu_version)
+        product = _product_cache().peek(key)
+        exact = product is not None
+        if product is None:
+            product, seen = _load_product(db, shop_id, wanted, detach=True)
+            # only as read at that version: an owner's change since is the next version's
+            exact = product is not None and seen == menu_version
+            if exact:
+                _product_cache().put(key, product)
     if product is None:
         raise NotFound(NOT_ON_MENU)
     if not product.is_available:
@@ -575,16 +637,18 @@ def orderable_product(db: Session, shop_id: int, product_id: object, *,
                           status=409)
     # outside its hours or its category's, in the shop's time (docs/availability.md)
     availability.check_addable(db, product, menu_version=menu_version)
-    return product
+    return product, exact
 
 
 def _load_product(db: Session, shop_id: int, product_id: int, *,
-                  detach: bool = False) -> Product | None:
-    product = db.scalars(_PRODUCT, {"product_id": product_id, "shop_id": shop_id}
-                         ).unique().first()
-    if product is not None and detach:
+                  detach: bool = False) -> tuple[Product | None, int | None]:
+    row = db.execute(_PRODUCT, {"product_id": product_id, "shop_id": shop_id}).unique().first()
+    if row is None:
+        return None, None
+    product, seen = row
+    if detach:
         db.expunge(product)  # with its groups and options (cascade): a commit never expires it
-    return product
+    return product, seen
 
 
 def _product_cache() -> MenuCache:
@@ -594,19 +658,42 @@ def _product_cache() -> MenuCache:
     return cache
 
 
+class Added(NamedTuple):
+    """What ``add_item`` did: the product (for the "added" message), and the cart's new sums
+    when it knew the cart before (None: the caller sums the cart after its commit)."""
+
+    product: Product
+    summed: CartSum | None
+
+
 def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: object,
              chosen: Mapping[int, object], quantity: object, note: str | None, *,
-             menu_version: int | None = None, phone_token: str | None = None) -> Product:
+             menu_version: int | None = None, phone_token: str | None = None) -> Added:
     """Add to the table's cart, merging with an identical line of the same phone (same
     product, options and note). The line records the phone (``phone_token``: the token of its
     cookie; its row came with ``session``, or it joins now). Everything is checked before the
-    cart is locked. Returns the product (for the "added" message); the caller commits."""
-    product = orderable_product(db, session.shop_id, product_id, menu_version=menu_version)
-    option_ids = sorted(o.id for o in choose_options(product, chosen))
+    cart is locked; the caller commits.
+
+    When the cart's sums at the version the request read are known (``remember``: the last
+    committed add or badge of the table) and the product is exactly as at the request's menu
+    version, the cart moves from that version to the next only if nobody changed it in
+    between, and the new sums are those plus this line: an add does not sum the whole cart
+    again (README "Benchmark"). Otherwise the cart's version is bumped whatever it is."""
+    product, exact = _orderable(db, session.shop_id, product_id, menu_version)
+    picked = choose_options(product, chosen)
+    option_ids = sorted(o.id for o in picked)
     qty = parse_quantity(quantity)
     note_text = clean_note(note)
     conn = _conn(db)
-    bump_cart_version(db, session.id)
+    before = _sums().peek((session.id, session.cart_version, menu_version)) if exact else None
+    if before is not None and conn.execute(_BUMP_FROM, {
+            "session_id": session.id, "from_version": session.cart_version}).rowcount == 1:
+        line_cents = _cents(product.price) + sum(_cents(o.extra_price) for o in picked)
+        summed = before._replace(cart_version=before.cart_version + 1,
+                                 count=before.count + qty, cents=before.cents + qty * line_cents)
+    else:
+        bump_cart_version(db, session.id)
+        summed = None
     phone = phone_for(db, session, phone_token)
     phone_id = phone.id if phone is not None else None
     lines: dict[int, tuple[int, str | None, int | None, list[int]]] = {}
@@ -623,7 +710,7 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
                                       count=MAX_QUANTITY))
             conn.execute(_ADD_QUANTITY, {"item_id": item_id, "more": qty})
             _changed(db, bus, session)
-            return product
+            return Added(product, summed)
     if _LINE_COUNT.first(db, {"session_id": session.id})[0] >= MAX_LINES:
         raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
@@ -633,7 +720,21 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
         conn.execute(_NEW_LINE_OPTION, [{"cart_item_id": new_id, "option_id": option_id}
                                         for option_id in option_ids])
     _changed(db, bus, session)
-    return product
+    return Added(product, summed)
+
+
+def _cents(price: Decimal) -> int:
+    """A price in whole cents (riel: hundredths), rounded as the badge's SQL rounds it."""
+    return int((Decimal(price) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def badge_after_add(db: Session, session_id: int, shop: GuestShop, added: Added) -> Badge:
+    """The cart's badge after an add, once the caller has committed it: from the sums the add
+    made (now committed, they are remembered for the next add), else read and summed."""
+    if added.summed is None:
+        return badge(db, session_id, shop)
+    remember(session_id, added.summed)
+    return badge_of(db, session_id, added.summed, shop)
 
 
 def _one_line(result: CursorResult) -> None:

@@ -481,3 +481,137 @@ def test_a_menu_page_takes_one_query_before_the_first_order_and_two_after(app, c
         assert len(statements) == 2, statements
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+def _orm_badge(shop, table) -> tuple[str, str]:
+    """The cart's count and total as the ORM prices it (what checkout will charge)."""
+    summary = cart.summarize(db.session, the_session(table))
+    return str(summary.count), f"${summary.total:,.2f}"
+
+
+def test_an_add_tells_the_new_badge_without_summing_the_cart_again(app, cafe):
+    """After an add the badge shows the cart's new count and total. When the add knows the
+    cart as it was (the table's last add or badge), it works them out from that and its own
+    line, options and quantity included, instead of summing the whole cart again; they are
+    still what the ORM prices. Another phone's change in between, a price edit and a refused
+    add each leave the next badge right."""
+    from sqlalchemy import event
+
+    shop, table, latte, cake, tea, _ = cafe
+    a, b = app.test_client(), app.test_client()
+    scan(a, shop, table)
+    scan(b, shop, table)
+    sums: list[str] = []
+
+    def seen(conn, cursor, statement, *rest):
+        if "sum(" in statement.lower():
+            sums.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        steps = [(a, tea, "2", {"Size": "Large", "Topping": "Pearls"}),
+                 (a, latte, "1", {"Size": "Large"}),
+                 (a, tea, "1", {"Size": "Large", "Topping": "Pearls"}),  # merges: 3 of them
+                 (b, cake, "3", {}),  # the other phone: the table's cart, known the same
+                 (a, latte, "2", {})]
+        for n, (phone, product, quantity, choices) in enumerate(steps):
+            sums.clear()
+            added = add(phone, shop, product, quantity, **choices)
+            assert added.status_code == 200
+            assert badge_of(added.text) == _orm_badge(shop, table)
+            if n:  # the first add read the cart; the others knew it
+                assert sums == []
+        # the other phone's change the first one did not see: its next add reads the cart
+        b.post(f"/s/{shop.slug}/cart/items/"
+               f"{db.session.scalars(select(CartItem.id).order_by(CartItem.id)).first()}"
+               "/quantity", data={"quantity": "1"}, headers={"HX-Request": "true"})
+        assert badge_of(add(a, shop, cake).text) == _orm_badge(shop, table)
+        # a price edit: the next add prices every line at the new price
+        menu_admin.save_product(db.session, shop, {"name": "Banana Cake", "price": "2.10",
+                                                   "category_id": str(cake.category_id)},
+                                product=cake)
+        db.session.commit()
+        assert badge_of(add(a, shop, cake).text) == _orm_badge(shop, table)
+        # a refused add (too many of one line) changes nothing the next add relies on
+        assert add(a, shop, cake, "99").status_code in (400, 422)
+        assert badge_of(add(a, shop, latte).text) == _orm_badge(shop, table)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def test_an_add_from_a_stale_view_of_the_cart_sums_it_again(app, cafe):
+    """An add whose request read the cart before another change (its version moved on) does
+    not build on the sums it knew: it reads the cart after its commit."""
+    from flask import current_app
+
+    from shopqr.services import hotpath
+    from shopqr.services.events import get_bus
+
+    shop, table, latte, cake, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, cake)  # the sums at this version are known now
+    with app.test_request_context():
+        stale = hotpath.snapshot(the_session(table))
+        menu_version = db.session.get(Shop, shop.id).menu_version
+    add(phone, shop, latte, "2")  # another change: the version moves on
+    with app.test_request_context():
+        added = hotpath.add_item(db.session, get_bus(current_app), stale, cake.id, {}, "1",
+                                 None, menu_version=menu_version)
+        assert added.summed is None
+        db.session.commit()
+        fresh = hotpath.badge_after_add(db.session, stale.id, hotpath.GuestShop(
+            *[getattr(db.session.get(Shop, shop.id), c.name) for c in hotpath._SHOP_COLUMNS]),
+            added)
+    assert (str(fresh.count), f"${fresh.total:,.2f}") == _orm_badge(shop, table)
+
+
+def test_parallel_adds_of_one_table_leave_the_known_sums_right(app, cafe):
+    """24 phones of one table add at the same instant, each from the same cart version: one of
+    them builds on the known sums, the others read the cart after their commit. Whatever each
+    saw, the sums remembered for the next adds are the cart's: the adds after the burst show
+    what the ORM prices."""
+    shop, table, latte, cake, tea, _ = cafe
+    phones = [app.test_client() for _ in range(24)]
+    for phone in phones:
+        scan(phone, shop, table)
+    add(phones[0], shop, cake)  # known sums
+    products = [cake, latte, tea]
+    forms = [{"product_id": str(products[n % 3].id), "quantity": str(1 + n % 2)}
+             for n in range(24)]
+    url = f"/s/{shop.slug}/cart/items"
+    db.session.commit()
+    statuses = run_together(app, 24, lambda n: phones[n].post(
+        url, data=forms[n], headers={"HX-Request": "true"}).status_code)
+    assert statuses == [200] * 24
+    db.session.expire_all()
+    assert _orm_badge(shop, table)[0] == str(1 + sum(1 + n % 2 for n in range(24)))
+    for phone in phones[:4]:
+        assert badge_of(add(phone, shop, latte, Size="Large").text) == \
+            _orm_badge(shop, table)
+
+
+def test_a_cart_read_before_a_rollback_is_not_built_on(app, cafe):
+    """A badge read inside a transaction that is then rolled back saw a cart version that never
+    was: the next change made under that version number must not be priced from it."""
+    from flask import current_app
+
+    from shopqr.services import hotpath
+    from shopqr.services.events import get_bus
+
+    shop, table, latte, cake, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, cake)
+    with app.test_request_context():
+        mine = hotpath.snapshot(the_session(table))
+        menu_version = db.session.get(Shop, shop.id).menu_version
+        hotpath.add_item(db.session, get_bus(current_app), mine, latte.id, {}, "3", None,
+                         menu_version=menu_version)
+        assert hotpath.badge(db.session, mine.id).count == 4  # seen, not committed
+        db.session.rollback()
+        # the same version number again, by a change that reads no badge after it
+        line = db.session.scalars(select(CartItem.id)).one()
+        hotpath.set_quantity(db.session, get_bus(current_app), mine, line, "2")
+        db.session.commit()
+    assert badge_of(add(phone, shop, cake).text) == _orm_badge(shop, table) == ("3", "$5.25")
