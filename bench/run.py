@@ -149,8 +149,11 @@ def cookie_header(s: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
 
 
-def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str]]) -> Path:
-    """A wrk script that sends the given requests in turn."""
+def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str]],
+                 apart: int | None = None) -> Path:
+    """A wrk script that sends the given requests in turn. Each of wrk's threads starts at its
+    own place in the turn, ``apart`` requests after the one before (default: half the turn),
+    not every thread at the same request at the same time."""
     def lua(text: str) -> str:
         return json.dumps(text)
 
@@ -159,7 +162,11 @@ def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str
         h = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers.items())
         lines.append(f"reqs[{i}] = wrk.format({lua(method)}, {lua(target)}, {{{h}}}, "
                      f"{lua(body) if body else 'nil'})")
-    lines += ["local i = 0", "request = function()", "  i = i + 1",
+    lines += [f"local apart = {apart if apart is not None else len(requests_) // 2}",
+              "local threads = 0", "setup = function(thread)",
+              "  thread:set('start', threads)", "  threads = threads + 1", "end",
+              "i = 0", "init = function(args)", "  i = (start or 0) * apart", "end",
+              "request = function()", "  i = i + 1",
               "  return reqs[(i % #reqs) + 1]", "end"]
     path.write_text("\n".join(lines))
     return path
@@ -248,18 +255,22 @@ class Workload:
         tokens = table_tokens(database_url, SLUG)[tables]
         products = product_ids(database_url, SLUG)
         guests = [guest(base, SLUG, t) for t in tokens[:-1]]
-        menu_reqs, add_reqs = [], []
+        menu_reqs, adds_by_table = [], []
         for n, (s, token) in enumerate(guests):
             headers = {"Cookie": cookie_header(s)}
             menu_reqs.append(("GET", f"/s/{SLUG}/menu", headers, ""))
-            for p in products[n % 3::3]:
-                add_reqs.append(("POST", f"/s/{SLUG}/cart/items", {
-                    **headers, "X-CSRFToken": token, "HX-Request": "true",
-                    "Content-Type": "application/x-www-form-urlencoded"},
-                    f"product_id={p}&quantity=1"))
+            adds_by_table.append([("POST", f"/s/{SLUG}/cart/items", {
+                **headers, "X-CSRFToken": token, "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded"},
+                f"product_id={p}&quantity=1") for p in products[n % 3::3]])
+        # the tables take turns, one add each, as in a café where every table orders at once
+        # (not one table's twenty adds in a row: wrk's connections would all hit one cart)
+        add_reqs = [adds[k] for k in range(max(map(len, adds_by_table)))
+                    for adds in adds_by_table if k < len(adds)]
         tag = re.sub(r"\W+", "-", name)
         scripts = {MENU: lua_rotation(workdir / f"menu-{tag}.lua", menu_reqs),
-                   ADD: lua_rotation(workdir / f"add-{tag}.lua", add_reqs),
+                   ADD: lua_rotation(workdir / f"add-{tag}.lua", add_reqs,
+                                     apart=len(adds_by_table) // 2),  # half the tables
                    WRITE: lua_rotation(workdir / f"write-{tag}.lua",
                                        [("POST", "/_bench/write", {}, "")])}
         # one order, then its status fragment (what every guest's order page polls)
