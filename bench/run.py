@@ -113,7 +113,7 @@ def gunicorn(app_spec: str, env: dict[str, str], *, cwd: Path, threads: int = 64
 
 def wrk(url: str, *, duration: int, connections: int = 16, script: Path | None = None,
         headers: dict[str, str] | None = None) -> dict[str, float]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
     if script:
@@ -150,22 +150,24 @@ def cookie_header(s: requests.Session) -> str:
 
 
 def lua_rotation(path: Path, requests_: list[tuple[str, str, dict[str, str], str]],
-                 apart: int | None = None) -> Path:
-    """A wrk script that sends the given requests in turn. Each of wrk's threads starts at its
-    own place in the turn, ``apart`` requests after the one before (default: half the turn),
-    not every thread at the same request at the same time."""
+                 threads: int = 1) -> Path:
+    """A wrk script that sends the given requests in turn. With ``threads`` (wrk's -t), each
+    of wrk's threads takes its own share, every ``threads``-th request: a table whose adds
+    are all in one share never has two of them at once, as no phone sends two adds at once."""
     def lua(text: str) -> str:
         return json.dumps(text)
 
-    lines = ["local reqs = {}"]
-    for i, (method, target, headers, body) in enumerate(requests_, 1):
-        h = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers.items())
-        lines.append(f"reqs[{i}] = wrk.format({lua(method)}, {lua(target)}, {{{h}}}, "
-                     f"{lua(body) if body else 'nil'})")
-    lines += [f"local apart = {apart if apart is not None else len(requests_) // 2}",
-              "local threads = 0", "setup = function(thread)",
-              "  thread:set('start', threads)", "  threads = threads + 1", "end",
-              "i = 0", "init = function(args)", "  i = (start or 0) * apart", "end",
+    lines = ["local shares = {}"]
+    for share in range(threads):
+        lines.append(f"shares[{share + 1}] = {{}}")
+        for i, (method, target, headers, body) in enumerate(requests_[share::threads], 1):
+            h = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in headers.items())
+            lines.append(f"shares[{share + 1}][{i}] = wrk.format({lua(method)}, {lua(target)},"
+                         f" {{{h}}}, {lua(body) if body else 'nil'})")
+    lines += ["local made = 0", "setup = function(thread)",
+              f"  thread:set('share', made % {threads} + 1)", "  made = made + 1", "end",
+              "local reqs, i = nil, 0", "init = function(args)",
+              "  reqs = shares[share or 1]", "end",
               "request = function()", "  i = i + 1",
               "  return reqs[(i % #reqs) + 1]", "end"]
     path.write_text("\n".join(lines))
@@ -234,6 +236,7 @@ SHORT = {"health": HEALTH, "menu": MENU, "add": ADD, "status": STATUS, "write": 
 GUEST_TABLES = slice(0, 21)  # 20 phones of this code and, at the last table, its order
 OLD_TABLES = slice(30, 51)  # --old's: other tables, so neither code sees the other's carts
 TABLES = 60
+WRK_THREADS = 2
 
 
 class Workload:
@@ -264,13 +267,14 @@ class Workload:
                 "Content-Type": "application/x-www-form-urlencoded"},
                 f"product_id={p}&quantity=1") for p in products[n % 3::3]])
         # the tables take turns, one add each, as in a café where every table orders at once
-        # (not one table's twenty adds in a row: wrk's connections would all hit one cart)
+        # (not one table's twenty adds in a row: wrk's connections would all hit one cart);
+        # each wrk thread has its own half of the tables
         add_reqs = [adds[k] for k in range(max(map(len, adds_by_table)))
                     for adds in adds_by_table if k < len(adds)]
         tag = re.sub(r"\W+", "-", name)
         scripts = {MENU: lua_rotation(workdir / f"menu-{tag}.lua", menu_reqs),
                    ADD: lua_rotation(workdir / f"add-{tag}.lua", add_reqs,
-                                     apart=len(adds_by_table) // 2),  # half the tables
+                                     threads=WRK_THREADS),
                    WRITE: lua_rotation(workdir / f"write-{tag}.lua",
                                        [("POST", "/_bench/write", {}, "")])}
         # one order, then its status fragment (what every guest's order page polls)
@@ -660,7 +664,7 @@ def main() -> None:
             with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
                 hello = wrk(hello_url + "/", duration=duration)
             with serve("on", url, workdir) as on:
-                print(f"\n== {kind}: wrk -t2 -c16 -d{duration}s")
+                print(f"\n== {kind}: wrk -t{WRK_THREADS} -c16 -d{duration}s")
                 print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
                       f"{'non-2xx':>9}")
                 for name, row in http_figures(on, hello, duration).items():
