@@ -62,6 +62,21 @@ def procfile_web() -> str:
 SERVERS: dict[str, int] = {}  # a running gunicorn's URL -> its master's pid (its session id)
 
 
+def db_server_seconds() -> float:
+    """CPU time (user + system) the MariaDB server on this machine has used so far (0 when
+    none runs here): on this machine it shares the cores with the app and wrk."""
+    total = 0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() not in ("mariadbd", "mysqld"):
+                continue
+            fields = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(url: str) -> float:
     """CPU time (user + system) the gunicorn at `url` and its workers have used so far."""
     total = 0
@@ -297,9 +312,10 @@ class Workload:
         server = self.floor if endpoint == WRITE else self.base
         if endpoint == ADD:
             empty_carts(self.database_url)
-        before = cpu_seconds(server)
+        before, db_before = cpu_seconds(server), db_server_seconds()
         row = self._wrk(endpoint, duration)
         row["cpu_ms"] = (cpu_seconds(server) - before) * 1000 / max(1, row["requests"])
+        row["db_cpu_ms"] = (db_server_seconds() - db_before) * 1000 / max(1, row["requests"])
         return row
 
     def _wrk(self, endpoint: str, duration: int) -> dict[str, float]:
@@ -662,14 +678,23 @@ def main() -> None:
             workdir = Path(tmp)
             url = prepare_database(kind, workdir)
             with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
+                before = cpu_seconds(hello_url)
                 hello = wrk(hello_url + "/", duration=duration)
+                hello["cpu_ms"] = (cpu_seconds(hello_url) - before) * 1000 / max(
+                    1, hello["requests"])
+                hello["db_cpu_ms"] = 0.0
             with serve("on", url, workdir) as on:
                 print(f"\n== {kind}: wrk -t{WRK_THREADS} -c16 -d{duration}s")
+                # CPU/req: the server process's CPU time per request; db CPU/req: the MariaDB
+                # server's, which runs on the same cores
                 print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
-                      f"{'non-2xx':>9}")
+                      f"{'non-2xx':>9}{'CPU/req':>10}"
+                      + (f"{'db CPU/req':>12}" if kind == "mariadb" else ""))
                 for name, row in http_figures(on, hello, duration).items():
                     print(f"{name:<24}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
-                          f"{row['ratio']:>9.0%} {row['errors']:>8}", flush=True)
+                          f"{row['ratio']:>9.0%} {row['errors']:>8}{row['cpu_ms']:>8.2f}ms"
+                          + (f"{row['db_cpu_ms']:>10.2f}ms" if kind == "mariadb" else ""),
+                          flush=True)
                 comparisons(kind, url, workdir, on, hello["rps"], args, duration)
             if args.http_only:
                 continue
