@@ -1,7 +1,10 @@
 """CPU per request of the guest hot paths, in one process and one thread: prints figures,
 asserts nothing. Where wrk (bench/run.py) measures the whole server, this isolates the
 application's own cost (no sockets, no gunicorn), which is what a change to a view or a query
-moves. ``--profile PATH`` prints the top of a cProfile of that path instead.
+moves. The write floor (bench/floor_app.py: one INSERT and COMMIT) is a row too.
+``--profile PATH`` prints the top of a cProfile of that path instead (SORT=tottime orders it by
+own time, CALLERS=<function> adds its callers, GROUP=1 or GROUP=2 sums own time by package or
+by function).
 
     .venv/bin/python bench/cpu.py [--db sqlite|mariadb] [--n 2000] [--profile menu]
     .venv/bin/python bench/cpu.py --qr     # the order page's KHQR drawing, two ways
@@ -77,6 +80,24 @@ def qr_rows(n: int) -> None:
               f"{len(draw(khqr.format(2 * n))):>8}")
 
 
+def print_groups(stats: pstats.Stats, *, by_function: bool, n: int) -> None:
+    """The profile's own time summed by installed package (or by its functions) and by file
+    of shopqr or the standard library, largest first, per request."""
+    groups: dict[str, float] = {}
+    for (file, _line, function), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        package_path = file.partition("site-packages/")[2]
+        if not package_path:
+            key = file.replace(str(ROOT) + "/", "")
+        elif by_function:
+            key = f"{package_path}:{function}"
+        else:
+            key = package_path.split("/")[0]
+        groups[key] = groups.get(key, 0.0) + own
+    total = sum(groups.values())
+    for key, own in sorted(groups.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"{key:<50}{own * 1000 / n:8.3f} ms/req {own / total:6.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "mariadb"], default="sqlite")
@@ -149,17 +170,8 @@ def main() -> None:
         order = os.environ.get("SORT", "cumulative")  # or tottime
         stats = pstats.Stats(profiler, stream=out).sort_stats(order)
         stats.print_stats(45)
-        if os.environ.get("GROUP"):  # tottime summed by package
-            groups: dict[str, float] = {}
-            for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
-                parts = file.split("site-packages/")
-                key = parts[1].split("/")[0] if len(parts) > 1 and os.environ["GROUP"] == "1" \
-                    else (parts[1] + ":" + _fn) if len(parts) > 1 else \
-                    file.replace(str(ROOT) + "/", "")
-                groups[key] = groups.get(key, 0.0) + tt
-            total = sum(groups.values())
-            for key, tt in sorted(groups.items(), key=lambda kv: -kv[1])[:25]:
-                print(f"{key:<50}{tt * 1000 / args.n:8.3f} ms/req {tt / total:6.1%}")
+        if os.environ.get("GROUP"):  # own time summed by package (1) or function (2)
+            print_groups(stats, by_function=os.environ["GROUP"] == "2", n=args.n)
         if os.environ.get("CALLERS"):  # e.g. CALLERS=exceptions.py:214
             stats.print_callers(os.environ["CALLERS"])
         print(out.getvalue())
