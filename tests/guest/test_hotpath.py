@@ -521,7 +521,8 @@ def test_an_add_tells_the_new_badge_without_summing_the_cart_again(app, cafe):
             assert badge_of(added.text) == _orm_badge(shop, table)
             if n:  # the first add read the cart; the others knew it
                 assert sums == []
-        # the other phone's change the first one did not see: its next add reads the cart
+        # the other phone changes a quantity (that answer sums the cart): the next add of the
+        # first phone builds on it
         b.post(f"/s/{shop.slug}/cart/items/"
                f"{db.session.scalars(select(CartItem.id).order_by(CartItem.id)).first()}"
                "/quantity", data={"quantity": "1"}, headers={"HX-Request": "true"})
