@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+from flask import Flask
+
 MAX_AGE = 60.0
 MAX_ENTRIES = 512
 T = TypeVar("T")
@@ -43,3 +45,12 @@ class MenuCache:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (time.monotonic(), value)
+
+
+def app_cache(app: Flask, name: str, max_entries: int = MAX_ENTRIES) -> MenuCache:
+    """The app's cache called ``name`` (in ``app.extensions``), made on first use: one per app,
+    shared by its threads."""
+    cache = app.extensions.get(name)
+    if cache is None:
+        cache = app.extensions.setdefault(name, MenuCache(max_entries))
+    return cache

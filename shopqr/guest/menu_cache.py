@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from flask import Flask
 from markupsafe import Markup
 
-from shopqr.cache import MAX_AGE, MenuCache  # noqa: F401  (re-exported)
+from shopqr.cache import MAX_AGE, MenuCache, app_cache  # noqa: F401  (re-exported)
 
 HOLE = re.compile("\x00hole:(\\w+)\x00")
 
@@ -42,14 +42,8 @@ def table_fragments(app: Flask) -> MenuCache:
     """The cache of one table's fragments (cart badge, cart panel, order strip). Their keys hold
     the table session's cart_version and the shop's menu_version, read before the fragment's
     data is, so an entry is never older than its key: a cached fragment is never stale."""
-    cache = app.extensions.get("shopqr_table_fragments")
-    if cache is None:
-        cache = app.extensions.setdefault("shopqr_table_fragments", MenuCache(4096))
-    return cache
+    return app_cache(app, "shopqr_table_fragments", 4096)
 
 
 def for_app(app: Flask) -> MenuCache:
-    cache = app.extensions.get("shopqr_menu_cache")
-    if cache is None:
-        cache = app.extensions.setdefault("shopqr_menu_cache", MenuCache())
-    return cache
+    return app_cache(app, "shopqr_menu_cache")

@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from shopqr.cache import MenuCache
+from shopqr.cache import MenuCache, app_cache
 from shopqr.i18n import localized
 from shopqr.models import Category, Product, utcnow
 from shopqr.services import DomainError
@@ -231,10 +231,7 @@ def load_hours(db: Session, shop_id: int) -> MenuHours:
 
 
 def _cache() -> MenuCache:
-    cache = current_app.extensions.get("shopqr_hours")
-    if cache is None:
-        cache = current_app.extensions.setdefault("shopqr_hours", MenuCache(1024))
-    return cache
+    return app_cache(current_app, "shopqr_hours", 1024)
 
 
 def hours(db: Session, shop_id: int, menu_version: int | None = None) -> MenuHours:

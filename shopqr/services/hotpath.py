@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, scoped_session
 from sqlalchemy.sql import Select
 
-from shopqr.cache import MenuCache
+from shopqr.cache import MenuCache, app_cache
 from shopqr.i18n import localized
 from shopqr.models import (
     CartItem,
@@ -506,10 +506,7 @@ def _sums() -> MenuCache:
     version): what one add needs to know the cart's new count and subtotal without summing the
     cart again. Only committed states go in (a version that was rolled back could come again
     with other lines)."""
-    cache = current_app.extensions.get("shopqr_cart_sums")
-    if cache is None:
-        cache = current_app.extensions.setdefault("shopqr_cart_sums", MenuCache(4096))
-    return cache
+    return app_cache(current_app, "shopqr_cart_sums", 4096)
 
 
 def remember(session_id: int, summed: CartSum) -> None:
@@ -652,10 +649,7 @@ def _load_product(db: Session, shop_id: int, product_id: int, *,
 
 
 def _product_cache() -> MenuCache:
-    cache = current_app.extensions.get("shopqr_products")
-    if cache is None:
-        cache = current_app.extensions.setdefault("shopqr_products", MenuCache(2048))
-    return cache
+    return app_cache(current_app, "shopqr_products", 2048)
 
 
 class Added(NamedTuple):

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shopqr.cache import MenuCache
+from shopqr.cache import app_cache
 from shopqr.models import Category, Order, OrderLine, Product, Shop, Station, User
 from shopqr.services import DomainError, get_for_shop, tables
 from shopqr.services.audit import audit
@@ -116,9 +116,7 @@ def layout(db: Session, shop: Shop) -> Layout:
     used to read all the shop's products and stations for it (bench/rush.py)."""
     if not has_app_context():
         return load_layout(db, shop.id)
-    cache = current_app.extensions.get("shopqr_kitchen")
-    if cache is None:
-        cache = current_app.extensions.setdefault("shopqr_kitchen", MenuCache(256))
+    cache = app_cache(current_app, "shopqr_kitchen", 256)
     return cache.get(("layout", shop.id, shop.menu_version), lambda: load_layout(db, shop.id))
 
 
