@@ -97,6 +97,11 @@ class Layout:
     stations: tuple[StationRef, ...]
     by_product: dict[int, int | None]
 
+    def station_of(self, product_id: int | None) -> int | None:
+        """The station that makes the product; None: none of the shop's stations."""
+        sid = self.by_product.get(product_id) if product_id else None
+        return sid if any(s.id == sid for s in self.stations) else None
+
 
 def load_layout(db: Session, shop_id: int) -> Layout:
     stations = tuple(StationRef(s.id, s.name) for s in db.execute(
@@ -129,16 +134,11 @@ def board(db: Session, shop: Shop, station: Station | None = None, *,
     ``rail`` holds it alone (if it is open here) and ``rail_ids`` gives its place; without
     ``with_served`` the recall list is not read."""
     shop_layout = layout(db, shop)
-    by_product = shop_layout.by_product
+    station_of = shop_layout.station_of
     result = Board(station=station, stations=list(shop_layout.stations),
                    counts={status: 0 for status in FLOW[:3]},
                    warn_minutes=shop.kitchen_warn_minutes or 5,
                    late_minutes=shop.kitchen_late_minutes or 10)
-    known = {s.id for s in result.stations}
-
-    def station_of(product_id: int | None) -> int | None:
-        sid = by_product.get(product_id) if product_id else None
-        return sid if sid in known else None
 
     def shown_here(sid: int | None) -> bool:
         return station is None or sid is None or sid == station.id
@@ -316,12 +316,10 @@ def finish_station(db: Session, bus: EventBus, shop: Shop, order_id: object, *,
     order, lines = _lock_order(db, load_kitchen_order(db, shop, order_id).id)
     if order.kitchen_status not in ("queued", "preparing"):
         raise DomainError(_l("This order is no longer being made."), 409)
-    shop_layout = layout(db, shop)
-    by_product = shop_layout.by_product
-    known = {s.id for s in shop_layout.stations}
+    station_of = layout(db, shop).station_of
     for line in lines:
-        sid = by_product.get(line.product_id) if line.product_id else None
-        if sid not in known or sid == station.id:
+        sid = station_of(line.product_id)
+        if sid is None or sid == station.id:
             line.done = True
     db.flush()
     publish_after_commit(db, bus, Event(shop.id, "order.status",
