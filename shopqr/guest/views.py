@@ -168,7 +168,7 @@ def _toast(message: str) -> Markup:
 
 
 def _cart_button(shop: GuestShop, summary: hotpath.Badge, oob: bool) -> Markup:
-    """The cart button's markup (``cart_badge`` in the partials), from a shell rendered once per
+    """The cart button's markup (``cart_button`` in the partials), from a shell rendered once per
     shop, language and state (empty or not) with holes for the count, total and version: what
     an add renders every time, without a template call (README "Benchmark")."""
     has_items = summary.count > 0
