@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -62,32 +63,34 @@ def procfile_web() -> str:
 SERVERS: dict[str, int] = {}  # a running gunicorn's URL -> its master's pid (its session id)
 
 
-def db_server_seconds() -> float:
-    """CPU time (user + system) the MariaDB server on this machine has used so far (0 when
-    none runs here): on this machine it shares the cores with the app and wrk."""
-    total = 0
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() not in ("mariadbd", "mysqld"):
-                continue
-            fields = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(url: str) -> float:
-    """CPU time (user + system) the gunicorn at `url` and its workers have used so far."""
+def _cpu_seconds_of(wanted: Callable[[str, list[str]], bool]) -> float:
+    """CPU time (user + system) used so far by the processes ``wanted(name, fields)`` picks,
+    from /proc/<pid>/stat (``fields``: the ones after the name; fields[3] is the session id)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            head, _, rest = stat.read_text().rpartition(")")
         except OSError:  # the process ended meanwhile
             continue
-        if int(fields[3]) == SERVERS[url]:  # field 6 of stat, the session id
+        fields = rest.split()
+        if wanted(head.partition("(")[2], fields):
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def db_server_seconds() -> float:
+    """CPU time the MariaDB server on this machine has used so far (0 when none runs here):
+    on this machine it shares the cores with the app and wrk."""
+    return _cpu_seconds_of(lambda name, _fields: name in ("mariadbd", "mysqld"))
+
+
+def cpu_seconds(url: str) -> float:
+    """CPU time the gunicorn at `url` and its workers have used so far."""
+    return _cpu_seconds_of(lambda _name, fields: int(fields[3]) == SERVERS[url])
+
+
+def ms_per_request(seconds: float, requests_: float) -> float:
+    return seconds * 1000 / max(1, requests_)
 
 
 @contextmanager
@@ -314,8 +317,8 @@ class Workload:
             empty_carts(self.database_url)
         before, db_before = cpu_seconds(server), db_server_seconds()
         row = self._wrk(endpoint, duration)
-        row["cpu_ms"] = (cpu_seconds(server) - before) * 1000 / max(1, row["requests"])
-        row["db_cpu_ms"] = (db_server_seconds() - db_before) * 1000 / max(1, row["requests"])
+        row["cpu_ms"] = ms_per_request(cpu_seconds(server) - before, row["requests"])
+        row["db_cpu_ms"] = ms_per_request(db_server_seconds() - db_before, row["requests"])
         return row
 
     def _wrk(self, endpoint: str, duration: int) -> dict[str, float]:
@@ -680,8 +683,8 @@ def main() -> None:
             with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
                 before = cpu_seconds(hello_url)
                 hello = wrk(hello_url + "/", duration=duration)
-                hello["cpu_ms"] = (cpu_seconds(hello_url) - before) * 1000 / max(
-                    1, hello["requests"])
+                hello["cpu_ms"] = ms_per_request(cpu_seconds(hello_url) - before,
+                                                 hello["requests"])
                 hello["db_cpu_ms"] = 0.0
             with serve("on", url, workdir) as on:
                 print(f"\n== {kind}: wrk -t{WRK_THREADS} -c16 -d{duration}s")
