@@ -63,12 +63,25 @@ def test_a_request_rolls_back_once_and_does_not_ping_a_connection_in_use(
     hot_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = hot_app.test_client()
-    assert client.get("/healthz").status_code == 200  # the pool now holds a connection
+    # a guest page: one read through the request's session (here: no such shop)
+    assert client.get("/s/no-such-shop/menu").status_code == 404  # the pool holds a connection
     rollbacks, pings = Counter(monkeypatch, "rollback"), Counter(monkeypatch, "ping")
     for _ in range(10):
-        assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
+        assert client.get("/s/no-such-shop/menu").status_code == 404
     assert rollbacks.calls == 10  # stock SQLAlchemy: 20 (the session's, then the pool's)
     assert pings.calls == 0  # stock pool_pre_ping: 10
+
+
+def test_the_health_check_is_one_ping_and_nothing_to_roll_back(
+    hot_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = hot_app.test_client()
+    assert client.get("/healthz").status_code == 200  # the pool now holds a connection
+    rollbacks, pings = Counter(monkeypatch, "rollback"), Counter(monkeypatch, "ping")
+    queries = Counter(monkeypatch, "query")
+    for _ in range(10):
+        assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
+    assert (pings.calls, queries.calls, rollbacks.calls) == (10, 0, 0)
 
 
 @pytest.fixture(params=["defaults", "pre-ping from instance/config.py"])
