@@ -6,7 +6,18 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false, true
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+    inspect,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopqr.models.base import Base, utcnow
@@ -90,6 +101,25 @@ class Shop(Base):
     @property
     def khqr_ready(self) -> bool:
         return bool(self.bakong_account_id)
+
+
+# What the guest pages show of a shop (services/hotpath.py ``GuestShop``, the same names in the
+# same order). Each process keeps these under the shop's menu_version, so a change to any of
+# them bumps menu_version in the same UPDATE (the listener below, for every ORM change; a Core
+# UPDATE of the shops table must bump it itself). README "Benchmark"
+GUEST_COLUMNS = ("id", "slug", "name", "name_km", "currency", "khr_per_usd", "menu_version",
+                 "bakong_account_id", "khqr_merchant_name", "is_active",
+                 "subscription_expires_on", "service_on", "service_name", "service_name_km",
+                 "service_rate", "service_included", "vat_on", "vat_name", "vat_name_km",
+                 "vat_rate", "vat_included", "charge_rounding")
+
+
+@event.listens_for(Shop, "before_update")
+def _bump_menu_version(mapper, connection, shop: Shop) -> None:
+    state = inspect(shop)
+    if any(state.attrs[name].history.has_changes() for name in GUEST_COLUMNS
+           if name != "menu_version"):
+        shop.menu_version = Shop.menu_version + 1  # in the UPDATE; the attribute then expires
 
 
 class User(Base):

@@ -223,9 +223,8 @@ def parse_rate(raw: str | None, label: object) -> Decimal:
 def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User) -> None:
     """The owner's taxes and charges. Every field is checked first and every problem reported
     at once (DomainError with the messages joined); nothing changes unless all are right. A
-    change bumps the menu version: open menus refresh, and no cached cart total survives."""
-    from shopqr.services import menu_admin
-
+    change bumps the menu version (every change to a shop column the guest pages show does,
+    models.tenancy): open menus refresh, and no cached cart total survives."""
     problems: list[str] = []
     values: dict[str, object] = {}
     for kind in KINDS:
@@ -261,7 +260,6 @@ def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User)
         problems.append(str(_l("Choose how charges are rounded.")))
     if problems:
         raise DomainError("\n".join(problems))
-    before = settings_of(shop), shop.charge_rounding
     for kind in KINDS:
         on, name, name_km, rate, included = values[kind]  # type: ignore[misc]
         setattr(shop, f"{kind}_on", on)
@@ -270,8 +268,6 @@ def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User)
         setattr(shop, f"{kind}_rate", rate)
         setattr(shop, f"{kind}_included", included)
     shop.charge_rounding = rounding
-    if (settings_of(shop), shop.charge_rounding) != before:
-        menu_admin.bump(db, shop)
     summary = ", ".join(f"{c.name} {c.rate}% {'incl.' if c.included else 'added'}"
                         for c in settings_of(shop).charges) or "off"
     audit(db, shop, by, "settings.charges", summary[:80], f"rounding {rounding}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import fields
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,7 +18,8 @@ from sqlalchemy import select
 from shopqr.extensions import db
 from shopqr.guest import menu_cache
 from shopqr.models import CartItem, Order, Shop, TableSession
-from shopqr.services import cart, menu_admin, tables
+from shopqr.models.tenancy import GUEST_COLUMNS
+from shopqr.services import cart, hotpath, menu_admin, tables
 from shopqr.services.money import format_money
 from shopqr.web import partial
 from tests.factories import make_cafe, make_product, option_id, run_together
@@ -342,10 +345,6 @@ def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
     """The hot reads skip SQLAlchemy's execution machinery; their rows (with Decimal, dates,
     booleans and UTC datetimes converted) equal the rows of the same statements run through
     ``Connection.execute``."""
-    from datetime import date
-
-    from shopqr.services import hotpath
-
     shop, table, latte, cake, *_ = cafe
     shop.subscription_expires_on = date(2027, 1, 31)
     db.session.commit()
@@ -360,7 +359,8 @@ def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
     order = db.session.scalar(select(Order))
     cookie = session.token
     own = phone.get_cookie("shopqr_phone", path=f"/s/{shop.slug}/").value  # the phone's row too
-    checks = [(hotpath._GUEST, {"slug": shop.slug, "token": cookie, "phone": own}),
+    checks = [(hotpath._SHOP, {"shop_id": shop.id}),
+              (hotpath._GUEST, {"slug": shop.slug, "token": cookie, "phone": own}),
               (hotpath._SCAN, {"slug": shop.slug, "qr": table.qr_token, "phone": own}),
               (hotpath._BADGE, {"session_id": session.id}),
               (hotpath._ORDERS, {"session_id": session.id}),
@@ -379,8 +379,6 @@ def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
 
 def test_a_raw_read_that_fails_raises_sqlalchemys_error(app, ctx):
     from sqlalchemy import column, exc, table
-
-    from shopqr.services import hotpath
 
     missing = hotpath.Read(select(column("x")).select_from(table("no_such_table")))
     with pytest.raises(exc.DBAPIError):
@@ -552,7 +550,6 @@ def test_an_add_from_a_stale_view_of_the_cart_sums_it_again(app, cafe):
     not build on the sums it knew: it reads the cart after its commit."""
     from flask import current_app
 
-    from shopqr.services import hotpath
     from shopqr.services.events import get_bus
 
     shop, table, latte, cake, *_ = cafe
@@ -604,7 +601,6 @@ def test_a_cart_read_before_a_rollback_is_not_built_on(app, cafe):
     was: the next change made under that version number must not be priced from it."""
     from flask import current_app
 
-    from shopqr.services import hotpath
     from shopqr.services.events import get_bus
 
     shop, table, latte, cake, *_ = cafe
@@ -623,3 +619,58 @@ def test_a_cart_read_before_a_rollback_is_not_built_on(app, cafe):
         hotpath.set_quantity(db.session, get_bus(current_app), mine, line, "2")
         db.session.commit()
     assert badge_of(add(phone, shop, cake).text) == _orm_badge(shop, table) == ("3", "$5.25")
+
+
+# --- the shop as the guest pages keep it (per process, under the shop's menu_version) ---
+
+NEW_VALUES = {
+    "slug": "hot-cafe-2", "name": "Hot Cafe Riverside", "name_km": "ហាងក្តៅ",
+    "currency": "KHR", "khr_per_usd": Decimal("4050"), "bakong_account_id": "hot2@aclb",
+    "khqr_merchant_name": "Hot Two", "is_active": False,
+    "subscription_expires_on": date(2031, 1, 31), "service_on": True,
+    "service_name": "Service", "service_name_km": "សេវា", "service_rate": Decimal("5.00"),
+    "service_included": True, "vat_on": True, "vat_name": "Tax", "vat_name_km": "ពន្ធ",
+    "vat_rate": Decimal("7.00"), "vat_included": True, "charge_rounding": "up",
+}
+
+
+def test_the_guest_shop_reads_the_columns_whose_changes_bump_the_menu_version():
+    assert tuple(f.name for f in fields(hotpath.GuestShop)) == GUEST_COLUMNS
+    assert set(NEW_VALUES) == set(GUEST_COLUMNS) - {"id", "menu_version"}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_VALUES))
+def test_a_change_to_what_guests_see_of_the_shop_bumps_its_menu_version(app, cafe, name):
+    shop = cafe[0]
+    before = shop.menu_version
+    assert getattr(shop, name) != NEW_VALUES[name]
+    setattr(shop, name, NEW_VALUES[name])
+    db.session.commit()
+    db.session.expire_all()
+    assert (getattr(shop, name), shop.menu_version) == (NEW_VALUES[name], before + 1)
+
+
+def test_a_change_guests_do_not_see_leaves_the_menu_version(app, cafe):
+    shop = cafe[0]
+    before = shop.menu_version
+    shop.kitchen_warn_minutes = 7
+    shop.receipt_paper_mm = 58
+    db.session.commit()
+    db.session.expire_all()
+    assert shop.menu_version == before
+
+
+def test_a_phone_sees_the_shop_renamed_and_its_prices_in_riel_on_its_next_page(app, cafe):
+    """The menu page (cached by the shop's menu version, and the shop itself kept per process
+    under it) after the owner renames the shop and switches it to riel."""
+    shop, table, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    menu = f"/s/{shop.slug}/menu"
+    page = phone.get(menu).get_data(as_text=True)
+    assert "Hot Cafe" in page and "$" in page and "៛" not in page
+    shop.name = "Hot Cafe Riverside"
+    shop.currency, shop.khr_per_usd = "KHR", Decimal("4000")
+    db.session.commit()
+    page = phone.get(menu).get_data(as_text=True)
+    assert "Hot Cafe Riverside" in page and "៛" in page
