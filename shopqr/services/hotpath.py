@@ -264,6 +264,7 @@ def _shop(db: Session, shop_id: int, menu_version: int) -> GuestShop:
             cache.put(key, shop)
     return shop
 
+
 # shop + the phone's table session + its table, in one statement (the session and table are
 # NULL when the cookie names no session of this shop)
 _GUEST = Read(
