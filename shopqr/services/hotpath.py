@@ -559,17 +559,22 @@ _PRODUCT = (
            Product.is_deleted.is_(False))
     .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
 )
+_COUNTED = items.alias("counted")
+# what an add reads, in one statement (a round trip fewer through a server's driver): the
+# cart's line count (a new line must fit MAX_LINES), and the cart's lines of the product with
+# their options (to merge an identical line); one row with no line when it has none of them
 _SAME_PRODUCT = Read(
-    select(items.c.id, items.c.quantity, items.c.note, items.c.phone_id,
+    select(select(func.count()).select_from(_COUNTED)
+           .where(_COUNTED.c.session_id == sessions.c.id).scalar_subquery(),
+           items.c.id, items.c.quantity, items.c.note, items.c.phone_id,
            item_options.c.option_id)
-    .select_from(items)
+    .select_from(sessions)
+    .outerjoin(items, and_(items.c.session_id == sessions.c.id,
+                           items.c.product_id == bindparam("product_id")))
     .outerjoin(item_options, item_options.c.cart_item_id == items.c.id)
-    .where(items.c.session_id == bindparam("session_id"),
-           items.c.product_id == bindparam("product_id"))
+    .where(sessions.c.id == bindparam("session_id"))
     .order_by(items.c.id)
 )
-_LINE_COUNT = Read(select(func.count()).select_from(items).where(
-    items.c.session_id == bindparam("session_id")))
 _ADD_QUANTITY = (
     update(items).where(items.c.id == bindparam("item_id"))
     .values(quantity=items.c.quantity + bindparam("more"))
@@ -705,8 +710,11 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
     phone = phone_for(db, session, phone_token)
     phone_id = phone.id if phone is not None else None
     lines: dict[int, tuple[int, str | None, int | None, list[int]]] = {}
-    for item_id, item_qty, item_note, item_phone, option_id in _SAME_PRODUCT.rows(
-            db, {"session_id": session.id, "product_id": product.id}):
+    rows = _SAME_PRODUCT.rows(db, {"session_id": session.id, "product_id": product.id})
+    line_count = rows[0][0] if rows else 0
+    for _count, item_id, item_qty, item_note, item_phone, option_id in rows:
+        if item_id is None:  # the cart has no line of this product
+            continue
         line = lines.setdefault(item_id, (item_qty, item_note, item_phone, []))
         if option_id is not None:
             line[3].append(option_id)
@@ -719,7 +727,7 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
             conn.execute(_ADD_QUANTITY, {"item_id": item_id, "more": qty})
             _changed(db, bus, session)
             return Added(product, summed)
-    if _LINE_COUNT.first(db, {"session_id": session.id})[0] >= MAX_LINES:
+    if line_count >= MAX_LINES:
         raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
         "session_id": session.id, "product_id": product.id, "quantity": qty,

@@ -363,6 +363,8 @@ def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
               (hotpath._GUEST, {"slug": shop.slug, "token": cookie, "phone": own}),
               (hotpath._SCAN, {"slug": shop.slug, "qr": table.qr_token, "phone": own}),
               (hotpath._BADGE, {"session_id": session.id}),
+              (hotpath._SAME_PRODUCT, {"session_id": session.id, "product_id": cake.id}),
+              (hotpath._SAME_PRODUCT, {"session_id": session.id, "product_id": latte.id}),
               (hotpath._ORDERS, {"session_id": session.id}),
               (hotpath._ORDER_STATE, {"slug": shop.slug, "token": order.public_token})]
     for read, params in checks:

@@ -230,6 +230,22 @@ def test_a_cart_holds_at_most_60_different_lines(session, shop):
     assert len(lines(session)) == 60
 
 
+def test_a_full_cart_refuses_a_new_product_and_still_merges_into_its_lines(session, shop):
+    """The 60 lines are counted over the whole cart, not only the product being added."""
+    water = make_product(shop, "Water", "0.50")
+    juice = make_product(shop, "Orange Juice", "2.00")
+    for n in range(60):
+        hotpath.add_item(db.session, bus(), view(session), water.id, {}, "1", f"bottle {n}")
+    db.session.commit()
+    with pytest.raises(DomainError, match="at most 60 different items"):
+        hotpath.add_item(db.session, bus(), view(session), juice.id, {}, "1", None)
+    db.session.rollback()
+    hotpath.add_item(db.session, bus(), view(session), water.id, {}, "2", "bottle 7")
+    db.session.commit()
+    assert len(lines(session)) == 60
+    assert ("Water", [], 3, "bottle 7") in lines(session)
+
+
 def test_set_quantity_note_and_remove(session, latte, shop):
     cake = make_product(shop, "Banana Cake", "1.75")
     item = add(session, latte)
