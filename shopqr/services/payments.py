@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shopqr.models import Order, Shop, Transaction, User
 from shopqr.models.base import epoch_ms
 from shopqr.models.tenancy import CURRENCIES
-from shopqr.services import DomainError, attention, clean_text, menu_admin
+from shopqr.services import DomainError, attention, clean_text
 from shopqr.services.audit import audit
 from shopqr.services.bakong import (
     BakongClient,
@@ -67,8 +67,7 @@ def save_settings(db: Session, shop: Shop, form: Mapping[str, str], *, by: User)
     shop.bakong_account_id, shop.bakong_account_type = account, kind
     shop.bakong_merchant_id, shop.bakong_bank = merchant_id, bank
     shop.khqr_merchant_name, shop.khqr_merchant_city = name, city or "Phnom Penh"
-    if currency != shop.currency:
-        menu_admin.bump(db, shop)
+    # a new currency or rate bumps the menu version (models.tenancy: prices show in it)
     shop.currency, shop.khr_per_usd = currency, rate
     shop.round_riel_change = form.get("round_riel_change") == "1"
     shop.khqr_deeplinks = form.get("khqr_deeplinks") == "1"

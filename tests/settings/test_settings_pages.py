@@ -303,6 +303,25 @@ def test_currency_cannot_change_with_unpaid_orders(owned):
     assert response.status_code == 422 and b"unpaid orders" in response.data
 
 
+def test_switching_to_riel_moves_the_menu_version_once_and_phones_see_riel(app, owned):
+    shop, _, client = owned
+    table = make_table(shop)
+    make_product(shop, "Latte", "2.50")
+    guest = app.test_client()
+    guest.get(f"/s/{shop.slug}/t/{table.qr_token}")
+    assert b"$2.50" in guest.get(f"/s/{shop.slug}/menu").data  # cached for this version
+    version = db.session.get(type(shop), shop.id).menu_version
+    response = client.post(f"/s/{shop.slug}/settings/payments", data={
+        "bakong_account_id": "owned@aclb", "bakong_account_type": "individual",
+        "khqr_merchant_name": "Owned Cafe", "khqr_merchant_city": "Phnom Penh",
+        "currency": "KHR", "khr_per_usd": "4100"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(shop), shop.id).menu_version == version + 1
+    menu = guest.get(f"/s/{shop.slug}/menu").get_data(as_text=True)
+    assert "៛" in menu and "$2.50" not in menu
+
+
 def test_reports_and_csv(owned):
     shop, _, client = owned
     latte = make_product(shop, "Latte", "2.50")
