@@ -129,6 +129,11 @@ def _guest_session(shop: Shop) -> TableSession:
 def _hot_guest(*, check: bool = True) -> tuple[GuestShop, GuestSession | None]:
     """The shop and this phone's table session, in one statement (the hot paths)."""
     shop, session = hotpath.guest(db.session, g.shop_slug, _guest_cookie(), _phone_cookie())
+    return _found(shop, session, check=check)
+
+
+def _found(shop: GuestShop | None, session: GuestSession | None, *,
+           check: bool = True) -> tuple[GuestShop, GuestSession | None]:
     if shop is None:
         abort(404)
     g.shop = shop
@@ -437,7 +442,10 @@ def _sheet_product(shop: GuestShop, product_id: int) -> Product:
 
 @bp.post("/cart/items")
 def add_to_cart() -> Response:
-    shop, session = _hot_guest()
+    # the cart's lines of the product come with the session: the add writes without a read
+    shop, session, seen = hotpath.guest_adding(db.session, g.shop_slug, _guest_cookie(),
+                                               _phone_cookie(), request.form.get("product_id"))
+    _found(shop, session)
     added = hotpath.add_item(
         db.session,
         get_bus(current_app),
@@ -448,6 +456,7 @@ def add_to_cart() -> Response:
         request.form.get("note"),
         menu_version=shop.menu_version,
         phone_token=_phone_token(),
+        seen=seen,
     )
     name = localized(added.product, "name")
     db.session.commit()  # first: nothing below holds the cart's lock

@@ -14,6 +14,8 @@ Writers change the cart in three steps: bump the table session's ``cart_version`
 UPDATE takes the session's row lock on MariaDB and the writer lock on SQLite, so two phones
 changing one cart queue here and no update is lost), then change the lines, and the caller
 commits before it reads anything back or renders (no lock is held while templates render).
+An add moves the version from the one it read the cart at (``add_item``): when that works,
+what it read with the session still holds, and it writes without reading again.
 
 Each phone of a table's group has its own row (``TableSessionPhone``, docs/phones.md), named by
 a token in the phone's own cookie: the guest statement reads it with the session, so a cart line
@@ -37,6 +39,7 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, scoped_session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import FromClause, Join
 
 from shopqr.cache import MenuCache, app_cache
 from shopqr.i18n import localized
@@ -265,20 +268,44 @@ def _shop(db: Session, shop_id: int, menu_version: int) -> GuestShop:
     return shop
 
 
-# shop + the phone's table session + its table, in one statement (the session and table are
-# NULL when the cookie names no session of this shop)
-_GUEST = Read(
-    select(*_SHOP_KEY, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
-           sessions.c.cart_version, tables.c.name, tables.c.name_km, sessions.c.service_calls,
-           sessions.c.checkout_version, phones.c.id, phones.c.seq, phones.c.name)
-    .select_from(shops)
-    .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
-                              sessions.c.token == bindparam("token")))
-    .outerjoin(tables, tables.c.id == sessions.c.table_id)
-    .outerjoin(phones, and_(phones.c.session_id == sessions.c.id,
-                            phones.c.token == bindparam("phone")))
-    .where(shops.c.slug == bindparam("slug"))
+# the cart's line count (a new line must fit MAX_LINES) and the cart's lines of one product
+# with their options (an identical line is merged): what an add decides on, read with the
+# session (``guest_adding``) or, when the cart moved since, after the add took its lock
+_COUNTED = items.alias("counted")
+_LINE_COLUMNS = (
+    select(func.count()).select_from(_COUNTED)
+    .where(_COUNTED.c.session_id == sessions.c.id).scalar_subquery(),
+    items.c.id, items.c.quantity, items.c.note, items.c.phone_id, item_options.c.option_id,
 )
+
+
+def _lines_join(left: FromClause) -> Join:
+    return (left.outerjoin(items, and_(items.c.session_id == sessions.c.id,
+                                       items.c.product_id == bindparam("product_id")))
+            .outerjoin(item_options, item_options.c.cart_item_id == items.c.id))
+
+
+def _guest_select(*, lines: bool) -> Select:
+    """Shop + the phone's table session + its table + the phone's row, in one statement (the
+    session, table and phone are NULL when the cookies name none of this shop); with
+    ``lines``, the cart's lines of a product too (one row per line and option)."""
+    joined = (shops
+              .outerjoin(sessions, and_(sessions.c.shop_id == shops.c.id,
+                                        sessions.c.token == bindparam("token")))
+              .outerjoin(tables, tables.c.id == sessions.c.table_id)
+              .outerjoin(phones, and_(phones.c.session_id == sessions.c.id,
+                                      phones.c.token == bindparam("phone"))))
+    return (select(*_SHOP_KEY, sessions.c.id, sessions.c.table_id, sessions.c.active_table_id,
+                   sessions.c.cart_version, tables.c.name, tables.c.name_km,
+                   sessions.c.service_calls, sessions.c.checkout_version, phones.c.id,
+                   phones.c.seq, phones.c.name, *(_LINE_COLUMNS if lines else ()))
+            .select_from(_lines_join(joined) if lines else joined)
+            .where(shops.c.slug == bindparam("slug")))
+
+
+_GUEST = Read(_guest_select(lines=False))
+_GUEST_ADDING = Read(_guest_select(lines=True))
+_N_GUEST = len(_GUEST.statement.selected_columns)
 
 
 # a table's QR code: the shop, the table, and its active session's id and token if a group sits
@@ -312,11 +339,13 @@ def guest(db: Session, slug: str, token: str | None,
     """The shop named in the URL and the table session named by the phone's cookie, with this
     phone's row in it (``phone``: the token of the phone's own cookie)."""
     row = _GUEST.first(db, {"slug": slug, "token": token or "", "phone": phone or ""})
-    if row is None:
-        return None, None
+    return (None, None) if row is None else _guest_of(db, row)
+
+
+def _guest_of(db: Session, row: tuple) -> tuple[GuestShop, GuestSession | None]:
     shop = _shop(db, *row[:_N_SHOP])
     session_id, table_id, active_table_id, cart_version, table_name, table_km, calls, \
-        checkouts, phone_id, phone_seq, phone_name = row[_N_SHOP:]
+        checkouts, phone_id, phone_seq, phone_name = row[_N_SHOP:_N_GUEST]
     if session_id is None:
         return shop, None
     table = GuestTable(table_id, table_name, table_km) if table_id is not None else None
@@ -324,6 +353,44 @@ def guest(db: Session, slug: str, token: str | None,
                               cart_version, table, calls, checkouts > 0,
                               None if phone_id is None else GuestPhone(phone_id, phone_seq,
                                                                        phone_name))
+
+
+class CartLines(NamedTuple):
+    """The cart's line count and its lines of one product (id: quantity, note, phone, option
+    ids), as they were at the ``cart_version`` of the session read with them."""
+
+    product_id: int | None
+    count: int
+    lines: dict[int, tuple[int, str | None, int | None, list[int]]]
+
+
+def _cart_lines(product_id: int | None, rows: list[tuple], start: int) -> CartLines:
+    """``_LINE_COLUMNS`` (from column ``start`` on) of a statement's rows."""
+    lines: dict[int, tuple[int, str | None, int | None, list[int]]] = {}
+    for row in rows:
+        item_id, item_qty, item_note, item_phone, option_id = row[start + 1:start + 6]
+        if item_id is None:  # the cart has no line of this product
+            continue
+        line = lines.setdefault(item_id, (item_qty, item_note, item_phone, []))
+        if option_id is not None:
+            line[3].append(option_id)
+    return CartLines(product_id, rows[0][start] if rows else 0,
+                     dict(sorted(lines.items())))
+
+
+def guest_adding(db: Session, slug: str, token: str | None, phone: str | None,
+                 product_id: object) -> tuple[GuestShop | None, GuestSession | None,
+                                              CartLines | None]:
+    """``guest``, and the cart's lines of the product being added read in the same statement
+    (at the session's ``cart_version``): an add then reads nothing more before it writes,
+    unless the cart moved in between (``add_item``)."""
+    wanted = parse_id(product_id)
+    rows = _GUEST_ADDING.rows(db, {"slug": slug, "token": token or "", "phone": phone or "",
+                                   "product_id": wanted if wanted is not None else 0})
+    if not rows:
+        return None, None, None
+    shop, session = _guest_of(db, rows[0])
+    return shop, session, None if session is None else _cart_lines(wanted, rows, _N_GUEST)
 
 
 def scan(db: Session, slug: str, qr_token: str, phone: str | None = None) -> Scanned | None:
@@ -559,21 +626,11 @@ _PRODUCT = (
            Product.is_deleted.is_(False))
     .options(joinedload(Product.option_groups).joinedload(OptionGroup.options))
 )
-_COUNTED = items.alias("counted")
-# what an add reads, in one statement (a round trip fewer through a server's driver): the
-# cart's line count (a new line must fit MAX_LINES), and the cart's lines of the product with
-# their options (to merge an identical line); one row with no line when it has none of them
+# what an add reads after it took the cart's lock, when the cart moved since the guest read
 _SAME_PRODUCT = Read(
-    select(select(func.count()).select_from(_COUNTED)
-           .where(_COUNTED.c.session_id == sessions.c.id).scalar_subquery(),
-           items.c.id, items.c.quantity, items.c.note, items.c.phone_id,
-           item_options.c.option_id)
-    .select_from(sessions)
-    .outerjoin(items, and_(items.c.session_id == sessions.c.id,
-                           items.c.product_id == bindparam("product_id")))
-    .outerjoin(item_options, item_options.c.cart_item_id == items.c.id)
+    select(*_LINE_COLUMNS)
+    .select_from(_lines_join(sessions))
     .where(sessions.c.id == bindparam("session_id"))
-    .order_by(items.c.id)
 )
 _ADD_QUANTITY = (
     update(items).where(items.c.id == bindparam("item_id"))
@@ -681,17 +738,23 @@ class Added(NamedTuple):
 
 def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: object,
              chosen: Mapping[int, object], quantity: object, note: str | None, *,
-             menu_version: int | None = None, phone_token: str | None = None) -> Added:
+             menu_version: int | None = None, phone_token: str | None = None,
+             seen: CartLines | None = None) -> Added:
     """Add to the table's cart, merging with an identical line of the same phone (same
     product, options and note). The line records the phone (``phone_token``: the token of its
     cookie; its row came with ``session``, or it joins now). Everything is checked before the
     cart is locked; the caller commits.
 
-    When the cart's sums at the version the request read are known (``remember``: the last
-    committed add or badge of the table) and the product is exactly as at the request's menu
-    version, the cart moves from that version to the next only if nobody changed it in
-    between, and the new sums are those plus this line: an add does not sum the whole cart
-    again (README "Benchmark"). Otherwise the cart's version is bumped whatever it is."""
+    The cart is locked by moving its version from the one ``session`` was read at to the next.
+    When that works, nobody changed the cart in between (every change moves the version), so
+    what was known of it at that version still holds:
+    - ``seen``, its line count and lines of this product read with the session
+      (``guest_adding``), decide between merging and a new line without reading them again;
+    - the cart's sums (``remember``: the last committed add or badge of the table), if the
+      product is exactly as at the request's menu version, plus this line are the new sums:
+      an add does not sum the whole cart again (README "Benchmark").
+    Otherwise the version is moved from whatever it is, the lines are read under that lock,
+    and the caller sums the cart after its commit."""
     product, exact = _orderable(db, session.shop_id, product_id, menu_version)
     picked = choose_options(product, chosen)
     option_ids = sorted(o.id for o in picked)
@@ -699,26 +762,24 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
     note_text = clean_note(note)
     conn = _conn(db)
     before = _sums().peek((session.id, session.cart_version, menu_version)) if exact else None
-    if before is not None and conn.execute(_BUMP_FROM, {
+    if seen is not None and seen.product_id != product.id:
+        seen = None
+    known = before is not None or seen is not None
+    if known and conn.execute(_BUMP_FROM, {
             "session_id": session.id, "from_version": session.cart_version}).rowcount == 1:
-        line_cents = _cents(product.price) + sum(_cents(o.extra_price) for o in picked)
-        summed = before._replace(cart_version=before.cart_version + 1,
-                                 count=before.count + qty, cents=before.cents + qty * line_cents)
+        summed = None if before is None else before._replace(
+            cart_version=before.cart_version + 1, count=before.count + qty,
+            cents=before.cents + qty * (_cents(product.price)
+                                        + sum(_cents(o.extra_price) for o in picked)))
     else:
         bump_cart_version(db, session.id)
-        summed = None
+        summed = seen = None
     phone = phone_for(db, session, phone_token)
     phone_id = phone.id if phone is not None else None
-    lines: dict[int, tuple[int, str | None, int | None, list[int]]] = {}
-    rows = _SAME_PRODUCT.rows(db, {"session_id": session.id, "product_id": product.id})
-    line_count = rows[0][0] if rows else 0
-    for _count, item_id, item_qty, item_note, item_phone, option_id in rows:
-        if item_id is None:  # the cart has no line of this product
-            continue
-        line = lines.setdefault(item_id, (item_qty, item_note, item_phone, []))
-        if option_id is not None:
-            line[3].append(option_id)
-    for item_id, (item_qty, item_note, item_phone, item_option_ids) in lines.items():
+    if seen is None:
+        seen = _cart_lines(product.id, _SAME_PRODUCT.rows(
+            db, {"session_id": session.id, "product_id": product.id}), 0)
+    for item_id, (item_qty, item_note, item_phone, item_option_ids) in seen.lines.items():
         if item_note == note_text and item_phone == phone_id \
                 and sorted(item_option_ids) == option_ids:
             if item_qty + qty > MAX_QUANTITY:
@@ -727,7 +788,7 @@ def add_item(db: Session, bus: EventBus, session: GuestSession, product_id: obje
             conn.execute(_ADD_QUANTITY, {"item_id": item_id, "more": qty})
             _changed(db, bus, session)
             return Added(product, summed)
-    if line_count >= MAX_LINES:
+    if seen.count >= MAX_LINES:
         raise DomainError(_l("A cart holds at most %(count)s different items.", count=MAX_LINES))
     new_id = conn.execute(_NEW_LINE, {  # created_at: the column's default, as with the ORM
         "session_id": session.id, "product_id": product.id, "quantity": qty,

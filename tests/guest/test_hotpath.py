@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shopqr.extensions import db
 from shopqr.guest import menu_cache
@@ -361,6 +361,10 @@ def test_raw_reads_give_what_sqlalchemy_gives(app, cafe):
     own = phone.get_cookie("shopqr_phone", path=f"/s/{shop.slug}/").value  # the phone's row too
     checks = [(hotpath._SHOP, {"shop_id": shop.id}),
               (hotpath._GUEST, {"slug": shop.slug, "token": cookie, "phone": own}),
+              (hotpath._GUEST_ADDING, {"slug": shop.slug, "token": cookie, "phone": own,
+                                       "product_id": cake.id}),
+              (hotpath._GUEST_ADDING, {"slug": shop.slug, "token": cookie, "phone": own,
+                                       "product_id": latte.id}),
               (hotpath._SCAN, {"slug": shop.slug, "qr": table.qr_token, "phone": own}),
               (hotpath._BADGE, {"session_id": session.id}),
               (hotpath._SAME_PRODUCT, {"session_id": session.id, "product_id": cake.id}),
@@ -571,6 +575,104 @@ def test_an_add_from_a_stale_view_of_the_cart_sums_it_again(app, cafe):
             *[getattr(db.session.get(Shop, shop.id), c.name) for c in hotpath._SHOP_COLUMNS]),
             added)
     assert (str(fresh.count), f"${fresh.total:,.2f}") == _orm_badge(shop, table)
+
+
+def _cookies(client) -> dict[str, str]:
+    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+
+
+def _read_for_add(app, shop, client, product):
+    """What an add request reads first (``guest_adding``): the shop, the phone's session and
+    the cart's lines of the product, with the phone's cookie tokens; nothing stays open."""
+    cookies = _cookies(client)
+    with app.test_request_context():
+        config = app.config
+        tokens = cookies[config["GUEST_COOKIE_NAME"]], cookies[config["PHONE_COOKIE_NAME"]]
+        guest_shop, session, seen = hotpath.guest_adding(db.session, shop.slug, *tokens,
+                                                         str(product.id))
+        db.session.rollback()
+    return guest_shop, session, seen, tokens[1]
+
+
+def test_an_add_reads_nothing_but_the_guest_statement_before_it_writes(app, cafe):
+    """The cart's lines of the product come with the shop and session in one statement: an
+    add of a known cart at a known menu version runs that one SELECT, then writes."""
+    from sqlalchemy import event
+
+    shop, table, latte, cake, tea, _ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, cake)
+    add(phone, shop, tea, Size="Large")  # the product and the cart's sums are known now
+    url, size = f"/s/{shop.slug}/cart/items", f"group-{tea.option_groups[0].id}"
+    forms = [{"product_id": str(tea.id), "quantity": "2",  # merged into the line
+              size: str(option_id(tea, "Size", "Large"))},
+             {"product_id": str(tea.id), size: str(option_id(tea, "Size", "Small"))}]  # new
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *rest):
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for form, badge in zip(forms, [("4", "$8.35"), ("5", "$10.15")], strict=True):
+            statements.clear()
+            answer = phone.post(url, data=form, headers={"HX-Request": "true"})
+            assert badge_of(answer.text) == badge
+            assert statements.count("SELECT") == 1, statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert _orm_badge(shop, table) == ("5", "$10.15")
+
+
+def test_an_add_that_read_the_cart_before_another_change_reads_it_again(app, cafe):
+    """The lines an add read with the session are trusted only if the cart's version has not
+    moved since. Here the same phone's other tab adds the product in between: the add sees
+    that line under the cart's lock and merges into it instead of making a second one."""
+    from flask import current_app
+
+    from shopqr.services.events import get_bus
+
+    shop, table, latte, cake, *_ = cafe
+    phone = app.test_client()
+    scan(phone, shop, table)
+    add(phone, shop, cake)
+    guest_shop, stale, seen, phone_token = _read_for_add(app, shop, phone, latte)
+    assert seen.count == 1 and seen.lines == {}  # no latte yet
+    add(phone, shop, latte)  # the other tab
+    with app.test_request_context():
+        hotpath.add_item(db.session, get_bus(current_app), stale, latte.id, {}, "2", None,
+                         menu_version=guest_shop.menu_version, phone_token=phone_token,
+                         seen=seen)
+        db.session.commit()
+    lattes = db.session.scalars(select(CartItem).where(CartItem.product_id == latte.id)).all()
+    assert [line.quantity for line in lattes] == [3]
+    assert _orm_badge(shop, table) == ("4", "$9.25")
+
+
+def test_an_add_that_read_a_cart_with_room_is_refused_when_it_filled_up_since(app, cafe):
+    """A cart holds at most MAX_LINES lines. An add read the cart one line short; another
+    phone adds the last one before the add locks the cart: the add counts again and is refused."""
+    from flask import current_app
+
+    from shopqr.services.events import get_bus
+
+    shop, table, latte, cake, *_ = cafe
+    phone, other = app.test_client(), app.test_client()
+    scan(phone, shop, table)
+    scan(other, shop, table)
+    for n in range(cart.MAX_LINES - 1):
+        assert add(other, shop, cake, note=f"slice {n}").status_code == 200
+    guest_shop, stale, seen, phone_token = _read_for_add(app, shop, phone, latte)
+    assert seen.count == cart.MAX_LINES - 1
+    assert add(other, shop, cake, note="the last slice").status_code == 200
+    with app.test_request_context():
+        with pytest.raises(cart.DomainError, match=f"at most {cart.MAX_LINES} different items"):
+            hotpath.add_item(db.session, get_bus(current_app), stale, latte.id, {}, "1",
+                             None, menu_version=guest_shop.menu_version,
+                             phone_token=phone_token, seen=seen)
+        db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(CartItem)) == cart.MAX_LINES
 
 
 def test_parallel_adds_of_one_table_leave_the_known_sums_right(app, cafe):
