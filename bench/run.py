@@ -5,7 +5,8 @@ shop of 60 products, and the bare Flask app in bench/hello.py under the same set
 them with wrk, and prints req/s and p50/p99 latency for the menu page, the add-to-cart fragment
 and the order status fragment, and for two floors: the health check (one SELECT 1 through the
 whole stack) and the write floor (one INSERT and COMMIT through the whole stack,
-bench/floor_app.py), each with its ratio to bare hello. In the same run, in turn with that
+bench/floor_app.py), each with its ratio to bare hello (with --rounds N, every row N times in
+turn and each figure's median). In the same run, in turn with that
 server: each hand-made speed-up switched off (SHOPQR_SPEEDUPS_OFF, see shopqr/config.py), on
 MariaDB mysqlclient against PyMySQL, and with --old DIR another checkout of shopqr against this
 one, with req/s, p99 and the server's CPU time per request of both sides. Then: SQL queries per
@@ -361,12 +362,30 @@ def serve(name: str, database_url: str, workdir: Path, *, code: Path = ROOT,
         yield Workload.build(name, base, floor_base, database_url, workdir, tables, like)
 
 
-def http_figures(on: Workload, hello: dict[str, float], duration: int) -> dict:
-    """The main table: each endpoint of this code with every speed-up on, against bare hello."""
-    results: dict[str, dict[str, float]] = {"bare hello": hello}
+def hello_run(hello_url: str, duration: int) -> dict[str, float]:
+    before = cpu_seconds(hello_url)
+    row = wrk(hello_url + "/", duration=duration)
+    row["cpu_ms"] = ms_per_request(cpu_seconds(hello_url) - before, row["requests"])
+    row["db_cpu_ms"] = 0.0
+    return row
+
+
+def http_figures(on: Workload, hello_url: str, duration: int, rounds: int) -> dict:
+    """The main table: bare hello and each endpoint of this code with every speed-up on, after
+    a 1 s warm-up of each (templates, caches, the pool's connections), `rounds` times in turn
+    so that all rows see the same machine; each figure is its median over the rounds, and each
+    ratio is of those medians. (One 3 s run of a row moved by a quarter from run to run here,
+    and a ratio of two such runs by more.)"""
+    wrk(hello_url + "/", duration=1)
     for endpoint in ENDPOINTS:
-        on.run(endpoint, 1)  # warm-up: templates, caches, the pool's connections
-        results[endpoint] = on.run(endpoint, duration)
+        on.run(endpoint, 1)
+    runs: dict[str, list[dict[str, float]]] = {"bare hello": [], **{e: [] for e in ENDPOINTS}}
+    for _ in range(rounds):
+        runs["bare hello"].append(hello_run(hello_url, duration))
+        for endpoint in ENDPOINTS:
+            runs[endpoint].append(on.run(endpoint, duration))
+    results = {name: median_run(row_runs) for name, row_runs in runs.items()}
+    hello = results["bare hello"]
     for row in results.values():
         row["ratio"] = row["rps"] / hello["rps"] if hello["rps"] else 0.0
     return results
@@ -658,7 +677,8 @@ def main() -> None:
     parser.add_argument("--no-mysqlclient", dest="mysqlclient", action="store_false",
                         help="leave out the mysqlclient rows")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="on/off (and new/old) runs of each row, in turn; the median counts")
+                        help="runs of each row, in turn (the main table's rows, and each on/off, "
+                        "driver and new/old pair); the median counts")
     parser.add_argument("--rows", type=rows_of, default=list(ENDPOINTS), metavar="NAME,...",
                         help="the endpoints of the on/off, mysqlclient and --old rows "
                         f"(default all: {','.join(SHORT)})")
@@ -680,25 +700,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             url = prepare_database(kind, workdir)
-            with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
-                before = cpu_seconds(hello_url)
-                hello = wrk(hello_url + "/", duration=duration)
-                hello["cpu_ms"] = ms_per_request(cpu_seconds(hello_url) - before,
-                                                 hello["requests"])
-                hello["db_cpu_ms"] = 0.0
             with serve("on", url, workdir) as on:
-                print(f"\n== {kind}: wrk -t{WRK_THREADS} -c16 -d{duration}s")
+                with gunicorn("hello:app", {}, cwd=ROOT / "bench") as hello_url:
+                    figures = http_figures(on, hello_url, duration, args.rounds)
+                rounds = f", median of {args.rounds}" if args.rounds > 1 else ""
+                print(f"\n== {kind}: wrk -t{WRK_THREADS} -c16 -d{duration}s{rounds}")
                 # CPU/req: the server process's CPU time per request; db CPU/req: the MariaDB
                 # server's, which runs on the same cores
                 print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs hello':>10}"
                       f"{'non-2xx':>9}{'CPU/req':>10}"
                       + (f"{'db CPU/req':>12}" if kind == "mariadb" else ""))
-                for name, row in http_figures(on, hello, duration).items():
+                for name, row in figures.items():
                     print(f"{name:<24}{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
                           f"{row['ratio']:>9.0%} {row['errors']:>8}{row['cpu_ms']:>8.2f}ms"
                           + (f"{row['db_cpu_ms']:>10.2f}ms" if kind == "mariadb" else ""),
                           flush=True)
-                comparisons(kind, url, workdir, on, hello["rps"], args, duration)
+                comparisons(kind, url, workdir, on, figures["bare hello"]["rps"], args,
+                            duration)
             if args.http_only:
                 continue
             counts = queries_per_menu(url)
