@@ -577,17 +577,13 @@ def test_an_add_from_a_stale_view_of_the_cart_sums_it_again(app, cafe):
     assert (str(fresh.count), f"${fresh.total:,.2f}") == _orm_badge(shop, table)
 
 
-def _cookies(client) -> dict[str, str]:
-    return {cookie.key: cookie.value for cookie in client._cookies.values()}
-
-
 def _read_for_add(app, shop, client, product):
     """What an add request reads first (``guest_adding``): the shop, the phone's session and
     the cart's lines of the product, with the phone's cookie tokens; nothing stays open."""
-    cookies = _cookies(client)
+    path = f"/s/{shop.slug}/"
+    tokens = tuple(client.get_cookie(app.config[name], path=path).value
+                   for name in ("GUEST_COOKIE_NAME", "PHONE_COOKIE_NAME"))
     with app.test_request_context():
-        config = app.config
-        tokens = cookies[config["GUEST_COOKIE_NAME"]], cookies[config["PHONE_COOKIE_NAME"]]
         guest_shop, session, seen = hotpath.guest_adding(db.session, shop.slug, *tokens,
                                                          str(product.id))
         db.session.rollback()
