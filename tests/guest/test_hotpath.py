@@ -671,6 +671,29 @@ def test_an_add_that_read_a_cart_with_room_is_refused_when_it_filled_up_since(ap
     assert db.session.scalar(select(func.count()).select_from(CartItem)) == cart.MAX_LINES
 
 
+def test_phones_adding_at_once_to_a_nearly_full_cart_never_pass_its_limit(app, cafe):
+    """24 phones of one table add a new line each at the same instant to a cart three lines
+    short of its limit, all having read the cart at the same version: three get in, the
+    others are told the cart is full, and the cart holds exactly MAX_LINES lines."""
+    shop, table, latte, cake, *_ = cafe
+    phones = [app.test_client() for _ in range(24)]
+    for phone in phones:
+        scan(phone, shop, table)
+    for n in range(cart.MAX_LINES - 3):
+        assert add(phones[0], shop, cake, note=f"slice {n}").status_code == 200
+    url = f"/s/{shop.slug}/cart/items"
+    db.session.commit()
+    answers = run_together(app, 24, lambda n: phones[n].post(
+        url, data={"product_id": str(latte.id), "note": f"phone {n}"},
+        headers={"HX-Request": "true"}))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * 3 + [422] * 21, statuses
+    assert all("different items" in answer.text for answer in answers
+               if answer.status_code == 422)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(CartItem)) == cart.MAX_LINES
+
+
 def test_parallel_adds_of_one_table_leave_the_known_sums_right(app, cafe):
     """24 phones of one table add at the same instant, each from the same cart version: one of
     them builds on the known sums, the others read the cart after their commit. Whatever each
