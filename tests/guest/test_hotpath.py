@@ -681,10 +681,11 @@ def test_phones_adding_at_once_to_a_nearly_full_cart_never_pass_its_limit(app, c
         scan(phone, shop, table)
     for n in range(cart.MAX_LINES - 3):
         assert add(phones[0], shop, cake, note=f"slice {n}").status_code == 200
-    url = f"/s/{shop.slug}/cart/items"
+    # read here: the threads must not load the test's own objects (one connection)
+    url, product_id = f"/s/{shop.slug}/cart/items", str(latte.id)
     db.session.commit()
     answers = run_together(app, 24, lambda n: phones[n].post(
-        url, data={"product_id": str(latte.id), "note": f"phone {n}"},
+        url, data={"product_id": product_id, "note": f"phone {n}"},
         headers={"HX-Request": "true"}))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * 3 + [422] * 21, statuses
