@@ -4,9 +4,12 @@ application's own cost (no sockets, no gunicorn), which is what a change to a vi
 moves. The write floor (bench/floor_app.py: one INSERT and COMMIT) is a row too.
 ``--profile PATH`` prints the top of a cProfile of that path instead (SORT=tottime orders it by
 own time, CALLERS=<function> adds its callers, GROUP=1 or GROUP=2 sums own time by package or
-by function).
+by function). ``--statements`` (MariaDB) prints instead what each path sends the database server
+a request, counted at the driver: the round trips, and each statement's kind with the columns
+of its result (PyMySQL parses a column definition per column in Python).
 
     .venv/bin/python bench/cpu.py [--db sqlite|mariadb] [--n 2000] [--profile menu]
+    .venv/bin/python bench/cpu.py --db mariadb --statements
     .venv/bin/python bench/cpu.py --qr     # the order page's KHQR drawing, two ways
 """
 
@@ -80,6 +83,61 @@ def qr_rows(n: int) -> None:
               f"{len(draw(khqr.format(2 * n))):>8}")
 
 
+def count_round_trips() -> list[str]:
+    """Record, from now on, every round trip PyMySQL makes: a statement as its first word and
+    its result's column count ("SELECT/13"), a many-row INSERT once, COMMIT, ROLLBACK, PING."""
+    import pymysql.connections
+    import pymysql.cursors
+
+    sent: list[str] = []
+    cursor, connection = pymysql.cursors.Cursor, pymysql.connections.Connection
+    execute, executemany = cursor.execute, cursor.executemany
+
+    def counted_execute(self, query, args=None):
+        result = execute(self, query, args)
+        if not getattr(self, "_in_executemany", False):
+            columns = len(self.description or ())
+            sent.append(str(query).split(None, 1)[0].upper() + (f"/{columns}" if columns else ""))
+        return result
+
+    def counted_executemany(self, query, args):
+        if not pymysql.cursors.RE_INSERT_VALUES.match(query):  # one round trip per row
+            return executemany(self, query, args)
+        sent.append(str(query).split(None, 1)[0].upper() + " (many rows)")  # one statement
+        self._in_executemany = True
+        try:
+            return executemany(self, query, args)
+        finally:
+            self._in_executemany = False
+
+    def ending(name: str, method):
+        def ended(self, *args, **kwargs):
+            sent.append(name)
+            return method(self, *args, **kwargs)
+        return ended
+
+    cursor.execute, cursor.executemany = counted_execute, counted_executemany
+    connection.commit = ending("COMMIT", connection.commit)
+    connection.rollback = ending("ROLLBACK", connection.rollback)
+    connection.ping = ending("PING", connection.ping)
+    return sent
+
+
+def print_statements(sent: list[str], name: str, app, requests_: list[tuple]) -> None:
+    """Send the requests once each and print the round trips and statements a request."""
+    sent.clear()
+    for req in requests_:
+        status, _ = call(app, *req)
+        if not status.startswith(("2", "3")):
+            raise SystemExit(f"{req[:2]} answered {status}")
+    counts: dict[str, int] = {}
+    for what in sent:
+        counts[what] = counts.get(what, 0) + 1
+    n = len(requests_)
+    kinds = ", ".join(f"{what} {count / n:.2g}" for what, count in counts.items())
+    print(f"{name:<20}{len(sent) / n:>12.2f}  {kinds}")
+
+
 def print_groups(stats: pstats.Stats, *, by_function: bool, n: int) -> None:
     """The profile's own time summed by installed package (or by its functions) and by file
     of shopqr or the standard library, largest first, per request."""
@@ -106,7 +164,11 @@ def main() -> None:
                         choices=["menu", "add", "status", "health", "badge", "write"])
     parser.add_argument("--qr", action="store_true",
                         help="only the KHQR drawing: qrcode's SVG image against shopqr's")
+    parser.add_argument("--statements", action="store_true",
+                        help="MariaDB's round trips and statements per request of each path")
     args = parser.parse_args()
+    if args.statements and args.db != "mariadb":
+        parser.error("--statements counts MariaDB's round trips: add --db mariadb")
     if args.qr:
         qr_rows(min(args.n, 200))
         return
@@ -161,6 +223,19 @@ def main() -> None:
     from floor_app import app as floor_app  # the write floor: one INSERT and COMMIT
     apps = {"write": floor_app}
     paths["write"] = [("POST", "/_bench/write", {})]
+    if args.statements:
+        sent = count_round_trips()
+        print(f"{'path':<20}{'round trips':>12}  sent a request "
+              "(SELECT/13: a result of 13 columns)")
+        for name in ("health", "menu", "badge", "status"):
+            print_statements(sent, name, app, paths[name] * 2)
+        # products the phones have not added yet: each add makes a line, then the same adds
+        # again merge into those lines (as wrk's add-to-cart rotation does after its first pass)
+        fresh = add[len(phones):len(phones) * 3]
+        print_statements(sent, "add (new line)", app, fresh)
+        print_statements(sent, "add (merge)", app, fresh)
+        print_statements(sent, "write", floor_app, paths["write"] * 20)
+        return
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
