@@ -233,6 +233,7 @@ def test_the_same_visit_in_khmer(browser: Browser, live_server, poller_running, 
     expect(guest.locator(".guest-header h1")).to_have_text("ហាងកាហ្វេដើរមើល")
     expect(guest.locator(".guest-header")).to_contain_text("តុ 5")
     expect(guest.locator(".product-card", has_text="ឡាតេ")).to_be_visible()
+    guest.wait_for_load_state("load")  # htmx is there: the badge opens the cart dialog
 
     # §2 in Khmer: a name, and the other phone's line labelled by its number.
     cart = open_cart(guest)
