@@ -58,6 +58,10 @@ class Defaults:
     PHONE_COOKIE_NAME = "shopqr_phone"
     LANG_COOKIE_NAME = "shopqr_lang"
     PERMANENT_SESSION_LIFETIME = 12 * 3600
+    # How staff PINs and passwords are hashed (werkzeug.security): scrypt, slow on purpose. The
+    # tests use one PBKDF2 round instead (they hash and check hundreds of PINs); a stored hash
+    # names its method, so any hash still checks whatever this says now.
+    PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]

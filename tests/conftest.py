@@ -127,6 +127,9 @@ def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
         "SCHEDULER_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        # one PBKDF2 round, not scrypt: the tests hash and check hundreds of PINs and passwords
+        # (a stored hash names its method; test_sign_in checks that the default is scrypt)
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         **extra,
     }
 

@@ -73,14 +73,6 @@ def _routes_with_ids() -> list:
 ROUTES = _routes_with_ids()
 
 
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    """PINs and passwords hashed with one PBKDF2 round: these tests sign in a lot and are not
-    about hashing (check_secret reads the method from the hash)."""
-    monkeypatch.setattr("shopqr.services.shops.hash_secret",
-                        lambda secret: generate_password_hash(secret, "pbkdf2:sha256:1"))
-
-
 def test_the_routes_are_found():
     assert len(ROUTES) > 30
     rules = {p.values[0] for p in ROUTES}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from shopqr.extensions import db
 from shopqr.models import CartItem, Order, OrderCounter, ShopTable, User
@@ -21,12 +20,6 @@ from tests.factories import (
 )
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    monkeypatch.setattr("shopqr.services.shops.hash_secret",
-                        lambda secret: generate_password_hash(secret, "pbkdf2:sha256:1"))
 
 
 def count(model) -> int:

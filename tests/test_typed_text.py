@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from shopqr.extensions import db
 from shopqr.models import (
@@ -51,13 +50,6 @@ def assert_clean(text: str | None) -> None:
     assert text is not None
     for char in BAD:
         assert char not in text, (hex(ord(char)), text)
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    """PINs and passwords hashed with one PBKDF2 round (these tests are not about hashing)."""
-    monkeypatch.setattr("shopqr.services.shops.hash_secret",
-                        lambda secret: generate_password_hash(secret, "pbkdf2:sha256:1"))
 
 
 @pytest.fixture

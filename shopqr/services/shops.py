@@ -7,6 +7,7 @@ import secrets
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -153,7 +154,9 @@ def new_counter_code(db: Session, shop: Shop, *, by: User) -> None:
 
 
 def hash_secret(secret: str) -> str:
-    return generate_password_hash(secret)
+    """A PIN or password, hashed with the app's PASSWORD_HASH_METHOD (scrypt)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+    return generate_password_hash(secret, method)
 
 
 def check_secret(hashed: str | None, secret: str) -> bool:

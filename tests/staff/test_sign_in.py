@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from werkzeug.security import generate_password_hash
 
+from shopqr import create_app
 from shopqr.extensions import db
 from shopqr.models import AuditLog, User, utcnow
 from shopqr.services import auth
 from shopqr.services.events import get_bus
-from shopqr.services.shops import add_staff
+from shopqr.services.shops import add_staff, check_secret
+from tests.conftest import settings_for
 from tests.factories import make_shop, make_staff, sign_in_staff
 
 
@@ -34,6 +37,24 @@ def test_pins_are_stored_hashed(app, ctx):
     shop = make_shop()
     user = make_staff(shop, pin="481516")
     assert user.pin_hash and "481516" not in user.pin_hash
+
+
+def test_a_shop_hashes_pins_and_passwords_with_scrypt(app, database_url):
+    """The tests hash with one PBKDF2 round (tests/conftest.py); an app with the default
+    settings hashes with scrypt, and checks the tests' hashes as well (each names its method)."""
+    settings = settings_for(database_url)
+    del settings["PASSWORD_HASH_METHOD"]
+    with create_app(settings).app_context():
+        shop = make_shop()
+        owner = make_staff(shop, "owner", "481516", email="owner@example.com",
+                           password="a long password")
+        quick = User(shop_id=shop.id, name="Quick", role="cashier",
+                     pin_hash=generate_password_hash("271828", "pbkdf2:sha256:1"))
+        assert owner.pin_hash.startswith("scrypt:") and owner.password_hash.startswith("scrypt:")
+        assert check_secret(owner.pin_hash, "481516") and not check_secret(owner.pin_hash, "481517")
+        assert check_secret(owner.password_hash, "a long password")
+        assert check_secret(quick.pin_hash, "271828")
+        db.engine.dispose()  # the app fixture's teardown empties the tables
 
 
 @pytest.mark.parametrize("pin", ["", "12345", "1234567", "abcdef", "111111", "123456"])
