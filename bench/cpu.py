@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from werkzeug.test import EnvironBuilder
@@ -44,15 +45,20 @@ def call(app, method: str, path: str, headers: dict[str, str], data: str = "") -
     return status[0], body
 
 
+def checked_call(app, req: tuple) -> None:
+    """One request of a path; a path that fails stops the benchmark."""
+    status, _ = call(app, *req)
+    if not status.startswith(("2", "3")):
+        raise SystemExit(f"{req[:2]} answered {status}")
+
+
 def per_request(app, requests_: list[tuple], n: int) -> float:
     """CPU milliseconds per request, the requests sent in turn (after a warm-up round)."""
     for req in requests_:
         call(app, *req)
     start = time.process_time()
     for i in range(n):
-        status, _ = call(app, *requests_[i % len(requests_)])
-        if not status.startswith(("2", "3")):
-            raise SystemExit(f"{requests_[i % len(requests_)][:2]} answered {status}")
+        checked_call(app, requests_[i % len(requests_)])
     return (time.process_time() - start) * 1000 / n
 
 
@@ -127,14 +133,9 @@ def print_statements(sent: list[str], name: str, app, requests_: list[tuple]) ->
     """Send the requests once each and print the round trips and statements a request."""
     sent.clear()
     for req in requests_:
-        status, _ = call(app, *req)
-        if not status.startswith(("2", "3")):
-            raise SystemExit(f"{req[:2]} answered {status}")
-    counts: dict[str, int] = {}
-    for what in sent:
-        counts[what] = counts.get(what, 0) + 1
+        checked_call(app, req)
     n = len(requests_)
-    kinds = ", ".join(f"{what} {count / n:.2g}" for what, count in counts.items())
+    kinds = ", ".join(f"{what} {count / n:.2g}" for what, count in Counter(sent).items())
     print(f"{name:<20}{len(sent) / n:>12.2f}  {kinds}")
 
 

@@ -8,7 +8,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from shopqr import create_app
 from shopqr.extensions import db
@@ -23,7 +22,7 @@ from shopqr.models import (
     User,
     utcnow,
 )
-from shopqr.services.shops import add_staff
+from shopqr.services.shops import add_staff, hash_secret
 from tests.conftest import settings_for
 from tests.factories import (
     group_id,
@@ -91,7 +90,7 @@ def world(app, ctx):
                       email="owner@ids-cafe.example", password=PASSWORD)
     cashier = make_staff(shop, "cashier", "246802")
     db.session.add(AdminUser(email="root@shopqr.example",
-                             password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1")))
+                             password_hash=hash_secret(PASSWORD)))
     db.session.commit()
     client = app.test_client()
     sign_in_staff(client, owner, "135790")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from shopqr.config import Defaults
 from shopqr.models import Product, Shop, ShopTable, User
 from shopqr.models.tenancy import CURRENCIES, ROLES
 from shopqr.services import DomainError, get_for_shop, sanitize, tables
@@ -155,7 +156,8 @@ def new_counter_code(db: Session, shop: Shop, *, by: User) -> None:
 
 def hash_secret(secret: str) -> str:
     """A PIN or password, hashed with the app's PASSWORD_HASH_METHOD (scrypt)."""
-    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() \
+        else Defaults.PASSWORD_HASH_METHOD
     return generate_password_hash(secret, method)
 
 
